@@ -1,0 +1,1 @@
+"""The XMPP binding of OTRv4: namespaces, stanzas, discovery, devices, validation."""

@@ -1,0 +1,1 @@
+"""The OTRv4 prekey-server protocol, transport-free, with its storage."""
