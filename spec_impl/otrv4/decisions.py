@@ -1,0 +1,42 @@
+"""Decisions on the ambiguities of the OTRv4 specification.
+
+``otrv4.md`` contradicts itself or is silent in a dozen places (the project's
+list is in ``otrv4-brief.md`` §2.24).  Each place gets exactly one
+:class:`Decision`, registered here by the module that implements it, pinned by
+a test vector, and rendered into the XEP's decisions appendix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DECISIONS", "Decision", "register"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision on one ambiguity.
+
+    ``number`` is the ambiguity's number in the brief (1-12); ``others`` says
+    what the existing implementations (libotr-ng, coyim's otr4, …) did;
+    ``vector`` names the vector file (under ``examples/vectors/``) that pins it.
+    """
+
+    number: int
+    title: str
+    question: str
+    decision: str
+    reason: str
+    others: str
+    vector: str
+
+
+DECISIONS: dict[int, Decision] = {}
+
+
+def register(decision: Decision) -> Decision:
+    """Record ``decision``; each ambiguity may be decided once."""
+    if decision.number in DECISIONS and DECISIONS[decision.number] != decision:
+        raise ValueError(f"ambiguity {decision.number} is already decided")
+    DECISIONS[decision.number] = decision
+    return decision
