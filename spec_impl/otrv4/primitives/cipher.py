@@ -1,0 +1,115 @@
+"""ChaCha20, as the data message uses it.
+
+Implements the encryption step of otrv4.md §"When you send a Data Message"
+(``encrypted_message = Chacha20_Enc(MKenc, nonce, m)`` with "only the first 32
+bytes of ``MKenc``" and ``nonce`` set to 0) and its inverse in §"When you
+receive a Data Message", on top of ``cryptography``'s RFC 8439 ChaCha20.
+
+ChaCha20 here is the bare stream cipher of RFC 8439 §2.4 (32-byte key, 96-bit
+nonce, 32-bit block counter): the data message carries its own MAC (HCMAC with
+``usage_authenticator``), so no Poly1305 is involved.  A zero nonce is safe
+because every message key ``MKenc`` is used for exactly one message.
+
+The initial block counter is ambiguity 4 of the project's list; the decision
+(counter 0) is registered below.
+
+Misuse (a key of the wrong length, a nonce that is not 12 bytes, a counter
+outside 32 bits) raises :class:`ValueError`; nothing here depends on received
+data being well formed.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+from ..decisions import Decision, register
+
+__all__ = [
+    "CHACHA20_KEY_BYTES",
+    "CHACHA20_NONCE_BYTES",
+    "DATA_MESSAGE_INITIAL_COUNTER",
+    "DATA_MESSAGE_NONCE",
+    "chacha20_xor",
+    "decrypt_data_message",
+    "encrypt_data_message",
+]
+
+CHACHA20_KEY_BYTES = 32
+CHACHA20_NONCE_BYTES = 12
+#: otrv4.md §Data Types ``NONCE``: "Always set to 0", 12 bytes.
+DATA_MESSAGE_NONCE = bytes(CHACHA20_NONCE_BYTES)
+#: The block counter of the first keystream block of a data message (ambiguity 4).
+DATA_MESSAGE_INITIAL_COUNTER = 0
+
+
+def chacha20_xor(key: bytes, nonce: bytes, counter: int, data: bytes) -> bytes:
+    """RFC 8439 §2.4 ChaCha20: ``data`` XOR the keystream from block ``counter``.
+
+    Encryption and decryption are the same operation.  ``cryptography`` takes a
+    16-byte "nonce" that is the 4-byte little-endian counter followed by the
+    12-byte nonce; this function builds it.  Raises :class:`ValueError` for a
+    key that is not 32 bytes, a nonce that is not 12 bytes, a counter outside
+    ``[0, 2^32)``, or data that would run the counter past ``2^32 - 1``.
+    """
+    if len(key) != CHACHA20_KEY_BYTES:
+        raise ValueError(f"ChaCha20 needs a {CHACHA20_KEY_BYTES}-byte key, not {len(key)}")
+    if len(nonce) != CHACHA20_NONCE_BYTES:
+        raise ValueError(f"ChaCha20 needs a {CHACHA20_NONCE_BYTES}-byte nonce, not {len(nonce)}")
+    if not 0 <= counter < 2**32:
+        raise ValueError("the ChaCha20 block counter is 32 bits")
+    blocks = (len(data) + 63) // 64
+    if counter + blocks > 2**32:
+        raise ValueError("data too long for the ChaCha20 block counter")
+    full_nonce = counter.to_bytes(4, "little") + nonce
+    encryptor = Cipher(algorithms.ChaCha20(key, full_nonce), mode=None).encryptor()
+    return encryptor.update(data) + encryptor.finalize()
+
+
+def encrypt_data_message(mk_enc: bytes, plaintext: bytes) -> bytes:
+    """``Chacha20_Enc(MKenc, nonce, m)`` of otrv4.md §"When you send a Data Message".
+
+    Key: the first 32 bytes of the 64-byte ``MKenc``; nonce: 12 zero bytes;
+    initial block counter: :data:`DATA_MESSAGE_INITIAL_COUNTER` (0).  Raises
+    :class:`ValueError` if ``mk_enc`` is shorter than 32 bytes.
+    """
+    if len(mk_enc) < CHACHA20_KEY_BYTES:
+        raise ValueError("MKenc must have at least 32 bytes")
+    return chacha20_xor(
+        mk_enc[:CHACHA20_KEY_BYTES], DATA_MESSAGE_NONCE, DATA_MESSAGE_INITIAL_COUNTER, plaintext
+    )
+
+
+def decrypt_data_message(mk_enc: bytes, ciphertext: bytes) -> bytes:
+    """The inverse of :func:`encrypt_data_message` (otrv4.md §"When you receive a Data Message").
+
+    ChaCha20 cannot detect tampering: verify the data message's authenticator
+    before calling this.  Raises :class:`ValueError` like :func:`encrypt_data_message`.
+    """
+    return encrypt_data_message(mk_enc, ciphertext)
+
+
+register(Decision(
+    number=4,
+    title="Initial block counter of the data message's ChaCha20",
+    question=(
+        "otrv4.md encrypts a data message with ChaCha20 under the first 32 bytes of MKenc and "
+        "a zero nonce, but does not say which block counter the keystream starts at: 0 or 1 "
+        "(RFC 8439's AEAD construction starts encryption at 1)?"
+    ),
+    decision=(
+        "The block counter starts at 0: the first 64 bytes of the message are XORed with "
+        "ChaCha20 block 0 of (key = MKenc[0:32], nonce = 12 zero bytes)."
+    ),
+    reason=(
+        "RFC 8439 starts at 1 only in the AEAD construction, where block 0 becomes the Poly1305 "
+        "key; OTRv4 uses bare ChaCha20 and authenticates with its own MAC, so no block is "
+        "reserved. Counter 0 is also what the common stream-cipher APIs do by default "
+        "(libsodium's crypto_stream_chacha20_ietf_xor, Go's chacha20.NewUnauthenticatedCipher)."
+    ),
+    others=(
+        "libotr-ng predates the switch to ChaCha20 (otrv4/otrv4 #204, 2019-03-22) and still "
+        "encrypts with XSalsa20 and a random 24-byte nonce, starting at block 0; no maintained "
+        "implementation of the ChaCha20 data message was found."
+    ),
+    vector="chacha20",
+))
