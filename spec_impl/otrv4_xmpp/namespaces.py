@@ -1,0 +1,39 @@
+"""XML namespaces: the ones this binding defines and the ones it uses.
+
+The base namespace follows the XSF convention for experimental XEPs
+(``urn:xmpp:<short>:0``).  Sub-protocols get namespaces of their own so that
+each has its own schema.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "DEFINED",
+    "NS_CLIENT",
+    "NS_DISCO_INFO",
+    "NS_EME",
+    "NS_HINTS",
+    "NS_OTR4",
+    "NS_STANZAS",
+    "NS_XML",
+]
+
+#: The base namespace: the message-carriage element and the disco feature.
+NS_OTR4: Final = "urn:xmpp:otr4:0"
+
+#: Namespaces used from other specifications.
+NS_CLIENT: Final = "jabber:client"
+NS_STANZAS: Final = "urn:ietf:params:xml:ns:xmpp-stanzas"
+NS_DISCO_INFO: Final = "http://jabber.org/protocol/disco#info"
+NS_EME: Final = "urn:xmpp:eme:0"
+NS_HINTS: Final = "urn:xmpp:hints"
+NS_XML: Final = "http://www.w3.org/XML/1998/namespace"
+
+#: Namespaces this specification defines, with their purpose and schema file
+#: (relative to the project's ``schemas/`` folder).  Renders the XEP's
+#: registrar table; every entry must have a schema.
+DEFINED: Final[dict[str, tuple[str, str]]] = {
+    NS_OTR4: ("OTRv4 messages in stanzas; the service-discovery feature", "otr4.xsd"),
+}
