@@ -1,0 +1,692 @@
+"""The double ratchet with the brace key (spec §Key Management, §Data Exchange).
+
+Key schedule (usage IDs from :class:`otrv4.primitives.kdf.UsageID`)::
+
+    K          = KDF(usage_shared_secret || K_ecdh || brace_key, 64)
+    root       = KDF(usage_root_key || prev_root || K, 64)
+    ck[0]      = KDF(usage_chain_key || prev_root || K, 64)
+    ck[n+1]    = KDF(usage_next_chain_key || ck[n], 64)
+    MKenc      = KDF(usage_message_key || ck[n], 64);  MKmac = KDF(usage_MAC_key || MKenc, 64)
+    extra key  = KDF(usage_extra_symm_key || 0xFF || ck[n], 64)
+    brace_key  = KDF(usage_third_brace_key || k_dh, 32)  on a DH chain, else
+                 KDF(usage_brace_key || brace_key, 32)
+
+Ratchet bookkeeping (ambiguities 1 and 2, decided and registered below).  The
+chains of a conversation are numbered 0, 1, 2, ... in the order they are
+created; the two parties create them alternately (the first sender after the
+DAKE owns chain 0, the other party chain 1, and so on), so both agree on every
+number.  A data message's *ratchet id* is the number of the chain it was
+encrypted in; its *message id* is its position in that chain.  Chain 0 comes
+from the DAKE's first ECDH and DH keys; chain ``n >= 1`` agrees on a fresh
+3072-bit DH key when ``n % 3 == 1`` (chains 1, 4, 7, ...: the first ratchet
+after the DAKE and every third one after it) and re-hashes the brace key
+otherwise.  Every message of a DH chain carries the sender's DH public key,
+so losing the first one does not stall the ratchet; every other message
+carries an empty DH key, and a message that breaks this rule is rejected.
+
+A receiver accepts: a message whose key it stored (skipped earlier); a message
+of its current receiving chain with an id not yet reached; or the first message
+seen of the next chain, whose number must be one more than its own latest
+sending chain.  Anything else is a duplicate or out of sequence.  Every failure
+leaves the ratchet exactly as it was: the receive path computes into locals and
+commits only after the authenticator verified and the message decrypted.
+
+Bounds: at most ``max_skip`` keys are skipped per message (per chain gap),
+at most ``max_stored`` skipped keys are held, and stored keys older than
+``max_stored_age`` chains are deleted (their MAC keys are revealed).
+
+Only one ECDH/DH key pair of our own is held at a time; our ECDH secret is
+deleted once the peer ratcheted onto it, our DH secret once the peer's next
+DH chain consumed it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field, replace
+
+from .data_message import DataMessage, compute_authenticator
+from .decisions import Decision, register
+from .errors import OTRError, ValidationError
+from .primitives import cipher
+from .primitives.dh3072 import DHKeyPair, dh_shared_secret, generate_dh, k_dh_bytes
+from .primitives.ed448 import Point, base_mul, hash_and_prune
+from .primitives.kdf import UsageID, kdf
+from .primitives.rng import Rng
+from .tlv import Payload, TLVType
+
+__all__ = [
+    "AuthenticatorMismatch",
+    "DHKeyPresenceError",
+    "Decrypted",
+    "DoubleRatchet",
+    "DuplicateMessage",
+    "ECDHKeyMismatch",
+    "ECDHKeyPair",
+    "Encrypted",
+    "InstanceTagMismatch",
+    "InvalidPreviousChainLength",
+    "RatchetInit",
+    "RatchetLimits",
+    "SessionExpired",
+    "SkippedKeyStorageFull",
+    "TooManyExtraSymmetricKeys",
+    "TooManySkippedMessages",
+    "UnexpectedRatchetId",
+    "ZeroSharedSecret",
+    "chain_uses_dh",
+    "derive_extra_keys",
+    "derive_ratchet_keys",
+    "ecdh_shared_secret",
+    "extra_symmetric_key",
+    "first_root_key",
+    "generate_ecdh",
+    "message_keys",
+    "mixed_shared_secret",
+    "next_brace_key",
+    "next_chain_key",
+    "third_brace_key",
+]
+
+ROOT_KEY_BYTES = 64
+CHAIN_KEY_BYTES = 64
+BRACE_KEY_BYTES = 32
+MAX_EXTRA_KEYS = 10
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class InstanceTagMismatch(ValidationError):
+    """The data message's instance tags are not this conversation's."""
+
+
+class DuplicateMessage(ValidationError):
+    """The message was already received, or its key was deleted (old chain, expired key)."""
+
+
+class UnexpectedRatchetId(ValidationError):
+    """The ratchet id is neither a known chain nor the next chain the peer may start."""
+
+
+class ECDHKeyMismatch(ValidationError):
+    """The message's ECDH key is not the key of the chain its ratchet id names."""
+
+
+class DHKeyPresenceError(ValidationError):
+    """A DH key where the chain re-hashes the brace key, or none where it agrees on a new one."""
+
+
+class InvalidPreviousChainLength(ValidationError):
+    """The previous-chain message number is below the messages already received in that chain."""
+
+
+class TooManySkippedMessages(ValidationError):
+    """Accepting the message would skip more than ``max_skip`` message keys at once."""
+
+
+class SkippedKeyStorageFull(ValidationError):
+    """Accepting the message would store more than ``max_stored`` skipped message keys."""
+
+
+class AuthenticatorMismatch(ValidationError):
+    """The data message's authenticator does not verify."""
+
+
+class ZeroSharedSecret(ValidationError):
+    """An ECDH result is the identity (no contribution from one side)."""
+
+
+class TooManyExtraSymmetricKeys(ValidationError):
+    """More than 10 extra symmetric keys, or a TLV position above 255, were asked for."""
+
+
+class SessionExpired(OTRError):
+    """The ratchet was wiped (session expiry); it can neither send nor receive."""
+
+
+# --------------------------------------------------------------------------- key derivation
+
+
+def chain_uses_dh(ratchet_id: int) -> bool:
+    """Whether chain ``ratchet_id`` (>= 1) agrees on a new 3072-bit DH key (decision 1)."""
+    return ratchet_id % 3 == 1
+
+
+def first_root_key(shared_secret: bytes) -> bytes:
+    """``KDF(usage_first_root_key || K, 64)`` (spec §Interactive DAKE Overview)."""
+    return kdf(UsageID.FIRST_ROOT_KEY, shared_secret, ROOT_KEY_BYTES)
+
+
+def third_brace_key(k_dh: int) -> bytes:
+    """``KDF(usage_third_brace_key || k_dh, 32)``, ``k_dh`` as 384 big-endian bytes."""
+    return kdf(UsageID.THIRD_BRACE_KEY, k_dh_bytes(k_dh), BRACE_KEY_BYTES)
+
+
+def next_brace_key(brace_key: bytes) -> bytes:
+    """``KDF(usage_brace_key || brace_key, 32)``."""
+    return kdf(UsageID.BRACE_KEY, brace_key, BRACE_KEY_BYTES)
+
+
+def mixed_shared_secret(k_ecdh: bytes, brace_key: bytes) -> bytes:
+    """``K = KDF(usage_shared_secret || K_ecdh || brace_key, 64)`` (spec §Shared Secrets)."""
+    return kdf(UsageID.SHARED_SECRET, k_ecdh + brace_key, 64)
+
+
+def derive_ratchet_keys(prev_root_key: bytes, shared_secret: bytes) -> tuple[bytes, bytes]:
+    """``derive_ratchet_keys``: the new root key and the new chain's first chain key.
+
+    Spec §Deriving Double Ratchet Keys (its ``[i]``/``[l]`` mix-up is ambiguity 2).
+    """
+    material = prev_root_key + shared_secret
+    return (kdf(UsageID.ROOT_KEY, material, ROOT_KEY_BYTES),
+            kdf(UsageID.CHAIN_KEY, material, CHAIN_KEY_BYTES))
+
+
+def next_chain_key(chain_key: bytes) -> bytes:
+    """``KDF(usage_next_chain_key || chain_key, 64)``."""
+    return kdf(UsageID.NEXT_CHAIN_KEY, chain_key, CHAIN_KEY_BYTES)
+
+
+def message_keys(chain_key: bytes) -> tuple[bytes, bytes]:
+    """``derive_enc_mac_keys``: ``(MKenc, MKmac)`` (spec §Calculating Encryption and MAC Keys)."""
+    mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
+    return mk_enc, kdf(UsageID.MAC_KEY, mk_enc, 64)
+
+
+def mac_key_of(mk_enc: bytes) -> bytes:
+    """``MKmac = KDF(usage_MAC_key || MKenc, 64)``."""
+    return kdf(UsageID.MAC_KEY, mk_enc, 64)
+
+
+def extra_symmetric_key(chain_key: bytes) -> bytes:
+    """``KDF(usage_extra_symm_key || 0xFF || chain_key, 64)`` (spec §Extra Symmetric Key)."""
+    return kdf(UsageID.EXTRA_SYMM_KEY, b"\xff" + chain_key, 64)
+
+
+def derive_extra_keys(extra_key: bytes, payload: Payload) -> list[tuple[bytes, bytes]]:
+    """The keys derived from ``extra_key`` for each TLV 7 of ``payload``, in order.
+
+    Spec §Extra Symmetric Key: ``key_n = KDF(index || context || key_{n-1}, 64)``
+    with ``index`` the TLV's position in the record list (one byte, used where
+    the usage ID goes) and ``context`` its first 4 bytes.  Returns
+    ``(context, key)`` pairs.  Raises :class:`TooManyExtraSymmetricKeys` when
+    more than 9 keys would follow ``extra_key`` (10 in all) or a position is
+    above 255.
+    """
+    out: list[tuple[bytes, bytes]] = []
+    previous = extra_key
+    for tlv, position in zip(payload.tlvs, payload.positions, strict=True):
+        if tlv.type != TLVType.EXTRA_SYMMETRIC_KEY:
+            continue
+        if len(out) + 1 >= MAX_EXTRA_KEYS or position > 0xFF:
+            raise TooManyExtraSymmetricKeys("at most 10 extra symmetric keys can be derived")
+        context = tlv.value[:4]
+        previous = kdf(position, context + previous, 64)
+        out.append((context, previous))
+    return out
+
+
+@dataclass(frozen=True)
+class ECDHKeyPair:
+    """An ephemeral ECDH key pair: secret scalar and public point (57-byte encoding kept)."""
+
+    secret: int = field(repr=False)
+    public: bytes
+
+
+def generate_ecdh(rng: Rng) -> ECDHKeyPair:
+    """``generateECDH()`` (spec §Generating ECDH and DH keys): one 57-byte draw."""
+    secret = hash_and_prune(rng.random_bytes(57))
+    return ECDHKeyPair(secret, base_mul(secret).encode())
+
+
+def ecdh_shared_secret(secret: int, their_public: Point) -> bytes:
+    """``ECDH(a, B)``: ``a * B`` as a POINT; ``B`` must already be validated.
+
+    Raises :class:`ZeroSharedSecret` when the result is the identity.
+    """
+    shared = their_public * secret
+    if shared.is_identity():
+        raise ZeroSharedSecret("ECDH result is the identity")
+    return shared.encode()
+
+
+# --------------------------------------------------------------------------- initial state
+
+
+@dataclass(frozen=True)
+class RatchetInit:
+    """Everything the ratchet needs from a DAKE, in one explicit value.
+
+    ``root_key`` and ``chain_key`` are chain 0's (after ``derive_ratchet_keys``),
+    ``brace_key`` the brace key of chain 0.  ``sends_first`` says whether chain
+    0 is ours to send on (Alice: the receiver of Auth-I, the sender of the
+    Non-Interactive-Auth message).  ``our_ecdh``/``our_dh`` are our first
+    ephemeral keys (chain 0's, if we send first), ``their_ecdh``/``their_dh``
+    the peer's.  Build it with :meth:`interactive` or :meth:`non_interactive`.
+    """
+
+    root_key: bytes = field(repr=False)
+    chain_key: bytes = field(repr=False)
+    brace_key: bytes = field(repr=False)
+    sends_first: bool
+    our_ecdh: ECDHKeyPair
+    their_ecdh: bytes
+    our_dh: DHKeyPair
+    their_dh: int
+    our_tag: int
+    their_tag: int
+
+    @classmethod
+    def interactive(
+        cls, shared_secret: bytes, *, sends_first: bool, our_ecdh: ECDHKeyPair,
+        their_ecdh: bytes, our_dh: DHKeyPair, their_dh: int, our_tag: int, their_tag: int,
+    ) -> RatchetInit:
+        """After an interactive DAKE (spec §Interactive DAKE Overview).
+
+        ``prev_root = KDF(usage_first_root_key || K, 64)``; chain 0 mixes
+        ``ECDH(our_ecdh, their_ecdh)`` and the third-brace key of
+        ``DH(our_dh, their_dh)``.  Raises the point and DH validation errors of
+        :meth:`Point.decode` and :func:`dh_shared_secret`, and :class:`ZeroSharedSecret`.
+        """
+        k_ecdh = ecdh_shared_secret(our_ecdh.secret, Point.decode(their_ecdh))
+        brace = third_brace_key(dh_shared_secret(our_dh.secret, their_dh))
+        root, chain = derive_ratchet_keys(
+            first_root_key(shared_secret), mixed_shared_secret(k_ecdh, brace))
+        return cls(root, chain, brace, sends_first, our_ecdh, their_ecdh, our_dh, their_dh,
+                   our_tag, their_tag)
+
+    @classmethod
+    def non_interactive(
+        cls, shared_secret: bytes, brace_key: bytes, *, sends_first: bool,
+        our_ecdh: ECDHKeyPair, their_ecdh: bytes, our_dh: DHKeyPair, their_dh: int,
+        our_tag: int, their_tag: int,
+    ) -> RatchetInit:
+        """After a non-interactive DAKE (spec §Non-Interactive DAKE Overview).
+
+        ``root = KDF(usage_root_key || K, 64)``, ``chain 0 = KDF(usage_chain_key || K, 64)``,
+        ``brace_key`` is the DAKE's.  Raises nothing.
+        """
+        return cls(kdf(UsageID.ROOT_KEY, shared_secret, ROOT_KEY_BYTES),
+                   kdf(UsageID.CHAIN_KEY, shared_secret, CHAIN_KEY_BYTES), brace_key,
+                   sends_first, our_ecdh, their_ecdh, our_dh, their_dh, our_tag, their_tag)
+
+
+@dataclass(frozen=True)
+class RatchetLimits:
+    """``max_skip`` per message, ``max_stored`` skipped keys, ``max_stored_age`` in chains."""
+
+    max_skip: int = 1000
+    max_stored: int = 1000
+    max_stored_age: int = 12
+
+    def __post_init__(self) -> None:
+        if self.max_skip < 0 or self.max_stored < 0 or self.max_stored_age < 1:
+            raise ValueError("ratchet limits must be non-negative (age at least 1)")
+
+
+@dataclass(frozen=True)
+class Encrypted:
+    """A data message we built, and the extra symmetric key of its chain key."""
+
+    message: DataMessage
+    extra_key: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Decrypted:
+    """A verified, decrypted data message."""
+
+    plaintext: bytes
+    extra_key: bytes = field(repr=False)
+    ratchet_id: int
+    message_id: int
+    mac_key: bytes = field(repr=False)
+    from_skipped: bool = False
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    mk_enc: bytes
+    extra_key: bytes
+    ecdh_public: bytes
+
+
+# --------------------------------------------------------------------------- the ratchet
+
+
+class DoubleRatchet:
+    """One conversation's double ratchet (spec §Data Exchange).
+
+    :meth:`encrypt` builds a :class:`DataMessage`; :meth:`decrypt` verifies and
+    decrypts one, or raises and changes nothing.
+    """
+
+    def __init__(self, init: RatchetInit, limits: RatchetLimits | None = None) -> None:
+        self.limits = limits or RatchetLimits()
+        self.our_tag = init.our_tag
+        self.their_tag = init.their_tag
+        self.root_key: bytes | None = init.root_key
+        self.brace_key: bytes | None = init.brace_key
+        self.our_ecdh: ECDHKeyPair | None = init.our_ecdh
+        self.their_ecdh: bytes = init.their_ecdh
+        self.our_dh: DHKeyPair | None = init.our_dh
+        self.their_dh: int = init.their_dh
+        self.send_id: int | None = 0 if init.sends_first else None
+        self.send_chain_key: bytes | None = init.chain_key if init.sends_first else None
+        self.recv_id: int | None = None if init.sends_first else 0
+        self.recv_chain_key: bytes | None = None if init.sends_first else init.chain_key
+        self.j = 0
+        self.k = 0
+        self.pn = 0
+        self.skipped: dict[tuple[int, int], _Skipped] = {}
+        self.mac_keys_to_reveal: list[bytes] = []
+        self._reveal_now: list[bytes] = []
+        self._our_dh_public_in_chain: int | None = None
+        self.expired = False
+        self._their_point_cache: tuple[bytes, Point] | None = None
+
+    # -- introspection ------------------------------------------------------------------------
+
+    @property
+    def latest_chain(self) -> int:
+        """Number of the newest chain we know of (sending or receiving)."""
+        return max(x for x in (self.send_id, self.recv_id) if x is not None)
+
+    def needs_new_sending_chain(self) -> bool:
+        """Whether the next message we send starts a new chain (a DH-ratchet step)."""
+        return self.send_id is None or (self.recv_id is not None and self.recv_id > self.send_id)
+
+    def _their_point(self) -> Point:
+        if self._their_point_cache is None or self._their_point_cache[0] != self.their_ecdh:
+            self._their_point_cache = (self.their_ecdh, Point.decode(self.their_ecdh))
+        return self._their_point_cache[1]
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def _start_sending_chain(self, rng: Rng) -> None:
+        if self.root_key is None or self.brace_key is None:
+            raise SessionExpired("the ratchet was wiped")
+        n = 0 if self.recv_id is None else self.recv_id + 1
+        new_ecdh = generate_ecdh(rng)
+        k_ecdh = ecdh_shared_secret(new_ecdh.secret, self._their_point())
+        new_dh: DHKeyPair | None = None
+        if chain_uses_dh(n):
+            new_dh = generate_dh(rng)
+            brace = third_brace_key(dh_shared_secret(new_dh.secret, self.their_dh))
+        else:
+            brace = next_brace_key(self.brace_key)
+        self.root_key, self.send_chain_key = derive_ratchet_keys(
+            self.root_key, mixed_shared_secret(k_ecdh, brace))
+        if new_dh is not None:
+            self.our_dh = new_dh
+        self._our_dh_public_in_chain = None if new_dh is None else new_dh.public
+        self.brace_key = brace
+        self.our_ecdh = new_ecdh
+        self.pn = self.j if self.send_id is not None else 0
+        self.j = 0
+        self.send_id = n
+        self._reveal_now = self.mac_keys_to_reveal
+        self.mac_keys_to_reveal = []
+
+    def encrypt(self, plaintext: bytes, rng: Rng, *, flags: int = 0) -> Encrypted:
+        """Encrypt ``plaintext`` into a data message (spec §When you send a Data Message).
+
+        Performs a DH-ratchet step first when one is due (drawing an ECDH key,
+        and a DH key on chains 1, 4, 7, ...).  The first message of a chain
+        reveals the MAC keys collected so far.  Raises :class:`SessionExpired`
+        after :meth:`expire`, and :class:`ZeroSharedSecret`.
+        """
+        if self.expired:
+            raise SessionExpired("the ratchet was wiped")
+        if self.needs_new_sending_chain():
+            self._start_sending_chain(rng)
+        assert self.send_chain_key is not None and self.send_id is not None  # by construction
+        assert self.our_ecdh is not None
+        chain_key = self.send_chain_key
+        mk_enc, mk_mac = message_keys(chain_key)
+        extra = extra_symmetric_key(chain_key)
+        unsigned = DataMessage(
+            self.our_tag, self.their_tag, flags, self.pn, self.send_id, self.j,
+            self.our_ecdh.public, self._our_dh_public_in_chain,
+            cipher.encrypt_data_message(mk_enc, plaintext),
+            revealed_mac_keys=b"".join(self._reveal_now),
+        )
+        message = replace(
+            unsigned,
+            authenticator=compute_authenticator(mk_mac, unsigned.authenticated_sections()),
+        )
+        self._reveal_now = []
+        self.send_chain_key = next_chain_key(chain_key)
+        self.j += 1
+        return Encrypted(message, extra)
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def _skip(self, chain_key: bytes, start: int, stop: int, ratchet_id: int,
+              ecdh_public: bytes, into: dict[tuple[int, int], _Skipped]) -> bytes:
+        """Store keys for message ids ``start..stop-1``; return the chain key of ``stop``."""
+        for n in range(start, stop):
+            mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
+            into[(ratchet_id, n)] = _Skipped(mk_enc, extra_symmetric_key(chain_key), ecdh_public)
+            chain_key = next_chain_key(chain_key)
+        return chain_key
+
+    def _check_room(self, adding: int) -> None:
+        if len(self.skipped) + adding > self.limits.max_stored:
+            raise SkippedKeyStorageFull(
+                f"{len(self.skipped)} keys stored, {adding} more would exceed "
+                f"{self.limits.max_stored}"
+            )
+
+    def decrypt(self, message: DataMessage) -> Decrypted:
+        """Verify and decrypt a data message (spec §When you receive a Data Message).
+
+        Raises :class:`SessionExpired`, :class:`InstanceTagMismatch`,
+        :class:`DuplicateMessage`, :class:`UnexpectedRatchetId`,
+        :class:`ECDHKeyMismatch`, :class:`DHKeyPresenceError`,
+        :class:`InvalidPreviousChainLength`, :class:`TooManySkippedMessages`,
+        :class:`SkippedKeyStorageFull`, :class:`AuthenticatorMismatch`,
+        :class:`ZeroSharedSecret`, and the point / DH validation errors of
+        :mod:`otrv4.primitives.ed448` and :mod:`otrv4.primitives.dh3072`.  On
+        any error the ratchet is unchanged.
+        """
+        if self.expired or self.root_key is None or self.brace_key is None:
+            raise SessionExpired("the ratchet was wiped")
+        if message.receiver_tag != self.our_tag or message.sender_tag != self.their_tag:
+            raise InstanceTagMismatch(
+                f"message {message.sender_tag:08x}->{message.receiver_tag:08x}, "
+                f"conversation {self.their_tag:08x}->{self.our_tag:08x}"
+            )
+        rid, mid = message.ratchet_id, message.message_id
+        stored = self.skipped.get((rid, mid))
+        if stored is not None:
+            return self._decrypt_stored(message, stored)
+        if self.recv_id is not None and rid == self.recv_id:
+            return self._decrypt_same_chain(message)
+        if self.recv_id is not None and rid < self.recv_id:
+            raise DuplicateMessage(f"no key for message {mid} of past chain {rid}")
+        return self._decrypt_new_chain(message)
+
+    def _verify_and_open(self, message: DataMessage, mk_enc: bytes) -> tuple[bytes, bytes]:
+        mk_mac = mac_key_of(mk_enc)
+        expected = compute_authenticator(mk_mac, message.authenticated_sections())
+        if not hmac.compare_digest(expected, message.authenticator):
+            raise AuthenticatorMismatch(
+                f"authenticator of message {message.message_id} of chain {message.ratchet_id}"
+            )
+        return cipher.decrypt_data_message(mk_enc, message.ciphertext), mk_mac
+
+    def _decrypt_stored(self, message: DataMessage, stored: _Skipped) -> Decrypted:
+        if message.ecdh_public != stored.ecdh_public:
+            raise ECDHKeyMismatch("the ECDH key differs from the one of the stored chain")
+        plaintext, mk_mac = self._verify_and_open(message, stored.mk_enc)
+        del self.skipped[(message.ratchet_id, message.message_id)]
+        self.mac_keys_to_reveal.append(mk_mac)
+        return Decrypted(plaintext, stored.extra_key, message.ratchet_id, message.message_id,
+                         mk_mac, from_skipped=True)
+
+    def _check_dh_presence(self, message: DataMessage) -> None:
+        wants = message.ratchet_id != 0 and chain_uses_dh(message.ratchet_id)
+        if wants != (message.dh_public is not None):
+            raise DHKeyPresenceError(
+                f"chain {message.ratchet_id} {'needs' if wants else 'takes no'} DH public key"
+            )
+
+    def _decrypt_same_chain(self, message: DataMessage) -> Decrypted:
+        assert self.recv_chain_key is not None
+        mid = message.message_id
+        if message.ecdh_public != self.their_ecdh:
+            raise ECDHKeyMismatch("the ECDH key is not the current receiving chain's")
+        self._check_dh_presence(message)
+        if message.dh_public is not None and message.dh_public != self.their_dh:
+            raise DHKeyPresenceError("the DH key is not the current receiving chain's")
+        if mid < self.k:
+            raise DuplicateMessage(f"message {mid} of chain {message.ratchet_id} already received")
+        if mid - self.k > self.limits.max_skip:
+            raise TooManySkippedMessages(f"{mid - self.k} skipped keys exceed max_skip")
+        self._check_room(mid - self.k)
+        new: dict[tuple[int, int], _Skipped] = {}
+        chain_key = self._skip(self.recv_chain_key, self.k, mid, message.ratchet_id,
+                               self.their_ecdh, new)
+        mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
+        plaintext, mk_mac = self._verify_and_open(message, mk_enc)
+        # commit
+        self.skipped.update(new)
+        self.recv_chain_key = next_chain_key(chain_key)
+        self.k = mid + 1
+        self.mac_keys_to_reveal.append(mk_mac)
+        return Decrypted(plaintext, extra_symmetric_key(chain_key), message.ratchet_id, mid,
+                         mk_mac)
+
+    def _decrypt_new_chain(self, message: DataMessage) -> Decrypted:
+        rid, mid = message.ratchet_id, message.message_id
+        expected = None
+        if self.send_id is not None and (self.recv_id is None or self.send_id > self.recv_id):
+            expected = self.send_id + 1
+        if rid != expected:
+            raise UnexpectedRatchetId(f"ratchet id {rid}, expected {expected}")
+        self._check_dh_presence(message)
+        gap_old = 0
+        if self.recv_id is not None:
+            gap_old = message.previous_chain_length - self.k
+            if gap_old < 0:
+                raise InvalidPreviousChainLength(
+                    f"previous chain had {message.previous_chain_length} messages, "
+                    f"{self.k} already received"
+                )
+        if gap_old > self.limits.max_skip or mid > self.limits.max_skip:
+            raise TooManySkippedMessages("the message skips more than max_skip keys")
+        aged = [key for key in self.skipped if key[0] <= rid - self.limits.max_stored_age]
+        self._check_room(gap_old + mid - len(aged))
+        assert self.our_ecdh is not None and self.root_key is not None
+        assert self.brace_key is not None
+        their_point = Point.decode(message.ecdh_public)
+        k_ecdh = ecdh_shared_secret(self.our_ecdh.secret, their_point)
+        if message.dh_public is not None:
+            assert self.our_dh is not None
+            brace = third_brace_key(dh_shared_secret(self.our_dh.secret, message.dh_public))
+        else:
+            brace = next_brace_key(self.brace_key)
+        root, chain_key = derive_ratchet_keys(self.root_key, mixed_shared_secret(k_ecdh, brace))
+        new: dict[tuple[int, int], _Skipped] = {}
+        if self.recv_id is not None and self.recv_chain_key is not None:
+            self._skip(self.recv_chain_key, self.k, message.previous_chain_length,
+                       self.recv_id, self.their_ecdh, new)
+        chain_key = self._skip(chain_key, 0, mid, rid, message.ecdh_public, new)
+        mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
+        plaintext, mk_mac = self._verify_and_open(message, mk_enc)
+        # commit
+        for key in aged:
+            self.mac_keys_to_reveal.append(mac_key_of(self.skipped.pop(key).mk_enc))
+        self.skipped.update(new)
+        self.root_key = root
+        self.brace_key = brace
+        self.recv_id = rid
+        self.recv_chain_key = next_chain_key(chain_key)
+        self.k = mid + 1
+        self.their_ecdh = message.ecdh_public
+        self._their_point_cache = (message.ecdh_public, their_point)
+        if message.dh_public is not None:
+            self.their_dh = message.dh_public
+            self.our_dh = None  # consumed by the peer's DH chain
+        self.our_ecdh = None  # the peer ratcheted past it; a new one comes with our next chain
+        self.mac_keys_to_reveal.append(mk_mac)
+        return Decrypted(plaintext, extra_symmetric_key(chain_key), rid, mid, mk_mac)
+
+    # -- expiry -------------------------------------------------------------------------------
+
+    def expire(self) -> bytes:
+        """Wipe the ratchet (spec §Session Expiration); return the MAC keys to reveal.
+
+        The result is every MAC key not yet revealed, including those of the
+        stored skipped keys, concatenated (for TLV 1).  Afterwards every
+        operation raises :class:`SessionExpired`.
+        """
+        keys = self._reveal_now + self.mac_keys_to_reveal
+        keys += [mac_key_of(s.mk_enc) for s in self.skipped.values()]
+        self.root_key = self.brace_key = None
+        self.send_chain_key = self.recv_chain_key = None
+        self.our_ecdh = None
+        self.our_dh = None
+        self.skipped.clear()
+        self.mac_keys_to_reveal = []
+        self._reveal_now = []
+        self.expired = True
+        return b"".join(keys)
+
+
+register(Decision(
+    number=1,
+    title="Double-ratchet counter bookkeeping",
+    question=(
+        "otrv4.md's ratchet counter i is inconsistent: the sender rotates the DH key when "
+        "i % 3 == 0 but increments i only when it does not, the receiver tests the received "
+        "ratchet id and resets i to 0, a data message carries i - 1 except right after Auth-I, "
+        "and the DAKE sections give Bob a fresh DH key for his first sending chain."
+    ),
+    decision=(
+        "Chains are numbered 0, 1, 2, ... in the order they are created, alternately by the two "
+        "parties (the first sender after the DAKE owns chain 0). A data message's ratchet id is "
+        "its chain's number. Chain 0 comes from the DAKE's first keys; chain n >= 1 agrees on a "
+        "fresh 3072-bit DH key when n % 3 == 1 (the first ratchet after the DAKE and every third "
+        "after it) and re-hashes the brace key otherwise. Every message of a DH chain carries "
+        "the sender's DH public key, every other message an empty one, and a receiver rejects "
+        "a message that breaks this. A receiver accepts a new chain only when its number is one "
+        "more than its own latest sending chain."
+    ),
+    reason=(
+        "One monotonic counter that both parties derive from the messages alone cannot drift; "
+        "it keeps the DAKE sections' fresh DH key in Bob's first chain and the 'every third "
+        "ratchet' rule, makes the presence of the DH key checkable, and survives the loss of "
+        "the first message of a DH chain."
+    ),
+    others=(
+        "libotr-ng keeps the spec's i/j/k counters with its own increments (not wire-"
+        "compatible in any case, otrv4-brief.md §5.1); otr4j's review (otr4j/otrv4:review.md) "
+        "criticises the same inconsistency and proposes a single monotonic i."
+    ),
+    vector="ratchet",
+))
+
+register(Decision(
+    number=2,
+    title="derive_ratchet_keys returns chain_key_purpose[i] instead of [l]",
+    question=(
+        "otrv4.md §Deriving Double Ratchet Keys computes chain_key_purpose[l] but returns "
+        "chain_key_purpose[i]; which chain key is the result?"
+    ),
+    decision=(
+        "derive_ratchet_keys returns the chain key it just computed, "
+        "KDF(usage_chain_key || prev_root_key || K, 64), as the first chain key (message id 0) "
+        "of the new sending or receiving chain, together with "
+        "KDF(usage_root_key || prev_root_key || K, 64) as the new root key."
+    ),
+    reason=(
+        "The index is a typo: i is the ratchet counter, l the message counter of the chain "
+        "being derived, which is reset to 0 just before; no other chain key exists at that point."
+    ),
+    others="libotr-ng derives one chain key per ratchet and starts its message counter at 0.",
+    vector="ratchet",
+))
