@@ -1,0 +1,50 @@
+# The front door.  `make help` lists the targets.  Every target uses a local
+# virtual environment (.venv), created on first use, so a fresh machine needs
+# only python3 (with venv) and make.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= build
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := build
+.PHONY: help build test lint docs check-generated bench clean distclean venv
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP) ## create the virtual environment and install the project (editable) with its tools
+
+build: $(STAMP) ## regenerate examples and vectors, validate them, render the XEP XML and HTML into $(OUT)/
+	$(BIN)/xepgen build --out $(OUT)
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(BIN)/ruff check spec_impl tests
+	$(BIN)/mypy
+
+docs: $(STAMP) ## build the Sphinx documentation (warnings are errors) into docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+check-generated: $(STAMP) ## fail if committed examples, vectors or the rendered XEP are stale
+	$(BIN)/xepgen check
+
+bench: $(STAMP) ## run the benchmarks (not tests: they print timings and ratios against peers)
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; PYTHONPATH=spec_impl $(BIN)/python $$b || exit 1; done
+
+clean: ## remove build outputs and caches
+	rm -rf $(OUT) docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## also remove the virtual environment
+	rm -rf $(VENV)
