@@ -1,0 +1,407 @@
+"""Double ratchet with the brace key (spec §Key Management, §Data Exchange; decisions 1 and 2)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from otrv4.data_message import DataMessage, compute_authenticator
+from otrv4.errors import OTRError
+from otrv4.primitives.dh3072 import generate_dh
+from otrv4.primitives.ed448 import IdentityPointError
+from otrv4.primitives.kdf import UsageID, kdf
+from otrv4.primitives.rng import DeterministicRng
+from otrv4.ratchet import (
+    AuthenticatorMismatch,
+    DHKeyPresenceError,
+    DoubleRatchet,
+    DuplicateMessage,
+    ECDHKeyMismatch,
+    InstanceTagMismatch,
+    InvalidPreviousChainLength,
+    RatchetInit,
+    RatchetLimits,
+    SessionExpired,
+    SkippedKeyStorageFull,
+    TooManyExtraSymmetricKeys,
+    TooManySkippedMessages,
+    UnexpectedRatchetId,
+    chain_uses_dh,
+    derive_extra_keys,
+    derive_ratchet_keys,
+    extra_symmetric_key,
+    generate_ecdh,
+    message_keys,
+    next_brace_key,
+    next_chain_key,
+)
+from otrv4.tlv import TLV, Payload, decode_payload, encode_payload
+from otrv4.tlv import extra_symmetric_key as tlv7
+
+A_TAG, B_TAG = 0x00000101, 0x00000202
+
+
+def make_pair(
+    label: str, limits: RatchetLimits | None = None
+) -> tuple[DoubleRatchet, DoubleRatchet]:
+    rng = DeterministicRng(label)
+    k = rng.random_bytes(64)
+    ae, be = generate_ecdh(rng), generate_ecdh(rng)
+    ad, bd = generate_dh(rng), generate_dh(rng)
+    alice = DoubleRatchet(RatchetInit.interactive(
+        k, sends_first=True, our_ecdh=ae, their_ecdh=be.public, our_dh=ad, their_dh=bd.public,
+        our_tag=A_TAG, their_tag=B_TAG), limits)
+    bob = DoubleRatchet(RatchetInit.interactive(
+        k, sends_first=False, our_ecdh=be, their_ecdh=ae.public, our_dh=bd, their_dh=ad.public,
+        our_tag=B_TAG, their_tag=A_TAG), limits)
+    return alice, bob
+
+
+def snapshot(r: DoubleRatchet) -> tuple[Any, ...]:
+    return (r.root_key, r.brace_key, r.send_id, r.recv_id, r.send_chain_key, r.recv_chain_key,
+            r.j, r.k, r.pn, dict(r.skipped), list(r.mac_keys_to_reveal), r.their_ecdh,
+            r.their_dh, r.our_ecdh, r.our_dh)
+
+
+def test_key_schedule_formulas() -> None:
+    ck = bytes(range(64))
+    assert next_chain_key(ck) == hashlib.shake_256(b"OTRv4\x14" + ck).digest(64)
+    mk_enc, mk_mac = message_keys(ck)
+    assert mk_enc == hashlib.shake_256(b"OTRv4\x15" + ck).digest(64)
+    assert mk_mac == hashlib.shake_256(b"OTRv4\x16" + mk_enc).digest(64)
+    assert extra_symmetric_key(ck) == hashlib.shake_256(b"OTRv4\x17\xff" + ck).digest(64)
+    root, chain = derive_ratchet_keys(b"r" * 64, b"k" * 64)
+    assert root == hashlib.shake_256(b"OTRv4\x12" + b"r" * 64 + b"k" * 64).digest(64)
+    assert chain == hashlib.shake_256(b"OTRv4\x13" + b"r" * 64 + b"k" * 64).digest(64)
+    assert next_brace_key(b"b" * 32) == hashlib.shake_256(b"OTRv4\x02" + b"b" * 32).digest(32)
+    assert [n for n in range(1, 11) if chain_uses_dh(n)] == [1, 4, 7, 10]
+
+
+def test_brace_key_rule_over_eight_chains() -> None:
+    alice, bob = make_pair("ratchet-brace")
+    rng = DeterministicRng("ratchet-brace-run")
+    for n in range(8):
+        sender, receiver = (alice, bob) if n % 2 == 0 else (bob, alice)
+        brace_before = receiver.brace_key
+        m = sender.encrypt(f"chain {n}".encode(), rng).message
+        assert m.ratchet_id == n and m.message_id == 0
+        assert (m.dh_public is not None) == (n % 3 == 1)
+        assert receiver.decrypt(m).plaintext == f"chain {n}".encode()
+        assert receiver.brace_key == sender.brace_key and receiver.root_key == sender.root_key
+        if n and n % 3 != 1:
+            assert receiver.brace_key == next_brace_key(brace_before or b"")
+
+
+def test_extra_symmetric_keys() -> None:
+    alice, bob = make_pair("ratchet-extra")
+    rng = DeterministicRng("ratchet-extra-run")
+    body = encode_payload(
+        "", [TLV(1), tlv7(b"\x00\x00\x00\x42"), TLV(2), tlv7(b"\x00\x00\x10\x4a")])
+    sent = alice.encrypt(body, rng)
+    got = bob.decrypt(sent.message)
+    assert got.extra_key == sent.extra_key
+    keys = derive_extra_keys(got.extra_key, decode_payload(got.plaintext))
+    k1 = kdf(1, b"\x00\x00\x00\x42" + got.extra_key, 64)
+    assert keys == [(b"\x00\x00\x00\x42", k1),
+                    (b"\x00\x00\x10\x4a", kdf(3, b"\x00\x00\x10\x4a" + k1, 64))]
+    too_many = Payload("", tuple(tlv7(bytes(4)) for _ in range(10)), tuple(range(10)))
+    with pytest.raises(TooManyExtraSymmetricKeys):
+        derive_extra_keys(got.extra_key, too_many)
+    assert len(derive_extra_keys(got.extra_key, replace(too_many, tlvs=too_many.tlvs[:9],
+                                                        positions=tuple(range(9))))) == 9
+
+
+def test_rejections_leave_state_unchanged() -> None:
+    alice, bob = make_pair("ratchet-reject", RatchetLimits(max_skip=3, max_stored=5))
+    rng = DeterministicRng("ratchet-reject-run")
+    msgs = [alice.encrypt(b"%d" % i, rng).message for i in range(6)]
+    before = snapshot(bob)
+    bad_mac = replace(msgs[0], authenticator=bytes(64))
+    cases: list[tuple[DataMessage, type[OTRError]]] = [
+        (bad_mac, AuthenticatorMismatch),
+        (replace(msgs[0], ciphertext=b"X" + msgs[0].ciphertext[1:]), AuthenticatorMismatch),
+        (msgs[4], TooManySkippedMessages),
+        (replace(msgs[0], receiver_tag=0x999), InstanceTagMismatch),
+        (replace(msgs[0], ratchet_id=2), UnexpectedRatchetId),
+        (replace(msgs[0], ecdh_public=bob.their_ecdh[:-1] + b"\x01"), ECDHKeyMismatch),
+        (replace(msgs[0], dh_public=5), DHKeyPresenceError),
+    ]
+    for message, error in cases:
+        with pytest.raises(error):
+            bob.decrypt(message)
+        assert snapshot(bob) == before
+    assert bob.decrypt(msgs[3]).plaintext == b"3"
+    with pytest.raises(DuplicateMessage):
+        bob.decrypt(msgs[3])
+    assert [bob.decrypt(m).plaintext for m in msgs[:3]] == [b"0", b"1", b"2"]
+    for m in msgs[:4]:
+        with pytest.raises(DuplicateMessage):
+            bob.decrypt(m)
+    assert bob.decrypt(msgs[5]).plaintext == b"5"
+
+
+def test_new_chain_rejections() -> None:
+    alice, bob = make_pair("ratchet-newchain", RatchetLimits(max_skip=2, max_stored=3))
+    rng = DeterministicRng("ratchet-newchain-run")
+    bob.decrypt(alice.encrypt(b"a0", rng).message)
+    reply = bob.encrypt(b"b0", rng).message  # chain 1, carries Bob's new DH key
+    before = snapshot(alice)
+    for message, error in [
+        (replace(reply, dh_public=None), DHKeyPresenceError),
+        (replace(reply, ratchet_id=3), UnexpectedRatchetId),
+        (replace(reply, message_id=3), TooManySkippedMessages),
+        (replace(reply, ecdh_public=bytes([1]) + bytes(56)), IdentityPointError),
+        (replace(reply, authenticator=bytes(64)), AuthenticatorMismatch),
+    ]:
+        with pytest.raises(error):
+            alice.decrypt(message)
+        assert snapshot(alice) == before
+    assert alice.decrypt(reply).plaintext == b"b0"
+    # Alice's chain 2 claims fewer previous messages than Bob already has
+    a2 = alice.encrypt(b"a2", rng).message
+    before = snapshot(bob)
+    with pytest.raises(InvalidPreviousChainLength):
+        bob.decrypt(replace(a2, previous_chain_length=0))
+    assert snapshot(bob) == before
+    assert bob.decrypt(a2).plaintext == b"a2"
+
+
+def test_storage_cap_and_aging() -> None:
+    alice, bob = make_pair("ratchet-cap", RatchetLimits(max_skip=10, max_stored=4,
+                                                        max_stored_age=3))
+    rng = DeterministicRng("ratchet-cap-run")
+    msgs = [alice.encrypt(b"%d" % i, rng).message for i in range(6)]
+    with pytest.raises(SkippedKeyStorageFull):
+        bob.decrypt(msgs[5])
+    assert bob.decrypt(msgs[4]).plaintext == b"4"
+    assert bob.decrypt(msgs[5]).plaintext == b"5"
+    assert len(bob.skipped) == 4
+    lost_macs = {message_keys_for_stored(bob, n) for n in range(4)}
+    # four more chains: when Bob receives chain 4, the keys of chain 0 are 4 >= 3 chains old;
+    # they are deleted and their MAC keys revealed
+    for n in range(1, 5):
+        s, r = (bob, alice) if n % 2 else (alice, bob)
+        r.decrypt(s.encrypt(b"x", rng).message)
+    assert len(bob.skipped) == 0
+    revealed = set(bob.encrypt(b"y", rng).message.mac_keys)
+    assert lost_macs <= revealed
+    with pytest.raises(DuplicateMessage):
+        bob.decrypt(msgs[0])
+
+
+def message_keys_for_stored(r: DoubleRatchet, message_id: int) -> bytes:
+    return kdf(UsageID.MAC_KEY, r.skipped[(0, message_id)].mk_enc, 64)
+
+
+def test_expiry_reveals_and_wipes() -> None:
+    alice, bob = make_pair("ratchet-expire")
+    rng = DeterministicRng("ratchet-expire-run")
+    msgs = [alice.encrypt(b"%d" % i, rng).message for i in range(3)]
+    got = bob.decrypt(msgs[2])
+    stored = [kdf(UsageID.MAC_KEY, s.mk_enc, 64) for s in bob.skipped.values()]
+    keys = bob.expire()
+    assert keys == got.mac_key + b"".join(stored) and len(keys) == 3 * 64
+    with pytest.raises(SessionExpired):
+        bob.decrypt(msgs[0])
+    with pytest.raises(SessionExpired):
+        bob.encrypt(b"", rng)
+
+
+def test_non_interactive_start() -> None:
+    rng = DeterministicRng("ratchet-nonint")
+    k, brace = rng.random_bytes(64), rng.random_bytes(32)
+    ae, be = generate_ecdh(rng), generate_ecdh(rng)
+    ad, bd = generate_dh(rng), generate_dh(rng)
+    alice = DoubleRatchet(RatchetInit.non_interactive(
+        k, brace, sends_first=True, our_ecdh=ae, their_ecdh=be.public, our_dh=ad,
+        their_dh=bd.public, our_tag=A_TAG, their_tag=B_TAG))
+    bob = DoubleRatchet(RatchetInit.non_interactive(
+        k, brace, sends_first=False, our_ecdh=be, their_ecdh=ae.public, our_dh=bd,
+        their_dh=ad.public, our_tag=B_TAG, their_tag=A_TAG))
+    assert alice.send_chain_key == kdf(UsageID.CHAIN_KEY, k, 64) == bob.recv_chain_key
+    assert bob.decrypt(alice.encrypt(b"offline hello", rng).message).plaintext == b"offline hello"
+    assert alice.decrypt(bob.encrypt(b"reply", rng).message).plaintext == b"reply"
+
+
+# ------------------------------------------------------------------ stateful conversations
+
+MAX_SKIP = 4
+
+
+class Model:
+    """An independent account of what one receiver must accept (decision 1's rules)."""
+
+    def __init__(self, first_sender: bool) -> None:
+        self.send_id: int | None = 0 if first_sender else None
+        self.recv_id: int | None = None if first_sender else 0
+        self.j = 0
+        self.k = 0
+        self.stored: set[tuple[int, int]] = set()
+
+    def on_send(self) -> None:
+        if self.send_id is None or (self.recv_id is not None and self.recv_id > self.send_id):
+            self.send_id = 0 if self.recv_id is None else self.recv_id + 1
+            self.j = 0
+        self.j += 1
+
+    def predict(self, m: DataMessage, max_stored: int) -> type[OTRError] | None:
+        rid, mid = m.ratchet_id, m.message_id
+        if (rid, mid) in self.stored:
+            return None
+        if self.recv_id is not None and rid == self.recv_id:
+            if mid < self.k:
+                return DuplicateMessage
+            if mid - self.k > MAX_SKIP:
+                return TooManySkippedMessages
+            return SkippedKeyStorageFull if len(self.stored) + mid - self.k > max_stored else None
+        if self.recv_id is not None and rid < self.recv_id:
+            return DuplicateMessage
+        expected = None
+        if self.send_id is not None and (self.recv_id is None or self.send_id > self.recv_id):
+            expected = self.send_id + 1
+        if rid != expected:
+            return UnexpectedRatchetId
+        gap = m.previous_chain_length - self.k if self.recv_id is not None else 0
+        if gap > MAX_SKIP or mid > MAX_SKIP:
+            return TooManySkippedMessages
+        return SkippedKeyStorageFull if len(self.stored) + gap + mid > max_stored else None
+
+    def accept(self, m: DataMessage) -> None:
+        rid, mid = m.ratchet_id, m.message_id
+        if (rid, mid) in self.stored:
+            self.stored.remove((rid, mid))
+            return
+        if rid != self.recv_id:
+            if self.recv_id is not None:
+                self.stored |= {(self.recv_id, n) for n in range(self.k, m.previous_chain_length)}
+            self.recv_id, self.k = rid, 0
+        self.stored |= {(rid, n) for n in range(self.k, mid)}
+        self.k = mid + 1
+
+
+class Conversation(RuleBasedStateMachine):
+    """Both sides send; the network reorders, drops and duplicates."""
+
+    MAX_STORED = 12
+
+    @initialize(label=st.sampled_from(["conv-1", "conv-2", "conv-3"]))
+    def start(self, label: str) -> None:
+        limits = RatchetLimits(max_skip=MAX_SKIP, max_stored=self.MAX_STORED,
+                               max_stored_age=10**6)
+        self.parties = make_pair(label, limits)
+        self.models = (Model(True), Model(False))
+        self.rng = DeterministicRng(label + "-run")
+        self.in_flight: list[tuple[int, DataMessage, bytes]] = []  # (receiver, message, text)
+        self.delivered: list[tuple[int, DataMessage]] = []
+        self.counter = 0
+        self.verified_macs: list[list[bytes]] = [[], []]  # per receiver, not yet revealed
+        self.all_macs: dict[bytes, DataMessage] = {}
+        self.revealed: set[bytes] = set()
+
+    def _check_reveal(self, sender: int, m: DataMessage, new_chain: bool) -> None:
+        keys = list(m.mac_keys)
+        if new_chain:
+            assert keys == self.verified_macs[sender]
+            self.verified_macs[sender] = []
+        else:
+            assert keys == []
+        for key in keys:
+            assert key not in self.revealed
+            self.revealed.add(key)
+            origin = self.all_macs[key]
+            assert compute_authenticator(key, origin.authenticated_sections()) == \
+                origin.authenticator
+
+    ACTIONS = ("send0", "send1", "burst0", "burst1", "deliver", "deliver", "deliver",
+               "deliver", "drop", "replay", "tamper")
+
+    @rule(action=st.sampled_from(ACTIONS), data=st.data())
+    def step(self, action: str, data: st.DataObject) -> None:
+        if action.startswith("send"):
+            self.send(int(action[-1]), data.draw(st.integers(1, 3)))
+        elif action.startswith("burst"):  # enough to overflow max_skip if the first is lost
+            self.send(int(action[-1]), MAX_SKIP + 2)
+        else:
+            getattr(self, action)(data)
+
+    def send(self, sender: int, count: int) -> None:
+        r = self.parties[sender]
+        for _ in range(count):
+            new_chain = r.needs_new_sending_chain()
+            text = b"msg %d" % self.counter
+            self.counter += 1
+            m = r.encrypt(text, self.rng).message
+            self.models[sender].on_send()
+            self._check_reveal(sender, m, new_chain)
+            self.in_flight.append((1 - sender, DataMessage.decode(m.encode()), text))
+
+    def deliver(self, data: st.DataObject) -> None:
+        if not self.in_flight:
+            return
+        # mostly the oldest messages first (a network that mostly keeps order)
+        index = data.draw(st.one_of(st.just(0), st.integers(0, len(self.in_flight) - 1)))
+        receiver, m, text = self.in_flight.pop(index)
+        party, model = self.parties[receiver], self.models[receiver]
+        expected = model.predict(m, self.MAX_STORED)
+        event(f"deliver: {'accepted' if expected is None else expected.__name__}")
+        before = snapshot(party)
+        if expected is None:
+            got = party.decrypt(m)
+            assert got.plaintext == text
+            model.accept(m)
+            self.delivered.append((receiver, m))
+            self.verified_macs[receiver].append(got.mac_key)
+            self.all_macs[got.mac_key] = m
+        else:
+            with pytest.raises(expected):
+                party.decrypt(m)
+            assert snapshot(party) == before
+            if expected is not DuplicateMessage:
+                self.in_flight.append((receiver, m, text))  # may succeed later
+
+    def drop(self, data: st.DataObject) -> None:
+        if not self.in_flight:
+            return
+        self.in_flight.pop(data.draw(st.integers(0, len(self.in_flight) - 1)))
+
+    def replay(self, data: st.DataObject) -> None:
+        if not self.delivered:
+            return
+        receiver, m = data.draw(st.sampled_from(self.delivered))
+        before = snapshot(self.parties[receiver])
+        with pytest.raises(DuplicateMessage):
+            self.parties[receiver].decrypt(m)
+        assert snapshot(self.parties[receiver]) == before
+
+    def tamper(self, data: st.DataObject) -> None:
+        if not self.in_flight:
+            return
+        receiver, m, _ = data.draw(st.sampled_from(self.in_flight))
+        if self.models[receiver].predict(m, self.MAX_STORED) is not None:
+            return
+        flipped = bytearray(m.ciphertext or b"\x00")
+        flipped[0] ^= 1
+        before = snapshot(self.parties[receiver])
+        with pytest.raises(AuthenticatorMismatch):
+            self.parties[receiver].decrypt(replace(m, ciphertext=bytes(flipped)))
+        assert snapshot(self.parties[receiver]) == before
+
+    @invariant()
+    def bounded(self) -> None:
+        if hasattr(self, "parties"):
+            assert all(len(p.skipped) <= self.MAX_STORED for p in self.parties)
+            for p, mdl in zip(self.parties, self.models, strict=True):
+                assert set(p.skipped) == mdl.stored
+
+
+Conversation.TestCase.settings = settings(
+    max_examples=40, stateful_step_count=50, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestConversation = Conversation.TestCase
