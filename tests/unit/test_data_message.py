@@ -1,0 +1,89 @@
+"""The Data Message wire type (spec §Data Message Format; decision 3)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from otrv4.data_message import (
+    DataMessage,
+    RevealedMacKeysLengthError,
+    UnknownFlagsError,
+    compute_authenticator,
+    verify_authenticator,
+)
+from otrv4.encoding import (
+    NonMinimalMPIError,
+    TrailingDataError,
+    TruncatedError,
+    UnsupportedVersionError,
+    WrongMessageTypeError,
+)
+from otrv4.errors import OTRError
+
+SAMPLE = DataMessage(
+    sender_tag=0x11111111, receiver_tag=0x22222222, flags=1, previous_chain_length=3,
+    ratchet_id=4, message_id=5, ecdh_public=bytes(range(57)), dh_public=0x0102,
+    ciphertext=b"secret", authenticator=b"\xaa" * 64, revealed_mac_keys=b"\xbb" * 128,
+)
+
+
+def test_exact_layout() -> None:
+    expected = bytes.fromhex(
+        "0004" "03" "11111111" "22222222" "01" "00000003" "00000004" "00000005"
+    ) + bytes(range(57)) + bytes.fromhex("00000002" "0102" "00000006") + b"secret"
+    assert SAMPLE.authenticated_sections() == expected
+    assert SAMPLE.encode() == expected + b"\xaa" * 64 + bytes.fromhex("00000080") + b"\xbb" * 128
+    assert DataMessage.decode(SAMPLE.encode()) == SAMPLE
+    no_dh = replace(SAMPLE, dh_public=None, revealed_mac_keys=b"")
+    assert b"\x00\x00\x00\x00" + b"\x00\x00\x00\x06secret" in no_dh.encode()
+    assert DataMessage.decode(no_dh.encode()) == no_dh
+    assert SAMPLE.ignore_unreadable and SAMPLE.mac_keys == (b"\xbb" * 64, b"\xbb" * 64)
+
+
+def test_authenticator_is_hcmac_0x18() -> None:
+    mac_key = b"\x07" * 64
+    sections = SAMPLE.authenticated_sections()
+    tag = compute_authenticator(mac_key, sections)
+    assert tag == hashlib.shake_256(b"OTRv4\x18" + mac_key + sections).digest(64)
+    signed = replace(SAMPLE, authenticator=tag)
+    assert verify_authenticator(mac_key, signed)
+    assert verify_authenticator(mac_key, replace(signed, revealed_mac_keys=b""))  # not covered
+    assert not verify_authenticator(mac_key, replace(signed, message_id=6))
+    assert not verify_authenticator(b"\x08" * 64, signed)
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (SAMPLE.encode()[:-1], TruncatedError),
+        (SAMPLE.encode() + b"\x00", TrailingDataError),
+        (b"\x00\x03" + SAMPLE.encode()[2:], UnsupportedVersionError),
+        (b"\x00\x04\x35" + SAMPLE.encode()[3:], WrongMessageTypeError),
+        (SAMPLE.encode()[:11] + b"\x02" + SAMPLE.encode()[12:], UnknownFlagsError),
+        (replace(SAMPLE, revealed_mac_keys=b"\x01" * 63).encode(), RevealedMacKeysLengthError),
+        (SAMPLE.encode().replace(bytes.fromhex("000000020102"), bytes.fromhex("00000003000102")),
+         NonMinimalMPIError),
+    ],
+)
+def test_decode_rejects(data: bytes, error: type[OTRError]) -> None:
+    with pytest.raises(error):
+        DataMessage.decode(data)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.sampled_from([0, 1]),
+    st.integers(0, 2**32 - 1), st.binary(min_size=57, max_size=57),
+    st.one_of(st.none(), st.integers(1, 2**3072)), st.binary(max_size=100),
+    st.integers(0, 3),
+)
+def test_round_trip(tag: int, pn: int, flags: int, rid: int, ecdh: bytes, dh: int | None,
+                    ct: bytes, reveal: int) -> None:
+    m = DataMessage(tag, tag ^ 1, flags, pn, rid, pn ^ rid, ecdh, dh, ct, bytes(64),
+                    b"\x05" * (64 * reveal))
+    assert DataMessage.decode(m.encode()) == m
