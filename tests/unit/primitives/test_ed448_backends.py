@@ -1,0 +1,123 @@
+"""The reference and the fast Ed448 backends compute the same things.
+
+Each property runs the same operation on both backends (and on the fast
+backend's pure-Python decoding fallback) and compares encodings, coordinates
+and error classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from otrv4.primitives import ed448, ed448_ref
+from otrv4.primitives.ed448 import InvalidPointError, P, Point, Q, base_mul
+from otrv4.primitives.ed448_fast import FastBackend
+
+SETTINGS = settings(max_examples=50, deadline=None)
+
+scalars = st.integers(min_value=-(2**460), max_value=2**460)
+torsion = st.sampled_from([(0, 1), (0, P - 1), (1, 0), (P - 1, 0)])
+
+
+def on_both(fn: Callable[[], Any]) -> tuple[Any, Any]:
+    """``fn()`` under the reference backend, then under the fast one."""
+    with ed448.using_backend("reference"):
+        ref = fn()
+    with ed448.using_backend("fast"):
+        fast = fn()
+    return ref, fast
+
+
+def outcome(data: bytes) -> tuple[str, bytes | None]:
+    """What ``Point.decode`` makes of ``data``: the error class name, or the re-encoding."""
+    try:
+        return ("ok", Point.decode(data).encode())
+    except InvalidPointError as exc:
+        return (type(exc).__name__, None)
+
+
+def point_on(k: int, t: tuple[int, int]) -> Point:
+    """``G * k`` plus a torsion point: any point of the curve."""
+    return base_mul(k) + Point.from_affine(*t)
+
+
+@SETTINGS
+@given(scalars, torsion, scalars, torsion)
+def test_addition_agrees(a: int, ta: tuple[int, int], b: int, tb: tuple[int, int]) -> None:
+    ref, fast = on_both(lambda: (point_on(a, ta) + point_on(b, tb)).encode())
+    assert ref == fast
+    ref, fast = on_both(lambda: (point_on(a, ta) - point_on(b, tb)).encode())
+    assert ref == fast
+
+
+@SETTINGS
+@given(scalars, torsion, scalars)
+@example(1, (0, 1), 0)
+@example(1, (1, 0), Q)
+@example(1, (0, P - 1), -1)
+def test_scalar_multiplication_agrees(a: int, t: tuple[int, int], k: int) -> None:
+    ref, fast = on_both(lambda: (point_on(a, t) * k).encode())
+    assert ref == fast
+
+
+@SETTINGS
+@given(scalars)
+def test_base_multiplication_agrees(k: int) -> None:
+    ref, fast = on_both(lambda: (base_mul(k).x, base_mul(k).y, base_mul(k).encode()))
+    assert ref == fast
+
+
+@SETTINGS
+@given(st.binary(min_size=57, max_size=57))
+def test_decoding_random_strings_agrees(data: bytes) -> None:
+    """Random strings are mostly invalid: both backends must refuse them the same way."""
+    ref, fast = on_both(lambda: outcome(data))
+    assert ref == fast
+
+
+@SETTINGS
+@given(st.integers(min_value=0, max_value=2**448 - 1), st.integers(min_value=0, max_value=1))
+def test_decoding_any_y_agrees(y: int, sign: int) -> None:
+    """Encodings built from a y (half of all y < p have a point, unlike random bytes)."""
+    data = (y | sign << 455).to_bytes(57, "little")
+    ref, fast = on_both(lambda: outcome(data))
+    assert ref == fast
+
+
+@SETTINGS
+@given(scalars, torsion)
+def test_decoding_valid_and_mixed_points_agrees(k: int, t: tuple[int, int]) -> None:
+    data = point_on(k, t).encode()
+    ref, fast = on_both(lambda: outcome(data))
+    assert ref == fast
+    if k % Q == 0:
+        assert ref[0] in ("IdentityPointError", "SmallOrderPointError")
+    elif t == (0, 1):
+        assert ref == ("ok", data)
+    else:
+        assert ref == ("PointNotInSubgroupError", None)
+
+
+@SETTINGS
+@given(st.integers(min_value=0, max_value=P - 1), st.integers(min_value=0, max_value=1))
+def test_python_square_root_fallback_matches_the_reference(y: int, sign: int) -> None:
+    fallback = FastBackend(use_c_decoder=False).decode(y, sign)
+    x = ed448_ref.recover_x(y, sign)
+    if x is None:
+        assert fallback is None
+    else:
+        assert fallback is not None and tuple(fallback.xy) == (x, y)
+
+
+def test_the_fast_backend_really_is_pycryptodome() -> None:
+    from Crypto.PublicKey import ECC
+
+    with ed448.using_backend("fast"):
+        rep = base_mul(5)._rep(ed448.BACKENDS["fast"])
+    assert type(rep).__name__ == "EccPoint"
+    ecc: Any = ECC  # pycryptodome's stubs do not export EccPoint
+    assert rep == ecc.EccPoint(ed448_ref.GX, ed448_ref.GY, curve="Ed448") * 5
