@@ -58,8 +58,9 @@ def build_disco_info_result(
     de-duplicated, so the result is the same whatever order the caller used.
     """
     iq = etree.Element(_c("iq"), {"from": sender, "to": to, "id": stanza_id, "type": "result"},
-                       nsmap={None: NS_CLIENT})
-    query = etree.SubElement(iq, _d("query"), nsmap={None: NS_DISCO_INFO})
+                       nsmap={None: NS_CLIENT})  # type: ignore[dict-item]  # stubs: str keys
+    query = etree.SubElement(iq, _d("query"),
+                             nsmap={None: NS_DISCO_INFO})  # type: ignore[dict-item]
     for ident in sorted(set(identities)):
         attrs = {"category": ident.category, "type": ident.type}
         if ident.name is not None:

@@ -132,12 +132,13 @@ class _Resolver(etree.Resolver):
         super().__init__()
         self._mapping = mapping
 
-    def resolve(self, system_url: str | None, public_id: str | None,
+    # lxml-stubs declare resolve() without its context argument and omit resolve_filename
+    def resolve(self, system_url: str | None, public_id: str | None,  # type: ignore[override]
                 context: object) -> object:
         target = _map_url(self._mapping, system_url or "")
         if target is None:
             return None
-        return self.resolve_filename(target, context)
+        return self.resolve_filename(target, context)  # type: ignore[attr-defined]
 
 
 def _map_url(mapping: dict[str, str], url: str) -> str | None:
@@ -281,7 +282,8 @@ class StanzaValidator:
             ns = _ns_of(el.tag)
             parent = el.getparent()
             if ns and ns not in self.namespaces and (parent is None or _ns_of(parent.tag) != ns):
-                yield Violation(source, el.sourceline, None, _element_path(el),
+                line = el.sourceline if isinstance(el.sourceline, int) else None
+                yield Violation(source, line, None, _element_path(el),
                                 f"no schema is loaded for namespace '{ns}'; the stanza "
                                 "schema's lax wildcard would let it pass unchecked")
 
@@ -306,7 +308,7 @@ class StanzaValidator:
         tree = etree.ElementTree(copy)
         if schema.validate(tree):
             return
-        for entry in schema.error_log:
+        for entry in schema.error_log:  # type: ignore[attr-defined]  # lxml-stubs lack __iter__
             rule = re.sub(r"^Element '[^']*'(, attribute '[^']*')?: ", "", entry.message)
             attr = re.match(r"^Element '[^']*', attribute '([^']*)'", entry.message)
             path = _lxml_path(tree, entry.path)

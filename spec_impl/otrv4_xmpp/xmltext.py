@@ -18,11 +18,15 @@ from lxml import etree
 
 from .namespaces import NS_CLIENT, NS_XML
 
-__all__ = ["MixedContentError", "parse", "to_text"]
+__all__ = ["MixedContentError", "StanzaCountError", "parse", "to_text"]
 
 _WRAP_OPEN = f"<wrap xmlns='{NS_CLIENT}'>"
 _WRAP_CLOSE = "</wrap>"
 _MAX_TAG_LINE = 100
+
+
+class StanzaCountError(ValueError):
+    """The text holds no stanza or more than one where exactly one was expected."""
 
 
 class MixedContentError(ValueError):
@@ -55,12 +59,12 @@ def _attr_name(qname: str) -> tuple[tuple[str, str], str]:
 
 
 def _write(elem: etree._Element, parent_ns: str, indent: int, out: list[str]) -> None:
-    ns, local = _split(elem.tag)  # type: ignore[arg-type]
+    ns, local = _split(str(elem.tag))
     pad = "  " * indent
     attrs: list[str] = []
     if ns != parent_ns:
         attrs.append(f"xmlns='{_escape_attr(ns)}'")
-    named = sorted(_attr_name(str(k)) + (str(v),) for k, v in elem.attrib.items())
+    named = sorted((*_attr_name(str(k)), str(v)) for k, v in elem.attrib.items())
     attrs.extend(f"{name}='{_escape_attr(value)}'" for _, name, value in named)
     head = f"{pad}<{local}"
     one_line = head + "".join(" " + a for a in attrs)
@@ -101,7 +105,8 @@ def parse(text: str | bytes) -> etree._Element:
     """Parse one stanza written as in a client stream (default namespace ``jabber:client``).
 
     Whitespace-only text between elements is dropped.  Raises
-    :class:`lxml.etree.XMLSyntaxError` for malformed input.
+    :class:`lxml.etree.XMLSyntaxError` for malformed input and
+    :class:`StanzaCountError` unless there is exactly one stanza.
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8")
@@ -109,5 +114,5 @@ def parse(text: str | bytes) -> etree._Element:
     wrap = etree.fromstring(_WRAP_OPEN + text + _WRAP_CLOSE, parser)
     stanzas = [c for c in wrap if isinstance(c.tag, str)]
     if len(stanzas) != 1:
-        raise etree.XMLSyntaxError(f"expected one stanza, found {len(stanzas)}", 0, 1, 1)
+        raise StanzaCountError(f"expected one stanza, found {len(stanzas)}")
     return stanzas[0]

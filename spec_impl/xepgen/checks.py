@@ -39,7 +39,8 @@ def check_dtd(xep_xml: str, dtd_dir: Path) -> None:
     try:
         etree.fromstring(xep_xml.encode("utf-8"), parser, base_url=base)
     except etree.XMLSyntaxError as exc:
-        errors = [f"line {e.line}: {e.message}" for e in exc.error_log][:5] or [str(exc)]
+        log = exc.error_log  # lxml-stubs lack _ErrorLog.__iter__
+        errors = [f"line {e.line}: {e.message}" for e in log][:5] or [str(exc)]  # type: ignore[attr-defined]
         raise XepCheckError("the XEP is not valid against xep.dtd: " + "; ".join(errors)) \
             from exc
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from otrv4_xmpp.validation import StanzaValidator
+from otrv4_xmpp.validation import Engine, StanzaValidator
 from otrv4_xmpp.xmltext import parse, to_text
 
 from . import __version__
@@ -67,8 +67,9 @@ def _check_valid(scenario: str, index: int, step: Step,
     again = to_text(parsed)
     if again != text:
         raise ExampleError(f"{ref}: text does not round-trip through parse and serialize")
-    for engine in ("lxml", "xmlschema"):
-        report = validator.validate_text(text, ref, engine)  # type: ignore[arg-type]
+    engines: tuple[Engine, ...] = ("lxml", "xmlschema")
+    for engine in engines:
+        report = validator.validate_text(text, ref, engine)
         if not report.ok:
             raise ExampleError(f"example {ref} is not valid ({engine}): {report.violations[0]}")
     try:

@@ -26,17 +26,20 @@ from .examples import CheckedExample
 
 __all__ = ["render_html"]
 
-_CSS = """
-body { font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
-h1 { font-size: 1.8em; } h2 { border-bottom: 1px solid #ccc; }
-table.header td { padding: 0.1em 1em 0.1em 0; vertical-align: top; }
-table.grid { border-collapse: collapse; } table.grid td, table.grid th { border: 1px solid #bbb; padding: 0.2em 0.5em; }
-figure.example { margin: 1em 0; } figure.example figcaption { font-weight: bold; }
-figure.example .highlight pre, pre.code { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.9em; }
-p.provenance { font-size: 0.85em; color: #555; margin-top: 0.2em; }
-nav.toc ul { list-style: none; padding-left: 1.2em; }
-a.anchor { color: #aaa; text-decoration: none; margin-left: 0.3em; }
-"""
+_CSS = "\n".join([
+    "body { font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em;",
+    "       line-height: 1.45; }",
+    "h1 { font-size: 1.8em; } h2 { border-bottom: 1px solid #ccc; }",
+    "table.header td { padding: 0.1em 1em 0.1em 0; vertical-align: top; }",
+    "table.grid { border-collapse: collapse; }",
+    "table.grid td, table.grid th { border: 1px solid #bbb; padding: 0.2em 0.5em; }",
+    "figure.example { margin: 1em 0; } figure.example figcaption { font-weight: bold; }",
+    "figure.example .highlight pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto;",
+    "       font-size: 0.9em; }",
+    "p.provenance { font-size: 0.85em; color: #555; margin-top: 0.2em; }",
+    "nav.toc ul { list-style: none; padding-left: 1.2em; }",
+    "a.anchor { color: #aaa; text-decoration: none; margin-left: 0.3em; }",
+])
 
 
 _INLINE_TAGS = frozenset({"link", "note", "tt", "em", "strong", "cite", "dfn", "acronym", "span",
@@ -162,8 +165,10 @@ class _Renderer:
         body = highlight(text.strip("\n"), XmlLexer(), HtmlFormatter())
         prov = ""
         if source is not None:
-            prov = (f"<p class='provenance' id='ex-{source.scenario}-{source.name}'>Produced by "
-                    f"<code>{source.produced_by}</code> in scenario <code>{source.scenario}</code>, "
+            pid = f"ex-{source.scenario}-{source.name}"
+            prov = (f"<p class='provenance' id='{pid}'>Produced by "
+                    f"<code>{source.produced_by}</code> in scenario "
+                    f"<code>{source.scenario}</code>, "
                     f"step <code>{source.name}</code>; accepted by "
                     f"<code>{source.accepted_by}</code>; file "
                     f"<code>examples/stanzas/{source.relpath}</code>.</p>")
@@ -210,14 +215,17 @@ class _Renderer:
             f"<tr><td>{html.escape(r.findtext('version') or '')}</td>"
             f"<td>{html.escape(r.findtext('date') or '')}</td>"
             f"<td>{html.escape(r.findtext('initials') or '')}</td>"
-            f"<td>{self.inline_children(r.find('remark')) if r.find('remark') is not None else ''}"
-            f"</td></tr>" for r in revs)
+            f"<td>{self._remark(r)}</td></tr>" for r in revs)
         return (f"<h1>{t('title')}</h1><p class='abstract'><strong>Abstract:</strong> "
                 f"{t('abstract')}</p><table class='header'>{table}</table>"
                 f"<details><summary>Legal notice</summary>{legal}</details>"
                 f"<details><summary>Revision history</summary><table class='grid'>"
                 f"<tr><th>Version</th><th>Date</th><th>Initials</th><th>Remark</th></tr>"
                 f"{history}</table></details>")
+
+    def _remark(self, revision: etree._Element) -> str:
+        remark = revision.find("remark")
+        return self.inline_children(remark) if remark is not None else ""
 
     def render(self) -> str:
         head = self.header()
@@ -233,7 +241,7 @@ class _Renderer:
         notes = "".join(f"<li id='nt-{i}'>{txt} <a href='#nt-ref-{i}'>↩</a></li>"
                         for i, txt in enumerate(self.notes, start=1))
         title = self.doc.findtext("header/title") or ""
-        style = HtmlFormatter().get_style_defs(".highlight")
+        style = str(HtmlFormatter().get_style_defs(".highlight"))  # type: ignore[no-untyped-call]
         return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'/>"
                 f"<title>{html.escape(title)}</title><style>{_CSS}{style}</style></head><body>"
                 f"{head}<nav class='toc'><h2>Table of Contents</h2><ul>{toc}</ul></nav>"
@@ -259,7 +267,7 @@ def render_html(xep_xml: str, examples: Sequence[CheckedExample],
     entities = _xep_ent_entities(xep_ent)
     dtd = doc.getroottree().docinfo.internalDTD
     if dtd is not None:
-        for ent in dtd.iterentities():
+        for ent in dtd.iterentities():  # type: ignore[union-attr]
             if ent.content is not None:
                 entities[str(ent.name)] = str(ent.content)
     if doc.find("header") is None:

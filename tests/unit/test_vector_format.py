@@ -10,7 +10,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from xepgen.vectors import TestCase, TestGroup, VectorFile, dump_vectors, load_vectors, source_tree_id
+from xepgen.vectors import (
+    TestCase,
+    TestGroup,
+    VectorFile,
+    dump_vectors,
+    load_vectors,
+    source_tree_id,
+)
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "vectors.schema.json").read_text())
 
