@@ -418,6 +418,8 @@ def receive_auth_r(
         our_ecdh=new_ecdh, our_dh=new_dh, their_ecdh=msg.ecdh_first, their_dh=msg.dh_first,
         our_instance_tag=ours.instance_tag, their_instance_tag=msg.sender_tag,
         their_client_profile=their_profile, i=1,
+        our_ecdh_first=state.ecdh_first, our_dh_first=state.dh_first,
+        their_ecdh_first=msg.ecdh_first, their_dh_first=msg.dh_first,
     )
     return Step(START, send=auth_i, result=result)
 
@@ -465,6 +467,8 @@ def receive_auth_i(
         their_ecdh=their.ecdh_first, their_dh=their.dh_first,
         our_instance_tag=ours.instance_tag, their_instance_tag=their.sender_tag,
         their_client_profile=their.client_profile, i=0,
+        our_ecdh_first=state.ecdh_first, our_dh_first=state.dh_first,
+        their_ecdh_first=their.ecdh_first, their_dh_first=their.dh_first,
     )
     return Step(START, result=result)
 

@@ -208,6 +208,10 @@ class RatchetInit:
       keys; ``our_ecdh``/``our_dh`` are the consumed one-time prekey pairs (the spec
       deletes their secrets: the first message we send starts a new DH ratchet).
 
+    ``our_ecdh_first``/``our_dh_first``/``their_ecdh_first``/``their_dh_first`` are the
+    first double-ratchet keys exchanged in the DAKE (for the prekey owner, who
+    sends none, his one-time prekeys Y and B stand in their place).
+
     ``brace_key`` is the last brace key computed (for the interactive roles the
     one mixed into the chain keys above; for the non-interactive ones the DAKE's
     brace key, which the spec deletes, kept here because the next ratchet with
@@ -232,10 +236,20 @@ class RatchetInit:
     their_instance_tag: int
     their_client_profile: ClientProfile
     i: int
+    our_ecdh_first: ECDHKeyPair = field(repr=False)
+    our_dh_first: dh3072.DHKeyPair = field(repr=False)
+    their_ecdh_first: Point
+    their_dh_first: int
     j: int = 0
     k: int = 0
     pn: int = 0
     max_remote_i_seen: int = -1
+
+    @property
+    def sends_first(self) -> bool:
+        """Whether we own the first chain: the responder (received Auth-I) and the sender of
+        Non-Interactive-Auth; the other side receives on it."""
+        return self.role in (Role.INTERACTIVE_RESPONDER, Role.NON_INTERACTIVE_SENDER)
 
     @property
     def ssid_bold_first(self) -> bool:

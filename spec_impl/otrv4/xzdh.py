@@ -178,6 +178,7 @@ def send_non_interactive_auth(
         our_ecdh=ecdh_first, our_dh=dh_first, their_ecdh=y, their_dh=b,
         our_instance_tag=ours.instance_tag, their_instance_tag=bob_cp.owner_tag,
         their_client_profile=bob_cp, i=1,
+        our_ecdh_first=ecdh_first, our_dh_first=dh_first, their_ecdh_first=y, their_dh_first=b,
     )
     return msg, NonInteractiveResult(result, NonInteractiveKeys(t, brace, tmp_k, mac_key, k))
 
@@ -256,5 +257,7 @@ def _finish(
         our_ecdh=y, our_dh=b, their_ecdh=msg.ecdh_first, their_dh=msg.dh_first,
         our_instance_tag=ctx.us.instance_tag, their_instance_tag=msg.sender_tag,
         their_client_profile=alice_cp, i=1,
+        our_ecdh_first=y, our_dh_first=b,
+        their_ecdh_first=msg.ecdh_first, their_dh_first=msg.dh_first,
     )
     return NonInteractiveResult(result, NonInteractiveKeys(t, brace, tmp_k, mac_key, k))
