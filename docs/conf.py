@@ -32,18 +32,11 @@ suppress_warnings = ["autosummary.import_cycle", "ref.python"]
 
 def _write_decisions(app: object) -> None:
     """Render the decisions page from the code (truth flows one way)."""
-    import importlib
-    import pkgutil
+    from otrv4.decisions import all_decisions
 
-    import otrv4
-    from otrv4.decisions import DECISIONS
-
-    for info in pkgutil.walk_packages(otrv4.__path__, "otrv4."):
-        importlib.import_module(info.name)  # modules register their decisions on import
     out = ["Decisions on the ambiguities of OTRv4", "=" * 38, "",
            "Generated from :mod:`otrv4.decisions`; the XEP renders the same records.", ""]
-    for n in sorted(DECISIONS):
-        d = DECISIONS[n]
+    for d in all_decisions():
         title = f"{d.number}. {d.title}"
         out += [title, "-" * len(title), "", f"**Question.** {d.question}", "",
                 f"**Decision.** {d.decision}", "", f"**Reason.** {d.reason}", "",

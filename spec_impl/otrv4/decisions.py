@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DECISIONS", "Decision", "register"]
+__all__ = ["DECISIONS", "Decision", "all_decisions", "register"]
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,19 @@ def register(decision: Decision) -> Decision:
         raise ValueError(f"ambiguity {decision.number} is already decided")
     DECISIONS[decision.number] = decision
     return decision
+
+
+def all_decisions() -> list[Decision]:
+    """Every decision, by number, after importing every module of :mod:`otrv4`.
+
+    Modules register their decisions when imported; importing them all here
+    makes the list independent of what the caller happened to import first.
+    """
+    import importlib
+    import pkgutil
+
+    import otrv4
+
+    for info in pkgutil.walk_packages(otrv4.__path__, "otrv4."):
+        importlib.import_module(info.name)
+    return [DECISIONS[k] for k in sorted(DECISIONS)]

@@ -4,7 +4,10 @@ The document is written as text, never re-serialized from a parsed tree: the
 XSF's tooling checks the literal ``&LEGALNOTICE;`` entity reference, the
 DOCTYPE with its internal subset, and the stylesheet instruction.
 
-Templates contain prose only.  Everything that restates code comes from the
+The main template holds the header; each ``section1`` is a file in
+``templates/sections/``, included in the order of the file names (a number
+prefix), so sections can be added without touching the others.  Templates
+contain prose only.  Everything that restates code comes from the
 context built here: examples (by reference ``scenario/step``), the schema
 files, the namespace table, the decisions, the revision history.
 """
@@ -20,7 +23,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from otrv4.decisions import DECISIONS, Decision
+from otrv4.decisions import Decision, all_decisions
 from otrv4_xmpp.namespaces import DEFINED
 
 from . import __version__
@@ -113,7 +116,9 @@ def render_xep(templates: Path, schema_dir: Path, examples: Sequence[CheckedExam
         lstrip_blocks=True,
     )
     ctx = _Context(examples, schema_dir)
-    decisions: list[Decision] = [DECISIONS[k] for k in sorted(DECISIONS)]
+    sections = sorted(p.relative_to(templates).as_posix()
+                      for p in (templates / "sections").glob("*.xml.j2"))
+    decisions: list[Decision] = all_decisions()
     try:
         text = env.get_template(MAIN_TEMPLATE).render(
             example=ctx.example,
@@ -122,6 +127,7 @@ def render_xep(templates: Path, schema_dir: Path, examples: Sequence[CheckedExam
             namespaces=sorted(DEFINED.items()),
             decisions=decisions,
             generator_version=__version__,
+            sections=sections,
             **(extra or {}),
         )
     except jinja2.TemplateError as exc:
