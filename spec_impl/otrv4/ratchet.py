@@ -45,12 +45,14 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field, replace
 
+from . import shared_state
 from .data_message import DataMessage, compute_authenticator
 from .decisions import Decision, register
 from .errors import OTRError, ValidationError
 from .primitives import cipher
 from .primitives.dh3072 import DHKeyPair, dh_shared_secret, generate_dh, k_dh_bytes
-from .primitives.ed448 import Point, base_mul, hash_and_prune
+from .primitives.ecdh import ECDHKeyPair, ecdh, generate_ecdh
+from .primitives.ed448 import Point
 from .primitives.kdf import UsageID, kdf
 from .primitives.rng import Rng
 from .tlv import Payload, TLVType
@@ -62,7 +64,6 @@ __all__ = [
     "DoubleRatchet",
     "DuplicateMessage",
     "ECDHKeyMismatch",
-    "ECDHKeyPair",
     "Encrypted",
     "InstanceTagMismatch",
     "InvalidPreviousChainLength",
@@ -73,14 +74,11 @@ __all__ = [
     "TooManyExtraSymmetricKeys",
     "TooManySkippedMessages",
     "UnexpectedRatchetId",
-    "ZeroSharedSecret",
     "chain_uses_dh",
     "derive_extra_keys",
     "derive_ratchet_keys",
-    "ecdh_shared_secret",
     "extra_symmetric_key",
     "first_root_key",
-    "generate_ecdh",
     "message_keys",
     "mixed_shared_secret",
     "next_brace_key",
@@ -131,10 +129,6 @@ class SkippedKeyStorageFull(ValidationError):
 
 class AuthenticatorMismatch(ValidationError):
     """The data message's authenticator does not verify."""
-
-
-class ZeroSharedSecret(ValidationError):
-    """An ECDH result is the identity (no contribution from one side)."""
 
 
 class TooManyExtraSymmetricKeys(ValidationError):
@@ -227,31 +221,6 @@ def derive_extra_keys(extra_key: bytes, payload: Payload) -> list[tuple[bytes, b
     return out
 
 
-@dataclass(frozen=True)
-class ECDHKeyPair:
-    """An ephemeral ECDH key pair: secret scalar and public point (57-byte encoding kept)."""
-
-    secret: int = field(repr=False)
-    public: bytes
-
-
-def generate_ecdh(rng: Rng) -> ECDHKeyPair:
-    """``generateECDH()`` (spec §Generating ECDH and DH keys): one 57-byte draw."""
-    secret = hash_and_prune(rng.random_bytes(57))
-    return ECDHKeyPair(secret, base_mul(secret).encode())
-
-
-def ecdh_shared_secret(secret: int, their_public: Point) -> bytes:
-    """``ECDH(a, B)``: ``a * B`` as a POINT; ``B`` must already be validated.
-
-    Raises :class:`ZeroSharedSecret` when the result is the identity.
-    """
-    shared = their_public * secret
-    if shared.is_identity():
-        raise ZeroSharedSecret("ECDH result is the identity")
-    return shared.encode()
-
-
 # --------------------------------------------------------------------------- initial state
 
 
@@ -259,21 +228,22 @@ def ecdh_shared_secret(secret: int, their_public: Point) -> bytes:
 class RatchetInit:
     """Everything the ratchet needs from a DAKE, in one explicit value.
 
-    ``root_key`` and ``chain_key`` are chain 0's (after ``derive_ratchet_keys``),
-    ``brace_key`` the brace key of chain 0.  ``sends_first`` says whether chain
-    0 is ours to send on (Alice: the receiver of Auth-I, the sender of the
-    Non-Interactive-Auth message).  ``our_ecdh``/``our_dh`` are our first
-    ephemeral keys (chain 0's, if we send first), ``their_ecdh``/``their_dh``
-    the peer's.  Build it with :meth:`interactive` or :meth:`non_interactive`.
+    ``root_key`` is the root key after the chains listed here were derived and
+    ``brace_key`` the brace key of the newest of them.  ``sending``/``receiving``
+    are ``(ratchet id, chain key)`` of the chains that already exist (chain 0 is
+    the first sender's; the interactive initiator also starts with its sending
+    chain 1).  ``our_ecdh``/``our_dh`` are our newest key pairs,
+    ``their_ecdh``/``their_dh`` the peer's.  Build it with :meth:`interactive`,
+    :meth:`non_interactive` or :meth:`from_dake`.
     """
 
     root_key: bytes = field(repr=False)
-    chain_key: bytes = field(repr=False)
     brace_key: bytes = field(repr=False)
-    sends_first: bool
-    our_ecdh: ECDHKeyPair
-    their_ecdh: bytes
-    our_dh: DHKeyPair
+    sending: tuple[int, bytes] | None = field(repr=False)
+    receiving: tuple[int, bytes] | None = field(repr=False)
+    our_ecdh: ECDHKeyPair = field(repr=False)
+    their_ecdh: Point
+    our_dh: DHKeyPair = field(repr=False)
     their_dh: int
     our_tag: int
     their_tag: int
@@ -281,36 +251,62 @@ class RatchetInit:
     @classmethod
     def interactive(
         cls, shared_secret: bytes, *, sends_first: bool, our_ecdh: ECDHKeyPair,
-        their_ecdh: bytes, our_dh: DHKeyPair, their_dh: int, our_tag: int, their_tag: int,
+        their_ecdh: Point, our_dh: DHKeyPair, their_dh: int, our_tag: int, their_tag: int,
     ) -> RatchetInit:
-        """After an interactive DAKE (spec §Interactive DAKE Overview).
+        """Chain 0 after an interactive DAKE (spec §Interactive DAKE Overview).
 
         ``prev_root = KDF(usage_first_root_key || K, 64)``; chain 0 mixes
-        ``ECDH(our_ecdh, their_ecdh)`` and the third-brace key of
-        ``DH(our_dh, their_dh)``.  Raises the point and DH validation errors of
-        :meth:`Point.decode` and :func:`dh_shared_secret`, and :class:`ZeroSharedSecret`.
+        ``ECDH(our_ecdh, their_ecdh)`` with the third-brace key of
+        ``DH(our_dh, their_dh)``.  The party that does not send first creates
+        its chain 1 when it first sends.  Raises the DH validation errors of
+        :func:`dh_shared_secret` and
+        :class:`otrv4.primitives.ecdh.ZeroSharedSecretError`.
         """
-        k_ecdh = ecdh_shared_secret(our_ecdh.secret, Point.decode(their_ecdh))
+        k_ecdh = ecdh(our_ecdh.secret, their_ecdh)
         brace = third_brace_key(dh_shared_secret(our_dh.secret, their_dh))
         root, chain = derive_ratchet_keys(
             first_root_key(shared_secret), mixed_shared_secret(k_ecdh, brace))
-        return cls(root, chain, brace, sends_first, our_ecdh, their_ecdh, our_dh, their_dh,
-                   our_tag, their_tag)
+        return cls(root, brace, (0, chain) if sends_first else None,
+                   None if sends_first else (0, chain),
+                   our_ecdh, their_ecdh, our_dh, their_dh, our_tag, their_tag)
 
     @classmethod
     def non_interactive(
         cls, shared_secret: bytes, brace_key: bytes, *, sends_first: bool,
-        our_ecdh: ECDHKeyPair, their_ecdh: bytes, our_dh: DHKeyPair, their_dh: int,
+        our_ecdh: ECDHKeyPair, their_ecdh: Point, our_dh: DHKeyPair, their_dh: int,
         our_tag: int, their_tag: int,
     ) -> RatchetInit:
-        """After a non-interactive DAKE (spec §Non-Interactive DAKE Overview).
+        """Chain 0 after a non-interactive DAKE (spec §Non-Interactive DAKE Overview).
 
-        ``root = KDF(usage_root_key || K, 64)``, ``chain 0 = KDF(usage_chain_key || K, 64)``,
+        ``root = KDF(usage_root_key || K, 64)``, chain 0 ``= KDF(usage_chain_key || K, 64)``,
         ``brace_key`` is the DAKE's.  Raises nothing.
         """
-        return cls(kdf(UsageID.ROOT_KEY, shared_secret, ROOT_KEY_BYTES),
-                   kdf(UsageID.CHAIN_KEY, shared_secret, CHAIN_KEY_BYTES), brace_key,
-                   sends_first, our_ecdh, their_ecdh, our_dh, their_dh, our_tag, their_tag)
+        chain = kdf(UsageID.CHAIN_KEY, shared_secret, CHAIN_KEY_BYTES)
+        return cls(kdf(UsageID.ROOT_KEY, shared_secret, ROOT_KEY_BYTES), brace_key,
+                   (0, chain) if sends_first else None, None if sends_first else (0, chain),
+                   our_ecdh, their_ecdh, our_dh, their_dh, our_tag, their_tag)
+
+    @classmethod
+    def from_dake(cls, result: shared_state.RatchetInit) -> RatchetInit:
+        """Convert the DAKE's result (:class:`otrv4.shared_state.RatchetInit`).
+
+        The interactive initiator (sender of Auth-I) arrives with its receiving
+        chain 0 and its sending chain 1 already derived; the other roles with
+        chain 0 only.  Raises nothing.
+        """
+        sending: tuple[int, bytes] | None = None
+        receiving: tuple[int, bytes] | None = None
+        if result.role is shared_state.Role.INTERACTIVE_INITIATOR:
+            assert result.chain_key_receiving is not None and result.chain_key_sending is not None
+            receiving = (0, result.chain_key_receiving)
+            sending = (1, result.chain_key_sending)
+        elif result.chain_key_sending is not None:
+            sending = (0, result.chain_key_sending)
+        elif result.chain_key_receiving is not None:
+            receiving = (0, result.chain_key_receiving)
+        return cls(result.root_key, result.brace_key, sending, receiving, result.our_ecdh,
+                   result.their_ecdh, result.our_dh, result.their_dh,
+                   result.our_instance_tag, result.their_instance_tag)
 
 
 @dataclass(frozen=True)
@@ -370,13 +366,17 @@ class DoubleRatchet:
         self.root_key: bytes | None = init.root_key
         self.brace_key: bytes | None = init.brace_key
         self.our_ecdh: ECDHKeyPair | None = init.our_ecdh
-        self.their_ecdh: bytes = init.their_ecdh
+        self.their_ecdh: bytes = init.their_ecdh.encode()
         self.our_dh: DHKeyPair | None = init.our_dh
         self.their_dh: int = init.their_dh
-        self.send_id: int | None = 0 if init.sends_first else None
-        self.send_chain_key: bytes | None = init.chain_key if init.sends_first else None
-        self.recv_id: int | None = None if init.sends_first else 0
-        self.recv_chain_key: bytes | None = None if init.sends_first else init.chain_key
+        self.send_id: int | None = None
+        self.send_chain_key: bytes | None = None
+        self.recv_id: int | None = None
+        self.recv_chain_key: bytes | None = None
+        if init.sending is not None:
+            self.send_id, self.send_chain_key = init.sending
+        if init.receiving is not None:
+            self.recv_id, self.recv_chain_key = init.receiving
         self.j = 0
         self.k = 0
         self.pn = 0
@@ -384,8 +384,10 @@ class DoubleRatchet:
         self.mac_keys_to_reveal: list[bytes] = []
         self._reveal_now: list[bytes] = []
         self._our_dh_public_in_chain: int | None = None
+        if self.send_id is not None and chain_uses_dh(self.send_id):
+            self._our_dh_public_in_chain = init.our_dh.public
         self.expired = False
-        self._their_point_cache: tuple[bytes, Point] | None = None
+        self._their_point_cache: tuple[bytes, Point] | None = (self.their_ecdh, init.their_ecdh)
 
     # -- introspection ------------------------------------------------------------------------
 
@@ -410,7 +412,7 @@ class DoubleRatchet:
             raise SessionExpired("the ratchet was wiped")
         n = 0 if self.recv_id is None else self.recv_id + 1
         new_ecdh = generate_ecdh(rng)
-        k_ecdh = ecdh_shared_secret(new_ecdh.secret, self._their_point())
+        k_ecdh = ecdh(new_ecdh.secret, self._their_point())
         new_dh: DHKeyPair | None = None
         if chain_uses_dh(n):
             new_dh = generate_dh(rng)
@@ -436,7 +438,7 @@ class DoubleRatchet:
         Performs a DH-ratchet step first when one is due (drawing an ECDH key,
         and a DH key on chains 1, 4, 7, ...).  The first message of a chain
         reveals the MAC keys collected so far.  Raises :class:`SessionExpired`
-        after :meth:`expire`, and :class:`ZeroSharedSecret`.
+        after :meth:`expire`, and :class:`otrv4.primitives.ecdh.ZeroSharedSecretError`.
         """
         if self.expired:
             raise SessionExpired("the ratchet was wiped")
@@ -449,7 +451,7 @@ class DoubleRatchet:
         extra = extra_symmetric_key(chain_key)
         unsigned = DataMessage(
             self.our_tag, self.their_tag, flags, self.pn, self.send_id, self.j,
-            self.our_ecdh.public, self._our_dh_public_in_chain,
+            self.our_ecdh.public.encode(), self._our_dh_public_in_chain,
             cipher.encrypt_data_message(mk_enc, plaintext),
             revealed_mac_keys=b"".join(self._reveal_now),
         )
@@ -488,8 +490,9 @@ class DoubleRatchet:
         :class:`ECDHKeyMismatch`, :class:`DHKeyPresenceError`,
         :class:`InvalidPreviousChainLength`, :class:`TooManySkippedMessages`,
         :class:`SkippedKeyStorageFull`, :class:`AuthenticatorMismatch`,
-        :class:`ZeroSharedSecret`, and the point / DH validation errors of
-        :mod:`otrv4.primitives.ed448` and :mod:`otrv4.primitives.dh3072`.  On
+        :class:`otrv4.primitives.ecdh.ZeroSharedSecretError`, and the point / DH
+        validation errors of :mod:`otrv4.primitives.ed448` and
+        :mod:`otrv4.primitives.dh3072`.  On
         any error the ratchet is unchanged.
         """
         if self.expired or self.root_key is None or self.brace_key is None:
@@ -583,7 +586,7 @@ class DoubleRatchet:
         assert self.our_ecdh is not None and self.root_key is not None
         assert self.brace_key is not None
         their_point = Point.decode(message.ecdh_public)
-        k_ecdh = ecdh_shared_secret(self.our_ecdh.secret, their_point)
+        k_ecdh = ecdh(self.our_ecdh.secret, their_point)
         if message.dh_public is not None:
             assert self.our_dh is not None
             brace = third_brace_key(dh_shared_secret(self.our_dh.secret, message.dh_public))

@@ -14,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from otrv4.data_message import DataMessage, compute_authenticator
 from otrv4.errors import OTRError
 from otrv4.primitives.dh3072 import generate_dh
+from otrv4.primitives.ecdh import generate_ecdh
 from otrv4.primitives.ed448 import IdentityPointError
 from otrv4.primitives.kdf import UsageID, kdf
 from otrv4.primitives.rng import DeterministicRng
@@ -36,7 +37,6 @@ from otrv4.ratchet import (
     derive_extra_keys,
     derive_ratchet_keys,
     extra_symmetric_key,
-    generate_ecdh,
     message_keys,
     next_brace_key,
     next_chain_key,
@@ -225,6 +225,7 @@ def test_non_interactive_start() -> None:
         k, brace, sends_first=False, our_ecdh=be, their_ecdh=ae.public, our_dh=bd,
         their_dh=ad.public, our_tag=B_TAG, their_tag=A_TAG))
     assert alice.send_chain_key == kdf(UsageID.CHAIN_KEY, k, 64) == bob.recv_chain_key
+    assert bob.send_id is None and alice.recv_id is None
     assert bob.decrypt(alice.encrypt(b"offline hello", rng).message).plaintext == b"offline hello"
     assert alice.decrypt(bob.encrypt(b"reply", rng).message).plaintext == b"reply"
 
@@ -405,3 +406,51 @@ Conversation.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestConversation = Conversation.TestCase
+
+
+def dake_results(label: str) -> tuple[Any, Any]:
+    """Run the real interactive DAKE; return (Alice's, Bob's) shared_state.RatchetInit."""
+    from otrv4 import dake
+    from otrv4.clock import FixedClock
+    from otrv4.keys import ForgingKey
+    from otrv4.primitives.eddsa import EdDSAKeyPair
+    from otrv4.profiles import ClientProfile
+
+    rng = DeterministicRng(label)
+    clock = FixedClock(1_700_000_000)
+
+    def participant(tag: int) -> dake.Participant:
+        kp = EdDSAKeyPair.generate(rng)
+        fk = ForgingKey.generate(rng)
+        profile = ClientProfile.create(kp, fk, tag, clock.now() + 7 * 86400)
+        return dake.Participant(kp, fk.public, profile)
+
+    ca = dake.DakeContext(participant(A_TAG), "alice@example.org", "bob@example.org", clock)
+    cb = dake.DakeContext(participant(B_TAG), "bob@example.org", "alice@example.org", clock)
+    identity = dake.start(cb, rng)
+    assert identity.send is not None
+    auth_r = dake.receive(ca, dake.START, identity.send.encode(), rng)
+    assert auth_r.send is not None
+    auth_i = dake.receive(cb, identity.state, auth_r.send.encode(), rng)
+    assert auth_i.send is not None
+    done = dake.receive(ca, auth_r.state, auth_i.send.encode(), rng)
+    return done.result, auth_i.result
+
+
+@pytest.mark.parametrize("bob_first", [False, True])
+def test_from_real_dake(bob_first: bool) -> None:
+    alice_init, bob_init = dake_results("ratchet-dake")
+    alice = DoubleRatchet(RatchetInit.from_dake(alice_init))
+    bob = DoubleRatchet(RatchetInit.from_dake(bob_init))
+    rng = DeterministicRng("ratchet-dake-run")
+    assert (alice.send_id, alice.recv_id, bob.send_id, bob.recv_id) == (0, None, 1, 0)
+    if bob_first:
+        m = bob.encrypt(b"hi from Bob", rng).message
+        assert m.ratchet_id == 1 and m.dh_public is not None  # Bob's chain 1 brings a DH key
+        assert alice.decrypt(m).plaintext == b"hi from Bob"
+        assert bob.decrypt(alice.encrypt(b"hi", rng).message).ratchet_id == 2
+    else:
+        m = alice.encrypt(b"hi from Alice", rng).message
+        assert m.ratchet_id == 0 and m.dh_public is None
+        assert bob.decrypt(m).plaintext == b"hi from Alice"
+        assert alice.decrypt(bob.encrypt(b"hi", rng).message).ratchet_id == 1
