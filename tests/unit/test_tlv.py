@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from otrv4.errors import OTRError
 from otrv4.tlv import (
     TLV,
     InvalidPayloadText,
@@ -23,6 +27,8 @@ from otrv4.tlv import (
     padding,
     smp_abort,
 )
+from xepgen.vectors import dump_vectors, load_vectors
+from xepgen.vectorsets.tlv import tlv_vectors
 
 
 def test_type_numbers_are_the_specs() -> None:
@@ -93,3 +99,36 @@ def test_round_trip(text: str, records: list[TLV]) -> None:
     assert p.text == text
     assert p.tlvs == tuple(records)
     assert decode_tlvs(encode_tlvs(records)) == tuple(records)
+
+
+def _load(tmp_path: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    path = tmp_path / "tlv.json"
+    path.write_text(dump_vectors(tlv_vectors(), "test"), encoding="utf-8")
+    return list(load_vectors(path))
+
+
+def test_vectors_reproduce(tmp_path: Path) -> None:
+    seen = set()
+    for group, test in _load(tmp_path):
+        kind, inp, out = group["type"], test["inputs"], test["outputs"]
+        seen.add(kind)
+        if kind == "TlvEncoding":
+            assert TLV(inp["type"], bytes.fromhex(inp["value"])).encode().hex() == out["encoded"]
+        elif kind == "PlaintextEncoding":
+            records = [decode_tlvs(bytes.fromhex(t))[0] for t in inp["tlvs"]]
+            assert encode_payload(inp["text"], records).hex() == out["plaintext"]
+        elif kind == "PlaintextReceiving":
+            p = decode_payload(bytes.fromhex(inp["plaintext"]))
+            assert p.text == out["text"] and p.corrupted == out["corrupted"]
+            assert [t.encode().hex() for t in p.tlvs] == out["tlvs"]
+            assert [t.encode().hex() for t in p.unknown] == out["unknown"]
+            assert list(p.positions) == out["positions"]
+        else:
+            assert test["result"] == "invalid"
+            with pytest.raises(OTRError) as info:
+                if "tlvs" in inp:
+                    decode_tlvs(bytes.fromhex(inp["tlvs"]))
+                else:
+                    decode_payload(bytes.fromhex(inp["plaintext"]))
+            assert type(info.value).__name__ == test["expectedError"]
+    assert seen == {"TlvEncoding", "PlaintextEncoding", "PlaintextReceiving", "StrictDecoding"}
