@@ -5,12 +5,14 @@ from __future__ import annotations
 import gc
 import random
 import tracemalloc
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otrv4.clock import FixedClock
+from otrv4.errors import OTRError
 from otrv4.fragment import (
     FRAGMENT_OVERHEAD,
     DuplicateFragment,
@@ -30,6 +32,8 @@ from otrv4.fragment import (
     parse_fragment,
 )
 from otrv4.primitives.rng import DeterministicRng
+from xepgen.vectors import dump_vectors, load_vectors
+from xepgen.vectorsets.fragment import fragment_vectors
 
 OURS = 0x27E31597
 THEIRS = 0x5A73A599
@@ -163,3 +167,43 @@ def test_floods_stay_within_bound() -> None:
     # legitimate traffic still reassembles after a flood
     parts = fragment_message(MESSAGE, 80, THEIRS, OURS, DeterministicRng("after-flood"))
     assert [r.receive(p) for p in parts][-1] == MESSAGE
+
+
+def test_vectors_reproduce(tmp_path: Path) -> None:
+    path = tmp_path / "fragment.json"
+    path.write_text(dump_vectors(fragment_vectors(), "test"), encoding="utf-8")
+    kinds = set()
+    for group, test in load_vectors(path):
+        kind, inp, out = group["type"], test["inputs"], test["outputs"]
+        kinds.add(kind)
+        if kind == "Fragmentation":
+            rng = ReplayRng([bytes.fromhex(d) for d in test["randomDraws"]])
+            got = fragment_message(inp["message"], inp["maxSize"], inp["senderTag"],
+                                   inp["receiverTag"], rng)
+            assert got == out["fragments"]
+        elif kind == "Reassembly":
+            r = Reassembler(inp["ourTag"], FixedClock(0))
+            results = [r.receive(f) for f in inp["fragments"]]
+            assert results[-1] == out["message"] and set(results[:-1]) == {None}
+        elif kind == "FragmentParsing":
+            with pytest.raises(OTRError) as info:
+                parse_fragment(inp["fragment"])
+            assert type(info.value).__name__ == test["expectedError"]
+        else:
+            r = Reassembler(inp["ourTag"], FixedClock(0))
+            for f in inp["fragments"][:-1]:
+                r.receive(f)
+            with pytest.raises(OTRError) as info:
+                r.receive(inp["fragments"][-1])
+            assert type(info.value).__name__ == test["expectedError"]
+    assert kinds == {"Fragmentation", "Reassembly", "FragmentParsing", "ReassemblyFailure"}
+
+
+class ReplayRng:
+    def __init__(self, draws: list[bytes]) -> None:
+        self.draws = draws
+
+    def random_bytes(self, n: int) -> bytes:
+        value = self.draws.pop(0)
+        assert len(value) == n
+        return value
