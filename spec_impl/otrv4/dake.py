@@ -95,7 +95,9 @@ register(Decision(
         "with SHA-256 and compares the two 32-byte digests as unsigned big-endian integers; "
         "the side whose own digest is higher ignores the received Identity message and "
         "resends its own; the other side answers it with Auth-R. Equal digests (equal B) "
-        "count as 'not higher'."
+        "count as 'not higher'. In WAITING_AUTH_I, an Identity message equal to the one "
+        "being answered (the winner's resend) is answered with the same Auth-R, so the race "
+        "ends in exactly one DAKE."
     ),
     reason=(
         "The sentence is inherited from OTRv3's AKE, where the compared value is SHA-256 of "
@@ -335,8 +337,11 @@ def receive_identity(
     * WAITING_AUTH_R: validate; if our :func:`identity_tiebreak_hash` is higher,
       stay and resend our Identity message; otherwise forget our keys and answer
       as in START.
-    * WAITING_AUTH_I: validate (the receiver tag must be ours), answer the new
-      Identity message with a new Auth-R.
+    * WAITING_AUTH_I: validate (the receiver tag must be ours); a retransmission of
+      the Identity message we are answering gets the same Auth-R again (this is
+      what lets the simultaneous-Identity race end in one DAKE: the winner
+      resends the Identity the loser already answered); a different one is
+      answered with a new Auth-R.
 
     Raises the decoding errors of :class:`~otrv4.messages.IdentityMessage`,
     :class:`~otrv4.instance_tag.InvalidSenderTagError`,
@@ -348,6 +353,8 @@ def receive_identity(
     msg = _decode(data, IdentityMessage)
     if not isinstance(msg, IdentityMessage):  # pragma: no cover - _decode guarantees it
         raise UnexpectedMessageError("not an Identity message")
+    if isinstance(state, WaitingAuthI) and msg == state.their_identity:
+        return Step(state, send=state.auth_r)  # a retransmission, validated when first seen
     _validate_identity(ctx, msg, require_ours=isinstance(state, WaitingAuthI))
     if isinstance(state, WaitingAuthR) and (
         identity_tiebreak_hash(state.identity.b) > identity_tiebreak_hash(msg.b)

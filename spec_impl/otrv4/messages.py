@@ -151,6 +151,17 @@ class DakeMessage:
         parts += [_WRITERS[f.wire](getattr(self, f.attr)) for f in self.FIELDS]
         return b"".join(parts)
 
+    def field_spans(self) -> dict[str, tuple[int, int]]:
+        """``{attribute: (start, end)}`` byte offsets of every field in :meth:`encode`'s output,
+        with ``"version"`` and ``"message_type"`` first (for annotated dumps and mutation tests)."""
+        spans = {"version": (0, 2), "message_type": (2, 3)}
+        offset = 3
+        for f in self.FIELDS:
+            size = len(_WRITERS[f.wire](getattr(self, f.attr)))
+            spans[f.attr] = (offset, offset + size)
+            offset += size
+        return spans
+
     @classmethod
     def read(cls: type[_M], reader: Reader) -> _M:
         """Read one message of this type from ``reader`` (the reader does not move on failure).
