@@ -28,6 +28,7 @@ from otrv4_xmpp.namespaces import DEFINED
 
 from . import __version__
 from .examples import CheckedExample
+from .tables import template_data
 
 __all__ = ["RenderError", "Revision", "cdata", "load_revisions", "render_xep"]
 
@@ -128,6 +129,7 @@ def render_xep(templates: Path, schema_dir: Path, examples: Sequence[CheckedExam
             decisions=decisions,
             generator_version=__version__,
             sections=sections,
+            **template_data(),
             **(extra or {}),
         )
     except jinja2.TemplateError as exc:
