@@ -524,6 +524,7 @@ class DoubleRatchet:
     def _decrypt_stored(self, message: DataMessage, stored: _Skipped) -> Decrypted:
         if message.ecdh_public != stored.ecdh_public:
             raise ECDHKeyMismatch("the ECDH key differs from the one of the stored chain")
+        self._check_dh_presence(message)
         plaintext, mk_mac = self._verify_and_open(message, stored.mk_enc)
         del self.skipped[(message.ratchet_id, message.message_id)]
         self.mac_keys_to_reveal.append(mk_mac)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,11 +39,21 @@ from otrv4.ratchet import (
     derive_ratchet_keys,
     extra_symmetric_key,
     message_keys,
+    mixed_shared_secret,
     next_brace_key,
     next_chain_key,
+    third_brace_key,
 )
 from otrv4.tlv import TLV, Payload, decode_payload, encode_payload
 from otrv4.tlv import extra_symmetric_key as tlv7
+from xepgen.vectors import dump_vectors, load_vectors
+from xepgen.vectorsets.ratchet import Conversation as RecordedConversation
+from xepgen.vectorsets.ratchet import (
+    Setup,
+    deliver_prefix,
+    ratchet_vectors,
+    replay_rng,
+)
 
 A_TAG, B_TAG = 0x00000101, 0x00000202
 
@@ -454,3 +465,66 @@ def test_from_real_dake(bob_first: bool) -> None:
         assert m.ratchet_id == 0 and m.dh_public is None
         assert bob.decrypt(m).plaintext == b"hi from Alice"
         assert alice.decrypt(bob.encrypt(b"hi", rng).message).ratchet_id == 1
+
+
+def test_vectors_reproduce(tmp_path: Path) -> None:
+    path = tmp_path / "ratchet.json"
+    path.write_text(dump_vectors(ratchet_vectors(), "test"), encoding="utf-8")
+    tests = list(load_vectors(path))
+    conversation = [t for g, t in tests if g["type"] == "Conversation"]
+    first = conversation[0]
+    inp, inter, out = first["inputs"], first["intermediates"], first["outputs"]
+    s = Setup.from_inputs(inp)
+    draws = [bytes.fromhex(d) for d in first["randomDraws"]]
+    rng = replay_rng(draws)
+    alice, bob = s.ratchets()
+    parties = {"alice": alice, "bob": bob}
+    sent: list[bytes] = []
+    plaintexts = [bytes.fromhex(p) for p in inp["plaintexts"]]
+    for chain, (sender, order) in zip(inter["chains"], inp["script"], strict=True):
+        receiver = "bob" if sender == "alice" else "alice"
+        first_index = len(sent)
+        for _ in order:
+            sent.append(parties[sender].encrypt(plaintexts[len(sent)], rng).message.encode())
+        for i in order:
+            got = parties[receiver].decrypt(DataMessage.decode(sent[first_index + i]))
+            assert got.plaintext == plaintexts[first_index + i]
+        # the chain's intermediates follow from each other by the documented formulas
+        hx = {k: bytes.fromhex(v) for k, v in chain.items() if k not in ("ratchetId", "sender")}
+        assert hx["mixedSecret"] == mixed_shared_secret(hx["kEcdh"], hx["braceKey"])
+        assert (hx["rootKey"], hx["chainKey"]) == derive_ratchet_keys(
+            hx["previousRootKey"], hx["mixedSecret"])
+        assert ("kDh" in hx) == (chain["ratchetId"] % 3 == 1 or chain["ratchetId"] == 0)
+        if "kDh" in hx:
+            assert hx["braceKey"] == third_brace_key(int.from_bytes(hx["kDh"], "big"))
+        assert parties[sender].brace_key == hx["braceKey"]
+    assert [m.hex() for m in sent] == out["dataMessages"]
+    for detail, raw in zip(inter["messages"], sent, strict=True):
+        m = DataMessage.decode(raw)
+        ck = bytes.fromhex(detail["chainKey"])
+        mk_enc, mk_mac = message_keys(ck)
+        assert (mk_enc.hex(), mk_mac.hex()) == (detail["mkEnc"], detail["mkMac"])
+        assert compute_authenticator(mk_mac, m.authenticated_sections()) == m.authenticator
+    assert sorted(i for _, i in out["deliveryOrder"]) == list(range(len(sent)))
+    for test in conversation[1:]:
+        parties = deliver_prefix(s, conv_from(first), draws, test["inputs"]["deliveredFirst"])
+        with pytest.raises(OTRError) as info:
+            parties[test["inputs"]["receiver"]].decrypt(
+                DataMessage.decode(bytes.fromhex(test["inputs"]["message"])))
+        assert type(info.value).__name__ == test["expectedError"]
+    schedule = {t["comment"]: t for g, t in tests if g["type"] == "KeySchedule"}
+    assert len(schedule) == 4
+    for t in schedule.values():
+        i, o = t["inputs"], t["outputs"]
+        if "chainKey" in i:
+            assert next_chain_key(bytes.fromhex(i["chainKey"])).hex() == o["nextChainKey"]
+            assert extra_symmetric_key(bytes.fromhex(i["chainKey"])).hex() == \
+                o["extraSymmetricKey"]
+
+
+def conv_from(test: dict[str, Any]) -> RecordedConversation:
+    out = test["outputs"]
+    return RecordedConversation(
+        [DataMessage.decode(bytes.fromhex(m)) for m in out["dataMessages"]],
+        [bytes.fromhex(p) for p in test["inputs"]["plaintexts"]],
+        [(r, i) for r, i in out["deliveryOrder"]], [], [])
