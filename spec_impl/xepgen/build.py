@@ -67,7 +67,7 @@ def generate(paths: ProjectPaths, xsf: XsfFiles, progress: Progress = _stderr) -
                         "(give --xsf-schemas or set XSF_SCHEMAS_DIR)")
     progress("[2/5] running scenarios and checking examples")
     try:
-        examples = run_scenarios(validator)
+        examples = run_scenarios(validator, warnings=warnings)
     except Exception as exc:  # ExampleError, or a scenario's own failure
         raise BuildError(str(exc)) from exc
     for ex in examples:

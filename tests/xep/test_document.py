@@ -116,3 +116,10 @@ def test_html_has_toc_numbered_sections_and_example_provenance(built: BuildResul
     prov = figures[0].xpath(".//p[@class='provenance']")[0].xpath("string()")
     assert "scenario discovery" in prov and "examples/stanzas/valid/" in prov
     assert doc.xpath("//span[@class='nt']"), "examples are syntax-highlighted"
+
+
+def test_build_without_xsf_files_warns_and_produces_the_same_files(built: BuildResult) -> None:
+    bare = generate(ProjectPaths(), XsfFiles(None, None, None, "none"), lambda _m: None)
+    assert bare.committed == built.committed
+    assert any("xep.dtd not found" in w for w in bare.warnings)
+    assert any("stanza schemas not found" in w.lower() for w in bare.warnings)
