@@ -11,12 +11,20 @@ from typing import Final
 
 __all__ = [
     "DEFINED",
+    "NS_CARBONS",
+    "NS_CHATSTATES",
     "NS_CLIENT",
+    "NS_DEVICES",
     "NS_DISCO_INFO",
     "NS_EME",
     "NS_HINTS",
     "NS_OTR4",
+    "NS_PUBSUB",
+    "NS_PUBSUB_EVENT",
+    "NS_RECEIPTS",
+    "NS_SCE",
     "NS_STANZAS",
+    "NS_XDATA",
     "NS_XML",
 ]
 
@@ -30,10 +38,22 @@ NS_DISCO_INFO: Final = "http://jabber.org/protocol/disco#info"
 NS_EME: Final = "urn:xmpp:eme:0"
 NS_HINTS: Final = "urn:xmpp:hints"
 NS_XML: Final = "http://www.w3.org/XML/1998/namespace"
+NS_CARBONS: Final = "urn:xmpp:carbons:2"
+NS_PUBSUB: Final = "http://jabber.org/protocol/pubsub"
+NS_PUBSUB_EVENT: Final = "http://jabber.org/protocol/pubsub#event"
+NS_XDATA: Final = "jabber:x:data"
+NS_SCE: Final = "urn:xmpp:sce:1"
+NS_CHATSTATES: Final = "http://jabber.org/protocol/chatstates"
+NS_RECEIPTS: Final = "urn:xmpp:receipts"
+
+#: The device list: PEP node name and the namespace of its payload.
+NS_DEVICES: Final = "urn:xmpp:otr4:devices:0"
 
 #: Namespaces this specification defines, with their purpose and schema file
 #: (relative to the project's ``schemas/`` folder).  Renders the XEP's
 #: registrar table; every entry must have a schema.
 DEFINED: Final[dict[str, tuple[str, str]]] = {
     NS_OTR4: ("OTRv4 messages in stanzas; the service-discovery feature", "otr4.xsd"),
+    NS_DEVICES: ("The PEP node listing a user's OTRv4 devices, and its payload",
+                 "otr4-devices.xsd"),
 }

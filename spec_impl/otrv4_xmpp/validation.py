@@ -67,6 +67,10 @@ XEP_SCHEMAS: dict[str, str] = {
     "urn:xmpp:hints": "xep-0334.xsd",
     "urn:xmpp:sce:1": "xep-0420.xsd",
     "urn:xmpp:sid:0": "xep-0359.xsd",
+    # XEP-0280's own schema does not compile ('abstract' on a simple type); this
+    # binding ships a copy with that one fix (an absolute path: not in the XEP folder).
+    "urn:xmpp:carbons:2": str(Path(__file__).resolve().parent / "xep_schema_fixes"
+                              / "xep-0280.xsd"),
 }
 
 
