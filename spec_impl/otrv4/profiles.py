@@ -70,6 +70,7 @@ __all__ = [
     "ProfileSignatureError",
     "TooManyProfileFieldsError",
     "UnknownProfileFieldError",
+    "latest",
     "supports_version_4",
 ]
 

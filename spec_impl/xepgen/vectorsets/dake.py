@@ -86,6 +86,7 @@ class PartyKeys:
         return Participant(keypair, forging.public, profile)
 
     def inputs(self, prefix: str) -> dict[str, object]:
+        """The vector inputs describing this party, keys prefixed with ``prefix``."""
         return {
             f"{prefix}_sym_key": self.sym_key,
             f"{prefix}_forging_sym_key": self.forging_sym_key,
@@ -122,11 +123,13 @@ class InteractiveRun:
 
     @property
     def bob_result(self) -> RatchetInit:
+        """The initiator's result (after sending Auth-I)."""
         assert self.auth_i.result is not None
         return self.auth_i.result
 
     @property
     def alice_result(self) -> RatchetInit:
+        """The responder's result (after receiving Auth-I)."""
         assert self.done.result is not None
         return self.done.result
 
