@@ -101,6 +101,20 @@ class ForgingKey:
         return cls(pair.public, pair if keep_secret else None)
 
 
+    @classmethod
+    def random_point(cls, rng: Rng) -> ForgingKey:
+        """§Public keys…, second method: draw 57 bytes and decode them as a POINT, again
+        until the result is a valid point (about half the draws decode; of those, a
+        quarter lie in the prime-order subgroup).  No secret exists."""
+        from .errors import OTRError
+
+        while True:
+            try:
+                return cls(Point.decode(rng.random_bytes(57)))
+            except OTRError:
+                continue
+
+
 def fingerprint(public_key: Point, forging_key: Point) -> bytes:
     """§Public keys…: ``HWC(usage_fingerprint || byte(H) || byte(F), 56)``.
 

@@ -16,7 +16,7 @@ from otrv4 import dake
 from otrv4.clock import FixedClock
 from otrv4.dake import START, DakeContext, UnexpectedMessageError, WaitingAuthI, WaitingAuthR
 from otrv4.decisions import DECISIONS
-from otrv4.encoding import MessageType
+from otrv4.encoding import MessageType, decode_encoded_message, encode_message
 from otrv4.errors import OTRError
 from otrv4.instance_tag import InvalidReceiverTagError
 from otrv4.messages import (
@@ -273,6 +273,9 @@ def test_wire_round_trip_and_table(run: scenarios.InteractiveRun, cls: type[Dake
     assert [row[0] for row in wire_table(cls)][:2] == ["Protocol version", "Message type"]
     assert len(wire_table(cls)) == len(cls.FIELDS) + 2
     assert raw[2] == cls.MESSAGE_TYPE
+    text = encode_message(raw)
+    assert text.startswith("?OTR:" + cls.MESSAGE_TYPE.base64_prefix) and text.endswith(".")
+    assert decode_dake_message(decode_encoded_message(text)) == msg
 
 
 def test_modes_allow_the_interactive_dake(run: scenarios.InteractiveRun) -> None:

@@ -115,6 +115,17 @@ def test_fingerprint(keys: tuple[LongTermKeyPair, ForgingKey]) -> None:
     assert len(text.replace(" ", "")) == 112 and text.count(" ") == 13
 
 
+def test_forging_key_methods() -> None:
+    rng = DeterministicRng("test-profiles/forging")
+    kept = ForgingKey.generate(rng, keep_secret=True)
+    assert kept.keypair is not None and kept.keypair.public == kept.public
+    assert ForgingKey.generate(rng).keypair is None
+    point = ForgingKey.random_point(rng)
+    assert point.keypair is None
+    assert point.public.encode() != kept.public.encode()
+    point.public.validate()
+
+
 def test_field_table_renders_every_type() -> None:
     assert [row[0] for row in CLIENT_PROFILE_FIELDS] == list(ProfileField)
 
