@@ -1,0 +1,675 @@
+"""The slixmpp plugin ``xep_otr4``: OTRv4 over XMPP for client authors.
+
+What it does, by section of the binding:
+
+* **Discovery**: advertises ``urn:xmpp:otr4:0`` (disco#info, hence caps) and
+  ``urn:xmpp:otr4:devices:0+notify`` (PEP notifications of device lists); checks
+  the feature of a peer's full JID before an interactive DAKE with it.
+* **Devices**: on every session start, reads its own account's list, joins it
+  (:func:`otrv4_xmpp.devices.join`: prune expired entries, add or refresh its
+  own entry, refuse at the limit) and republishes when that changed; fetches a
+  peer's list before sending; a device-list notification that lacks this device
+  makes it join again.
+* **Conversation start** (:meth:`XEP_OTR4.start_sessions`): an interactive DAKE
+  with every online full JID of the peer (and of its own account) that has the
+  feature and no session yet; Identity, Auth-R and Auth-I travel as *live*
+  stanzas to one full JID (:mod:`otrv4_xmpp.carriage`).
+* **Sending** (:meth:`XEP_OTR4.send_message`): one stanza to the peer's bare JID
+  with one payload per device that has a session (the peer's devices and the
+  sender's own other devices), stored delivery (offline storage and MAM keep it,
+  carbons copy it to the sender's own online devices).
+* **Receiving**: the stanza is parsed and checked by
+  :func:`otrv4_xmpp.carriage.parse_message` and the schemas
+  (:class:`otrv4_xmpp.validation.StanzaValidator`); a stanza that fails is
+  dropped with a logged reason (event ``otr4_error``); the device takes only
+  the payload addressed to its instance tag; each payload is processed once
+  whatever path brought it (live, carbon, offline storage, MAM); DAKE messages
+  are taken only live and addressed to this full JID, never from a carbon, an
+  archive or offline storage.
+* **Catch-up** (:meth:`XEP_OTR4.catch_up`): reads the account's archive (MAM)
+  after the last archive id this device saw, for the messages sent while it
+  was offline and another device of the account was online.
+
+Events (``xmpp.add_event_handler(name, handler)``):
+
+* ``otr4_message`` (:class:`Otr4Message`): a decrypted data message;
+* ``otr4_session_started`` (:class:`Otr4Session`): a DAKE completed;
+* ``otr4_error`` (:class:`Otr4Error`): a stanza was dropped or a message could not
+  be decrypted (with the reason);
+* ``otr4_devices`` (:class:`Otr4Devices`): a device list was read or changed;
+* ``otr4_ready``: the device list is published and the catch-up is done.
+
+Randomness (``rng``) and time (``clock``) are plugin configuration values
+with production defaults (:class:`otrv4.primitives.rng.SystemRng`,
+:class:`otrv4.clock.SystemClock`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+from xml.etree import ElementTree as ET
+
+from lxml import etree
+from slixmpp import JID
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.plugins import BasePlugin
+from slixmpp.stanza import Iq, Message
+from slixmpp.xmlstream import StanzaBase
+from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+from otrv4.clock import Clock, SystemClock
+from otrv4.encoding import MessageType
+from otrv4.errors import OTRError
+from otrv4.modes import Mode
+from otrv4.primitives.rng import Rng, SystemRng
+
+from .. import carriage, devices
+from ..namespaces import NS_DEVICES, NS_OTR4, NS_PUBSUB
+from ..validation import StanzaValidator
+from .engine import Conversations, DeviceIdentity, PairSession, bare_of
+from .stanza import NS_DELAY, NS_SID, Devices, register_stanzas, to_lxml
+
+__all__ = [
+    "XEP_OTR4",
+    "NoRecipientsError",
+    "Otr4Devices",
+    "Otr4Error",
+    "Otr4Message",
+    "Otr4Session",
+    "OutgoingStanzaInvalidError",
+    "SendReport",
+]
+
+log = logging.getLogger(__name__)
+
+#: How many processed payload digests a device remembers (duplicates across live,
+#: carbon, offline and archive paths are dropped within this window).
+SEEN_WINDOW = 4096
+
+
+class NoRecipientsError(OTRError):
+    """No device of the peer (or of our own account) has a session: nothing to send."""
+
+
+class OutgoingStanzaInvalidError(OTRError):
+    """A stanza this plugin built fails the schemas (a bug; it is not sent)."""
+
+
+@dataclass(frozen=True)
+class Otr4Message:
+    """A decrypted data message.
+
+    ``sender`` is the full JID that sent it, ``sender_tag`` its instance tag;
+    ``to`` the stanza's addressee (for a copy of our own account's outgoing
+    message: the peer); ``outgoing`` is true when another device of our own
+    account sent it; ``via`` is ``live``, ``carbon``, ``offline`` or ``mam``.
+    """
+
+    sender: str
+    sender_tag: int
+    to: str
+    text: str
+    via: str
+    outgoing: bool
+    stanza_id: str | None
+
+    @property
+    def account(self) -> str:
+        """The sender's bare JID."""
+        return bare_of(self.sender)
+
+
+@dataclass(frozen=True)
+class Otr4Session:
+    """A completed DAKE: the peer device, its fingerprint and the SSID (hex)."""
+
+    peer: str
+    full_jid: str
+    tag: int
+    fingerprint: str
+    ssid: str
+
+
+@dataclass(frozen=True)
+class Otr4Error:
+    """Something was dropped or could not be decrypted: ``reason`` says what and why."""
+
+    sender: str
+    reason: str
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class Otr4Devices:
+    """An account's device list as last read."""
+
+    account: str
+    devices: devices.DeviceList
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What :meth:`XEP_OTR4.send_message` sent: the stanza id and size, the devices
+    that got a payload and the listed devices that did not (no session yet)."""
+
+    stanza_id: str
+    stanza_bytes: int
+    recipients: tuple[tuple[str, int], ...]
+    missing: tuple[tuple[str, int], ...]
+
+
+def _digest(account: str, data: bytes) -> bytes:
+    return hashlib.sha256(account.encode() + b"\x00" + data).digest()
+
+
+class XEP_OTR4(BasePlugin):
+    """OTRv4 over XMPP (``urn:xmpp:otr4:0``) for one device.
+
+    Configuration (``xmpp.register_plugin('xep_otr4', pconfig={...})``):
+
+    ``rng``, ``clock``: randomness and time (defaults: system);
+    ``identity``: a :class:`~.engine.DeviceIdentity` (default: generated from ``rng``);
+    ``mode``: :class:`otrv4.modes.Mode` of a generated identity;
+    ``label``: the device's label in the device list;
+    ``validator``: a :class:`~otrv4_xmpp.validation.StanzaValidator` (default: this
+    binding's schemas only);
+    ``dake_timeout``: seconds :meth:`start_sessions` waits for DAKEs;
+    ``catch_up_on_start``: read the archive at session start (default true);
+    ``replace_earliest``: at the device limit, replace the entry that expires first
+    instead of refusing to join.
+    """
+
+    name = "xep_otr4"
+    description = "OTRv4 over XMPP (urn:xmpp:otr4:0)"
+    dependencies: ClassVar[set[str]] = {
+        "xep_0030", "xep_0060", "xep_0163", "xep_0280", "xep_0297", "xep_0313",
+        "xep_0059", "xep_0004", "xep_0115",
+    }
+    default_config: ClassVar[dict[str, Any]] = {
+        "rng": None,
+        "clock": None,
+        "identity": None,
+        "mode": Mode.STANDALONE,
+        "label": None,
+        "validator": None,
+        "dake_timeout": 15.0,
+        "catch_up_on_start": True,
+        "replace_earliest": False,
+    }
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def plugin_init(self) -> None:
+        self.rng: Rng = self.config.get("rng") or SystemRng()
+        self.clock: Clock = self.config.get("clock") or SystemClock()
+        identity = self.config.get("identity")
+        if identity is None:
+            identity = DeviceIdentity.generate(self.rng, self.clock,
+                                               mode=self.config.get("mode", Mode.STANDALONE))
+        self.identity: DeviceIdentity = identity
+        self.validator: StanzaValidator = self.config.get("validator") or StanzaValidator()
+        self.conversations = Conversations(self.identity, self.xmpp.boundjid.bare,
+                                           rng=self.rng, clock=self.clock)
+        self.device_lists: dict[str, devices.DeviceList] = {}
+        self.online: dict[str, set[str]] = {}
+        self._features: dict[str, bool] = {}
+        self._waiters: dict[str, asyncio.Future[PairSession]] = {}
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._last_archive_id: str | None = None
+        self._ready = asyncio.Event()
+        self._joined = False
+        self._features_added = False
+        register_stanzas()
+        self.xmpp.register_handler(CoroutineCallback(
+            "OTRv4 message", StanzaPath("message/otr4"), self._on_live_message))
+        self.xmpp.add_event_handler("carbon_received", self._on_carbon_received)
+        self.xmpp.add_event_handler("carbon_sent", self._on_carbon_sent)
+        self.xmpp.add_event_handler("presence_available", self._on_available)
+        self.xmpp.add_event_handler("presence_unavailable", self._on_unavailable)
+        self.xmpp.add_event_handler("session_start", self._on_session_start)
+        self.xmpp.add_event_handler("disconnected", self._on_disconnected)
+        self.xmpp.add_event_handler("otr4_devices_publish", self._on_devices_event)
+
+    def plugin_end(self) -> None:
+        self.xmpp.remove_handler("OTRv4 message")
+        for event, handler in (
+            ("carbon_received", self._on_carbon_received), ("carbon_sent", self._on_carbon_sent),
+            ("presence_available", self._on_available),
+            ("presence_unavailable", self._on_unavailable),
+            ("session_start", self._on_session_start), ("disconnected", self._on_disconnected),
+            ("otr4_devices_publish", self._on_devices_event),
+        ):
+            self.xmpp.del_event_handler(event, handler)
+        self.xmpp.plugin["xep_0030"].del_feature(feature=NS_OTR4)
+
+    def session_bind(self, jid: JID) -> None:
+        # Features go in when every plugin is loaded (post_init may run before xep_0163).
+        if not self._features_added:
+            self.xmpp.plugin["xep_0030"].add_feature(NS_OTR4)
+            self.xmpp.plugin["xep_0163"].register_pep(  # type: ignore[no-untyped-call]
+                "otr4_devices", Devices)
+            self._features_added = True
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def instance_tag(self) -> int:
+        """This device's instance tag."""
+        return self.identity.instance_tag
+
+    @property
+    def fingerprint(self) -> str:
+        """This device's fingerprint (for people to compare)."""
+        return self.identity.fingerprint
+
+    async def ready(self, timeout: float | None = None) -> None:
+        """Wait until the device list is published and the catch-up done (``otr4_ready``)."""
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def fetch_devices(self, account: str) -> devices.DeviceList:
+        """Read ``account``'s device list from its PEP node (empty when there is none).
+
+        Raises :class:`slixmpp.exceptions.IqTimeout` and the decoding errors of
+        :meth:`otrv4_xmpp.devices.DeviceList.from_element` (a malformed list).
+        """
+        account = bare_of(account)
+        el = devices.build_items_request(sender=self.xmpp.boundjid.full, owner=account,
+                                         stanza_id=self.xmpp.new_id())
+        try:
+            result = await self._send_iq(el)
+        except IqError as exc:
+            if exc.condition in ("item-not-found", "service-unavailable"):
+                found = devices.DeviceList()
+                self._set_devices(account, found)
+                return found
+            raise
+        item = result.find(f"{{{NS_PUBSUB}}}pubsub/{{{NS_PUBSUB}}}items/{{{NS_PUBSUB}}}item")
+        payload = None if item is None else item.find(f"{{{NS_DEVICES}}}devices")
+        found = devices.DeviceList() if payload is None else self._read_devices(payload)
+        self._set_devices(account, found)
+        return found
+
+    async def publish_devices(self) -> devices.DeviceList:
+        """Join the own account's device list (read-modify-write) and republish it
+        when it changed.  Raises :class:`otrv4_xmpp.devices.DeviceLimitError` (the
+        list is full; its ``candidates`` are the entries the user may remove) and
+        IQ errors."""
+        own = self.xmpp.boundjid.bare
+        current = await self.fetch_devices(own)
+        me = devices.DeviceEntry(self.instance_tag, devices.DeviceMode.of(self.identity.mode),
+                                 self.identity.expires, self.config.get("label"))
+        wanted = devices.join(current, me, self.clock.now(),
+                              replace_earliest=bool(self.config.get("replace_earliest")))
+        if wanted != current:
+            el = devices.build_publish(wanted, sender=self.xmpp.boundjid.full,
+                                       stanza_id=self.xmpp.new_id())
+            self._check_outgoing(el)
+            await self._send_iq(el)
+            self._set_devices(own, wanted)
+        self._joined = True
+        return wanted
+
+    async def leave_devices(self) -> None:
+        """Remove this device from its account's list (it stops using OTRv4 here)."""
+        own = self.xmpp.boundjid.bare
+        current = await self.fetch_devices(own)
+        wanted = devices.leave(current, self.instance_tag)
+        if wanted != current:
+            el = devices.build_publish(wanted, sender=self.xmpp.boundjid.full,
+                                       stanza_id=self.xmpp.new_id())
+            await self._send_iq(el)
+            self._set_devices(own, wanted)
+        self._joined = False
+
+    def online_devices(self, account: str) -> list[str]:
+        """The full JIDs of ``account`` with available presence, sorted (without ours)."""
+        return sorted(j for j in self.online.get(bare_of(account), set())
+                      if j != self.xmpp.boundjid.full)
+
+    async def supports_otr4(self, full_jid: str) -> bool:
+        """Whether ``full_jid`` lists ``urn:xmpp:otr4:0`` in disco#info (cached per presence)."""
+        if full_jid not in self._features:
+            try:
+                info = await self.xmpp.plugin["xep_0030"].get_info(jid=JID(full_jid), timeout=10)
+                feats = info["disco_info"]["features"]
+                self._features[full_jid] = NS_OTR4 in feats
+            except (IqError, IqTimeout):
+                self._features[full_jid] = False
+        return self._features[full_jid]
+
+    async def start_sessions(self, peer: str, timeout: float | None = None) -> list[PairSession]:
+        """Conversation start (binding §Conversation start policy), interactive part.
+
+        For every online full JID of ``peer`` and of our own account that
+        supports the feature and has no session yet, send an Identity message
+        (to that full JID) and wait for the DAKE to complete, at most
+        ``timeout`` seconds (default: the ``dake_timeout`` setting).  Returns
+        the sessions with the online devices.  A DAKE that did not complete in
+        time is reported through ``otr4_error`` and left out.
+        """
+        peer = bare_of(peer)
+        targets: list[str] = []
+        for account in dict.fromkeys((peer, self.xmpp.boundjid.bare)):
+            for full in self.online_devices(account):
+                if await self.supports_otr4(full):
+                    targets.append(full)
+        waits: dict[str, asyncio.Future[PairSession]] = {}
+        for full in targets:
+            existing = self._session_with_full(full)
+            if existing is not None:
+                continue
+            waits[full] = self._waiter(full)
+            if not self.conversations.dake_in_progress(full):
+                self._send_live(full, self.conversations.start_dake(full))
+        limit = self.config.get("dake_timeout", 15.0) if timeout is None else timeout
+        if waits:
+            await asyncio.wait(list(waits.values()), timeout=limit)
+        out: list[PairSession] = []
+        for full in targets:
+            s = self._session_with_full(full)
+            if s is None:
+                self._error(full, f"DAKE with {full} did not complete in {limit} s")
+            else:
+                out.append(s)
+        return out
+
+    def session_devices(self, account: str) -> list[int]:
+        """Instance tags of ``account`` this device has sessions with."""
+        return self.conversations.tags_with_sessions(account)
+
+    async def send_message(self, peer: str, text: str) -> SendReport:
+        """Send ``text`` to every device of ``peer`` and to our own other devices, in one
+        stanza to the peer's bare JID (binding §Message carriage, stored delivery).
+
+        Recipients: the live (not expired) devices of both device lists, and any device
+        with an established session (a device whose list entry has not arrived yet).
+        Listed devices without a session are reported in :attr:`SendReport.missing`.
+        Raises :class:`NoRecipientsError`, :class:`OutgoingStanzaInvalidError` and
+        the errors of :func:`otrv4_xmpp.carriage.build_message`.
+        """
+        peer = bare_of(peer)
+        own = self.xmpp.boundjid.bare
+        now = self.clock.now()
+        wanted: dict[tuple[str, int], None] = {}
+        for account in dict.fromkeys((peer, own)):
+            dl = self.device_lists.get(account)
+            if dl is None:
+                try:
+                    dl = await self.fetch_devices(account)
+                except (IqError, IqTimeout, OTRError) as exc:
+                    self._error(account, f"device list of {account} unreadable: {exc}", exc)
+                    dl = devices.DeviceList()
+            for e in devices.active(dl, now):
+                wanted[(account, e.tag)] = None
+            for tag in self.conversations.tags_with_sessions(account):
+                wanted[(account, tag)] = None
+        wanted.pop((own, self.instance_tag), None)
+        pairs: list[tuple[int, bytes]] = []
+        sent: list[tuple[str, int]] = []
+        missing: list[tuple[str, int]] = []
+        for account, tag in wanted:
+            if self.conversations.has_session(account, tag):
+                pairs.append((tag, self.conversations.encrypt(account, tag, text)))
+                sent.append((account, tag))
+            else:
+                missing.append((account, tag))
+        if not pairs:
+            raise NoRecipientsError(f"no device of {peer} has an OTRv4 session with us")
+        otr = carriage.OtrElement.of(self.instance_tag, pairs)
+        stanza_id = self.xmpp.new_id()
+        el = carriage.build_message(otr, sender=self.xmpp.boundjid.full, to=peer,
+                                    stanza_id=stanza_id)
+        self._check_outgoing(el)
+        raw = etree.tostring(el)
+        self._send_element(el)
+        return SendReport(stanza_id, len(raw), tuple(sent), tuple(missing))
+
+    async def end_session(self, peer: str, tag: int) -> None:
+        """End the conversation with one device (TLV 1, disconnected); other devices'
+        sessions stay.  Raises :class:`~.engine.NoSessionError`."""
+        data = self.conversations.end(peer, tag)
+        otr = carriage.OtrElement.of(self.instance_tag, [(tag, data)])
+        el = carriage.build_message(otr, sender=self.xmpp.boundjid.full, to=bare_of(peer),
+                                    stanza_id=self.xmpp.new_id())
+        self._check_outgoing(el)
+        self._send_element(el)
+
+    async def catch_up(self, page: int = 50) -> int:
+        """Read our account's archive (XEP-0313) after the last archive id this device
+        saw and process what it holds for this device.  Returns how many stanzas were
+        read.  IQ errors are reported through ``otr4_error`` and end the catch-up."""
+        mam = self.xmpp.plugin["xep_0313"]
+        count = 0
+        after = self._last_archive_id
+        while True:
+            rsm: dict[str, Any] = {"max": page}
+            if after is not None:
+                rsm["after"] = after
+            try:
+                iq = await mam.retrieve(rsm=rsm, timeout=20)
+            except (IqError, IqTimeout) as exc:
+                self._error(self.xmpp.boundjid.bare, f"archive query failed: {exc}", exc)
+                break
+            results = list(iq["mam"]["results"])
+            for result in results:
+                after = result["mam_result"]["id"] or after
+                inner = result["mam_result"]["forwarded"]["stanza"]
+                if inner.xml.find(f"{{{NS_OTR4}}}otr") is not None:
+                    await self._process(inner, "mam")
+                count += 1
+            complete = str(iq["mam_fin"]["complete"]).lower() in ("true", "1")
+            if complete or not results:
+                break
+        if after is not None:
+            self._last_archive_id = after
+        return count
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def _on_session_start(self, _event: Any) -> None:
+        self._ready.clear()
+        self.conversations.own_jid = bare_of(self.xmpp.boundjid.bare)
+        try:
+            await self.xmpp.plugin["xep_0280"].enable()
+        except (IqError, IqTimeout) as exc:
+            self._error(self.xmpp.boundjid.domain, f"carbons not enabled: {exc}", exc)
+        try:
+            await self.publish_devices()
+        except (IqError, IqTimeout, OTRError) as exc:
+            self._error(self.xmpp.boundjid.bare, f"device list not published: {exc}", exc)
+        if self.config.get("catch_up_on_start", True):
+            await self.catch_up()
+        self._ready.set()
+        self.xmpp.event("otr4_ready", self)
+
+    def _on_disconnected(self, _event: Any) -> None:
+        self._ready.clear()
+        self.online.clear()
+        self._features.clear()
+
+    def _on_available(self, pres: Any) -> None:
+        full = str(pres["from"])
+        if "/" not in full:
+            return
+        self.online.setdefault(bare_of(full), set()).add(full)
+
+    def _on_unavailable(self, pres: Any) -> None:
+        full = str(pres["from"])
+        self.online.get(bare_of(full), set()).discard(full)
+        self._features.pop(full, None)
+
+    async def _on_devices_event(self, msg: Message) -> None:
+        try:
+            owner, dl = devices.parse_event(to_lxml(msg.xml))
+            self._check_devices(dl)
+        except (OTRError, etree.LxmlError) as exc:
+            self._error(str(msg["from"]), f"device-list notification dropped: {exc}", exc)
+            return
+        owner = bare_of(owner or self.xmpp.boundjid.bare)
+        self._set_devices(owner, dl)
+        if owner == self.xmpp.boundjid.bare and self._joined \
+                and dl.find(self.instance_tag) is None:
+            log.info("device %08x missing from its own list: joining again", self.instance_tag)
+            try:
+                await self.publish_devices()
+            except (IqError, IqTimeout, OTRError) as exc:
+                self._error(owner, f"could not re-join the device list: {exc}", exc)
+
+    async def _on_live_message(self, stanza: StanzaBase) -> None:
+        msg = cast(Message, stanza)
+        if msg.xml.find(f"{{{NS_DELAY}}}delay") is not None:
+            await self._process(msg, "offline")
+        else:
+            await self._process(msg, "live")
+
+    async def _on_carbon_received(self, msg: Message) -> None:
+        inner = msg["carbon_received"]
+        if inner.xml.find(f"{{{NS_OTR4}}}otr") is not None and self._from_own_server(msg):
+            await self._process(inner, "carbon")
+
+    async def _on_carbon_sent(self, msg: Message) -> None:
+        inner = msg["carbon_sent"]
+        if inner.xml.find(f"{{{NS_OTR4}}}otr") is not None and self._from_own_server(msg):
+            await self._process(inner, "carbon")
+
+    def _from_own_server(self, msg: Message) -> bool:
+        # A carbon is only trusted from our own bare JID (XEP-0280 §11).
+        return str(msg["from"]) in ("", self.xmpp.boundjid.bare)
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    async def _process(self, msg: Message, via: str) -> None:
+        sender = str(msg["from"])
+        self._note_archive_id(msg)
+        try:
+            el = to_lxml(msg.xml)
+            received = carriage.parse_message(el)
+            otr_el = el.find(f"{{{NS_OTR4}}}otr")
+            assert otr_el is not None  # parse_message found exactly one
+            violations = self.validator.validate_elements([otr_el], source=sender)
+            if violations:
+                raise carriage.MalformedOtrElementError("; ".join(map(str, violations)))
+        except (OTRError, etree.LxmlError) as exc:
+            self._error(sender, f"invalid OTRv4 stanza dropped: {exc}", exc)
+            return
+        try:
+            payload = carriage.payload_for(received, self.instance_tag)
+        except carriage.NoPayloadForDeviceError:
+            log.debug("stanza from %s has no payload for %08x", sender, self.instance_tag)
+            return
+        key = _digest(bare_of(sender), payload.data)
+        if key in self._seen:
+            log.debug("duplicate payload from %s via %s ignored", sender, via)
+            return
+        kind = payload.message_type
+        if carriage.DELIVERY_OF[kind] is carriage.Delivery.LIVE:
+            if via != "live" or str(msg["to"]) != self.xmpp.boundjid.full:
+                log.info("DAKE message from %s via %s ignored (live only)", sender, via)
+                return
+            self._remember(key)
+            await self._handle_dake(sender, payload.data)
+            return
+        self._remember(key)
+        if kind is MessageType.NON_INTERACTIVE_AUTH:
+            self._error(sender, "Non-Interactive-Auth received; this device takes only "
+                        "interactive DAKEs so far")
+            return
+        try:
+            got = self.conversations.decrypt(bare_of(sender), payload.data)
+        except OTRError as exc:
+            self._error(sender, f"a message could not be decrypted: {exc}", exc)
+            return
+        own = self.xmpp.boundjid.bare
+        self.xmpp.event("otr4_message", Otr4Message(
+            sender, got.sender_tag, str(msg["to"]), got.text, via,
+            bare_of(sender) == own, msg["id"] or None))
+
+    async def _handle_dake(self, sender: str, data: bytes) -> None:
+        try:
+            outcome = self.conversations.receive_dake(sender, data)
+        except OTRError as exc:
+            self._error(sender, f"DAKE message rejected: {exc}", exc)
+            return
+        if outcome.send is not None:
+            self._send_live(sender, outcome.send)
+        s = outcome.established
+        if s is not None:
+            waiter = self._waiters.pop(sender, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(s)
+            self.xmpp.event("otr4_session_started", Otr4Session(
+                s.peer, s.full_jid, s.their_tag, s.fingerprint, s.ssid.hex()))
+
+    def _remember(self, key: bytes) -> None:
+        self._seen[key] = None
+        while len(self._seen) > SEEN_WINDOW:
+            self._seen.popitem(last=False)
+
+    def _note_archive_id(self, msg: Message) -> None:
+        for sid in msg.xml.findall(f"{{{NS_SID}}}stanza-id"):
+            if sid.get("by") == self.xmpp.boundjid.bare and sid.get("id"):
+                self._last_archive_id = sid.get("id")
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _waiter(self, full: str) -> asyncio.Future[PairSession]:
+        fut = self._waiters.get(full)
+        if fut is None or fut.done():
+            fut = asyncio.get_running_loop().create_future()
+            self._waiters[full] = fut
+        return fut
+
+    def _session_with_full(self, full: str) -> PairSession | None:
+        found = [s for s in self.conversations.sessions.values() if s.full_jid == full]
+        return found[-1] if found else None
+
+    def _send_live(self, full: str, data: bytes) -> None:
+        receiver = int.from_bytes(data[7:11], "big")
+        otr = carriage.OtrElement.of(self.instance_tag, [(receiver, data)])
+        el = carriage.build_message(otr, sender=self.xmpp.boundjid.full, to=full,
+                                    stanza_id=self.xmpp.new_id())
+        self._check_outgoing(el)
+        self._send_element(el)
+
+    def _check_outgoing(self, el: etree._Element) -> None:
+        roots = [e for e in el.iter() if isinstance(e.tag, str)
+                 and e.tag in (f"{{{NS_OTR4}}}otr", f"{{{NS_DEVICES}}}devices")]
+        violations = self.validator.validate_elements(roots or [el], source="outgoing")
+        if violations:
+            raise OutgoingStanzaInvalidError("; ".join(map(str, violations)))
+
+    def _check_devices(self, dl: devices.DeviceList) -> None:
+        violations = self.validator.validate_elements([dl.to_element()], source="devices")
+        if violations:
+            raise devices.NotADeviceListError("; ".join(map(str, violations)))
+
+    def _read_devices(self, payload: etree._Element) -> devices.DeviceList:
+        violations = self.validator.validate_elements([payload], source="devices")
+        if violations:
+            raise devices.NotADeviceListError("; ".join(map(str, violations)))
+        return devices.DeviceList.from_element(payload)
+
+    def _set_devices(self, account: str, dl: devices.DeviceList) -> None:
+        self.device_lists[account] = dl
+        self.xmpp.event("otr4_devices", Otr4Devices(account, dl))
+
+    def _send_element(self, el: etree._Element) -> None:
+        xml = ET.fromstring(etree.tostring(el))
+        stanza = self.xmpp.Message(xml=xml)
+        stanza.send()
+
+    async def _send_iq(self, el: etree._Element) -> etree._Element:
+        xml = ET.fromstring(etree.tostring(el))
+        iq = Iq(self.xmpp, xml=xml)  # type: ignore[no-untyped-call]
+        result = await iq.send(timeout=20)  # type: ignore[no-untyped-call]
+        return to_lxml(result.xml)
+
+    def _error(self, sender: str | JID, reason: str, exc: BaseException | None = None) -> None:
+        log.warning("%s: %s", sender, reason)
+        self.xmpp.event("otr4_error", Otr4Error(str(sender), reason, exc))
