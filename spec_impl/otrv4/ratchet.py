@@ -619,6 +619,15 @@ class DoubleRatchet:
         self.mac_keys_to_reveal.append(mk_mac)
         return Decrypted(plaintext, extra_symmetric_key(chain_key), rid, mid, mk_mac)
 
+    def unrevealed_mac_keys(self) -> bytes:
+        """Every MAC key not yet revealed (received messages and stored skipped keys).
+
+        For TLV 1 on session expiry (spec §Session Expiration).  Changes nothing.
+        """
+        keys = self._reveal_now + self.mac_keys_to_reveal
+        keys += [mac_key_of(s.mk_enc) for s in self.skipped.values()]
+        return b"".join(keys)
+
     # -- expiry -------------------------------------------------------------------------------
 
     def expire(self) -> bytes:
