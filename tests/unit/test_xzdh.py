@@ -220,3 +220,22 @@ def test_interactive_only_mode_refuses(run: scenarios.NonInteractiveRun) -> None
         generate_prekey_message(rng, scenarios.BOB_TAG, mode=Mode.INTERACTIVE_ONLY)
     with pytest.raises(NonInteractiveDakeRefusedError):
         select_ensembles([run.ensemble], run.bob.clock, mode=Mode.INTERACTIVE_ONLY)
+
+
+def test_receiver_tries_every_local_profile(run: scenarios.NonInteractiveRun) -> None:
+    """§Non-Interactive-Auth Message: if sigma fails with one local Client Profile, the
+    others still in local storage are tried."""
+    from otrv4.profiles import ClientProfile
+
+    me = run.bob.us
+    older = ClientProfile.create(me.keypair, me.forging_key, me.instance_tag,
+                                 me.client_profile.expiration - 3600)
+    local = LocalPrekeys((older, *run.local.client_profiles), run.local.prekey_profiles,
+                         run.local.prekeys)
+    after, side = xzdh.receive_non_interactive_auth(run.bob, local, run.message.encode())
+    assert side.result == run.bob_side.result and after.prekeys == ()
+    only_older = LocalPrekeys((older,), run.local.prekey_profiles, run.local.prekeys)
+    from otrv4.primitives.ring_signature import InvalidRingSignatureError
+
+    with pytest.raises(InvalidRingSignatureError):
+        xzdh.receive_non_interactive_auth(run.bob, only_older, run.message.encode())
