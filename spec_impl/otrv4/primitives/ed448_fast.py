@@ -16,12 +16,16 @@ injected-randomness rule.
 
 Recovering ``x`` from an encoding uses pycryptodome's RFC 8032 decoder when
 the installed version has one (``EccPoint._decode_eddsa``), else a square root
-computed with ``gmpy2`` (or Python's ``pow``).  Nothing in this module raises on
-bad input; the rules live in :mod:`otrv4.primitives.ed448`.
+computed with ``gmpy2`` (or Python's ``pow``).  Subgroup membership
+(``q * X = I``) is decided without the multiplication, by
+:func:`in_prime_order_subgroup` (when ``gmpy2`` is installed; else by the
+multiplication).  Nothing in this module raises on bad input; the rules live
+in :mod:`otrv4.primitives.ed448`.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,21 +33,29 @@ from Crypto.PublicKey import ECC
 
 from . import ed448_ref
 
-__all__ = ["FastBackend"]
+__all__ = ["HAVE_GMPY2", "FastBackend", "in_prime_order_subgroup"]
 
 _ecc_module: Any = ECC  # pycryptodome's stubs do not list EccPoint as exported
 _EccPoint: Any = _ecc_module.EccPoint
 _CURVE = "Ed448"
 _P = ed448_ref.P
 
+_gmpy2: Any
 try:  # pragma: no cover - depends on the environment
-    import gmpy2
-
-    def _powmod(base: int, exponent: int, modulus: int) -> int:
-        return int(gmpy2.powmod(base, exponent, modulus))
+    _gmpy2 = importlib.import_module("gmpy2")
 except ImportError:  # pragma: no cover
-    def _powmod(base: int, exponent: int, modulus: int) -> int:
-        return pow(base, exponent, modulus)
+    _gmpy2 = None
+
+HAVE_GMPY2 = _gmpy2 is not None
+_MPZ_P: Any = _gmpy2.mpz(_P) if _gmpy2 is not None else None
+_MPZ_D: Any = _gmpy2.mpz(ed448_ref.D) if _gmpy2 is not None else None
+_HALF: Any = _gmpy2.mpz((_P + 1) // 2) if _gmpy2 is not None else None
+
+
+def _powmod(base: int, exponent: int, modulus: int) -> int:
+    if _gmpy2 is not None:
+        return int(_gmpy2.powmod(base, exponent, modulus))
+    return pow(base, exponent, modulus)  # pragma: no cover
 
 
 def _sqrt_decode(y: int, sign: int) -> Any:
@@ -57,6 +69,62 @@ def _sqrt_decode(y: int, sign: int) -> Any:
     if x % 2 != sign:
         x = _P - x
     return _EccPoint(x, y, curve=_CURVE)
+
+
+def in_prime_order_subgroup(y: int) -> bool:
+    """Whether the curve points with y-coordinate ``y`` lie in the subgroup of order ``q``.
+
+    The same answer as ``q * X == I`` (the spec's rule; the tests compare the two
+    on points of every coset), for a quarter of the cost: one square root, two
+    inversions and two Jacobi symbols, with ``gmpy2``.  ``y`` must be the
+    y-coordinate of a curve point.  Why it works, with ``u = x^2``, ``v = y^2``:
+
+    * The curve has ``4q`` points and a point of order 4, ``T = (1, 0)``, so it
+      is cyclic and the subgroup of order ``q`` is ``4E``, the points that can
+      be halved twice.
+    * ``X`` (not ``(±1, 0)``) is in ``2E`` iff ``1 - x^2`` is a square.  If
+      ``X = 2H`` then ``1 - x_X^2 = ((u_H - v_H) / (1 + d u_H v_H))^2``; and
+      ``X + T = (y, -x)`` changes ``1 - x^2`` by the factor
+      ``(1 - y^2)/(1 - x^2)``, whose Legendre symbol is that of
+      ``(1 - d x^2)(1 - d y^2) = 1 - d``, a non-square.  By the curve equation
+      ``1 - x^2 = y^2 (d - 1) / (d y^2 - 1)`` and ``d - 1`` is a square, so the
+      test is: ``d y^2 - 1`` is a square.
+    * ``X`` is in ``4E`` iff it is in ``2E`` and so is a half ``H`` (both halves
+      differ by ``(0, -1)``, which is in ``2E``).  The doubling formulas give
+      ``s = x_X^2 = 4w / (1 + d w)^2`` with ``w = u_H v_H``, a quadratic in
+      ``w`` whose roots are ``(2 - d s ± 2 sqrt(1 - d s)) / (d^2 s)``; with
+      ``u_H + v_H = 1 + d w`` and ``v_H - u_H = y_X (1 - d w)`` each root gives
+      a candidate ``(u_H, v_H)``, and only the true one has ``u_H v_H = w`` (the
+      other belongs to the halves of ``X + (0, -1)``).  Then ``H`` is in ``2E``
+      iff ``1 - u_H`` is a square.
+    """
+    if _gmpy2 is None:  # pragma: no cover
+        raise RuntimeError("the subgroup shortcut needs gmpy2")
+    g = _gmpy2
+    p, d = _MPZ_P, _MPZ_D
+    if y in (0, _P - 1):  # (±1, 0) of order 4 and (0, -1) of order 2
+        return False
+    if y == 1:  # the identity
+        return True
+    y = g.mpz(y)
+    yy = y * y % p
+    t = (d * yy - 1) % p
+    if g.jacobi(t, p) != 1:
+        return False  # not even in 2E
+    s = (yy - 1) * g.invert(t, p) % p
+    ds = d * s % p
+    disc = (1 - ds) % p
+    r = g.powmod(disc, (_P + 1) // 4, p)
+    if r * r % p != disc:  # cannot happen for a point of 2E
+        return False
+    inverse = g.invert(d * ds % p, p)
+    for w in ((2 - ds + 2 * r) * inverse % p, (2 - ds - 2 * r) * inverse % p):
+        dw = d * w % p
+        u = (1 + dw - y * (1 - dw)) * _HALF % p
+        v = (1 + dw + y * (1 - dw)) * _HALF % p
+        if u * v % p == w:
+            return bool(g.jacobi((1 - u) % p, p) == 1)
+    return False  # pragma: no cover - one root always matches for a point of 2E
 
 
 def _c_decoder() -> Callable[[int, int], Any] | None:
@@ -78,17 +146,19 @@ def _c_decoder() -> Callable[[int, int], Any] | None:
 class FastBackend:
     """Point arithmetic delegated to pycryptodome's ``EccPoint``.
 
-    ``use_c_decoder=False`` forces the pure-Python square root (for tests of
-    the fallback path).
+    ``use_c_decoder=False`` forces the pure-Python square root, and
+    ``use_subgroup_shortcut=False`` the literal ``q * X`` subgroup check (both
+    for tests of the fallback paths, which also run when ``gmpy2`` is missing).
     """
 
     name = "fast"
 
-    def __init__(self, use_c_decoder: bool = True) -> None:
+    def __init__(self, use_c_decoder: bool = True, use_subgroup_shortcut: bool = True) -> None:
         self._base = _EccPoint(ed448_ref.GX, ed448_ref.GY, curve=_CURVE)
         self._identity = _EccPoint(0, 1, curve=_CURVE)
         c_decode = _c_decoder() if use_c_decoder else None
         self._decode: Callable[[int, int], Any] = c_decode or _sqrt_decode
+        self._shortcut = use_subgroup_shortcut and HAVE_GMPY2
 
     def from_affine(self, x: int, y: int) -> Any:
         return _EccPoint(x, y, curve=_CURVE)
@@ -117,3 +187,8 @@ class FastBackend:
 
     def decode(self, y: int, sign: int) -> Any:
         return self._decode(y, sign)
+
+    def in_prime_order_subgroup(self, p: Any, y: int) -> bool:
+        if self._shortcut:
+            return in_prime_order_subgroup(y)
+        return bool(p * ed448_ref.Q == self._identity)

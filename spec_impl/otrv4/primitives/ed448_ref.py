@@ -193,3 +193,6 @@ class ReferenceBackend:
     def decode(self, y: int, sign: int) -> Projective | None:
         x = recover_x(y, sign)
         return None if x is None else from_affine(x, y)
+
+    def in_prime_order_subgroup(self, p: Projective, y: int) -> bool:
+        return is_identity(multiply(p, Q))

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from otrv4.primitives import ed448, ed448_ref
 from otrv4.primitives.ed448 import InvalidPointError, P, Point, Q, base_mul
-from otrv4.primitives.ed448_fast import FastBackend
+from otrv4.primitives.ed448_fast import FastBackend, in_prime_order_subgroup
 
 SETTINGS = settings(max_examples=50, deadline=None)
 
@@ -121,3 +121,53 @@ def test_the_fast_backend_really_is_pycryptodome() -> None:
     assert type(rep).__name__ == "EccPoint"
     ecc: Any = ECC  # pycryptodome's stubs do not export EccPoint
     assert rep == ecc.EccPoint(ed448_ref.GX, ed448_ref.GY, curve="Ed448") * 5
+
+
+def test_facts_the_subgroup_shortcut_relies_on() -> None:
+    """Legendre symbols used in the proof of ``in_prime_order_subgroup``, and the 4-torsion."""
+    def legendre(a: int) -> int:
+        r = pow(a % P, (P - 1) // 2, P)
+        return -1 if r == P - 1 else r
+
+    d = ed448_ref.D
+    assert legendre(1 - d) == -1 and legendre(d - 1) == 1 and legendre(-1) == -1
+    t = Point.from_affine(1, 0)
+    assert not (t * 2).is_identity() and (t * 4).is_identity()
+
+
+@SETTINGS
+@given(scalars, torsion)
+@example(0, (0, 1))
+@example(0, (0, P - 1))
+@example(0, (1, 0))
+@example(0, (P - 1, 0))
+def test_subgroup_shortcut_agrees_with_q_times_x(k: int, t: tuple[int, int]) -> None:
+    with ed448.using_backend("fast"):
+        x = point_on(k, t)
+        assert in_prime_order_subgroup(x.y) == (x * Q).is_identity()
+
+
+@SETTINGS
+@given(st.integers(min_value=0, max_value=P - 1))
+def test_subgroup_shortcut_agrees_on_every_decodable_y(y: int) -> None:
+    x = ed448_ref.recover_x(y, 0)
+    if x is not None:
+        point = ed448_ref.from_affine(x, y)
+        expected = ed448_ref.is_identity(ed448_ref.multiply(point, Q))
+        assert in_prime_order_subgroup(y) == expected
+
+
+@SETTINGS
+@given(st.integers(min_value=0, max_value=2**448 - 1), st.integers(min_value=0, max_value=1))
+def test_fast_backend_fallbacks_decode_alike(y: int, sign: int) -> None:
+    """The C decoder and the shortcut give what the Python fallbacks give."""
+    data = (y | sign << 455).to_bytes(57, "little")
+    with ed448.using_backend("fast"):
+        expected = outcome(data)
+    saved = ed448.BACKENDS["fast"]
+    try:
+        ed448.BACKENDS["fast"] = FastBackend(use_c_decoder=False, use_subgroup_shortcut=False)
+        with ed448.using_backend("fast"):
+            assert outcome(data) == expected
+    finally:
+        ed448.BACKENDS["fast"] = saved
