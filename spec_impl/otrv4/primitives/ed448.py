@@ -263,6 +263,15 @@ class Point:
     def __delattr__(self, name: str) -> None:
         raise AttributeError("Point is immutable")
 
+    def __copy__(self) -> Point:
+        return self  # immutable: a copy is the same value
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Point:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        return (Point.decode_rfc8032, (self.encode(),))
+
     def _rep(self, backend: Backend) -> Any:
         """This point in ``backend``'s representation (converted once, then cached)."""
         rep = self._reps.get(backend.name)

@@ -5,7 +5,9 @@ Every test that takes ``ed448_backend`` runs on both backends.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import pickle
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
@@ -181,6 +183,15 @@ def test_points_are_immutable_hashable_values(ed448_backend: str) -> None:
     assert a == b and hash(a) == hash(b)
     assert len({a, b, G, base_mul(1)}) == 2
     assert repr(a) == f"Point.decode(bytes.fromhex('{a.encode().hex()}'))"
+
+
+def test_points_copy_and_pickle(ed448_backend: str) -> None:
+    a = base_mul(4242)
+    t = Point.from_affine(1, 0)  # copies need not be in the subgroup
+    assert copy.copy(a) is a and copy.deepcopy({"k": a})["k"] is a
+    for point in (a, t, IDENTITY):
+        clone = pickle.loads(pickle.dumps(point))
+        assert clone == point and clone.encode() == point.encode()
 
 
 def test_points_survive_a_backend_switch() -> None:
