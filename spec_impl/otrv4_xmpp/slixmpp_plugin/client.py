@@ -10,7 +10,7 @@ instead; see ``docs/plugin.rst``.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from slixmpp import ClientXMPP
 
@@ -57,8 +57,7 @@ class Otr4Client(ClientXMPP):
     @property
     def otr(self) -> XEP_OTR4:
         """The plugin instance."""
-        plugin: XEP_OTR4 = self.plugin["xep_otr4"]
-        return plugin
+        return cast(XEP_OTR4, self.plugin["xep_otr4"])  # type: ignore[typeddict-item]
 
     async def _on_start(self, _event: Any) -> None:
         self.send_presence()

@@ -69,7 +69,7 @@ from otrv4.errors import OTRError
 from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng, SystemRng
 
-from .. import carriage, devices
+from .. import carriage, devices, policy
 from ..namespaces import NS_DEVICES, NS_OTR4, NS_PUBSUB
 from ..validation import StanzaValidator
 from .engine import Conversations, DeviceIdentity, PairSession, bare_of
@@ -164,6 +164,10 @@ class SendReport:
     missing: tuple[tuple[str, int], ...]
 
 
+_ARRIVAL = {"live": policy.Arrival.LIVE, "carbon": policy.Arrival.CARBON,
+            "offline": policy.Arrival.ARCHIVE, "mam": policy.Arrival.ARCHIVE}
+
+
 def _digest(account: str, data: bytes) -> bytes:
     return hashlib.sha256(account.encode() + b"\x00" + data).digest()
 
@@ -182,7 +186,9 @@ class XEP_OTR4(BasePlugin):
     ``dake_timeout``: seconds :meth:`start_sessions` waits for DAKEs;
     ``catch_up_on_start``: read the archive at session start (default true);
     ``replace_earliest``: at the device limit, replace the entry that expires first
-    instead of refusing to join.
+    instead of refusing to join;
+    ``policy``: the :class:`otrv4_xmpp.policy.InstanceTagPolicy` that picks the
+    receiving devices (default SYNCHRONIZE, the binding's recommendation).
     """
 
     name = "xep_otr4"
@@ -201,6 +207,7 @@ class XEP_OTR4(BasePlugin):
         "dake_timeout": 15.0,
         "catch_up_on_start": True,
         "replace_earliest": False,
+        "policy": policy.InstanceTagPolicy.SYNCHRONIZE,
     }
 
     # -- set-up -------------------------------------------------------------------------------
@@ -222,6 +229,8 @@ class XEP_OTR4(BasePlugin):
         self._waiters: dict[str, asyncio.Future[PairSession]] = {}
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._last_archive_id: str | None = None
+        self._last_received: dict[tuple[str, int], int] = {}
+        self._last_sent: dict[tuple[str, int], int] = {}
         self._ready = asyncio.Event()
         self._joined = False
         self._features_added = False
@@ -307,25 +316,29 @@ class XEP_OTR4(BasePlugin):
         wanted = devices.join(current, me, self.clock.now(),
                               replace_earliest=bool(self.config.get("replace_earliest")))
         if wanted != current:
-            el = devices.build_publish(wanted, sender=self.xmpp.boundjid.full,
-                                       stanza_id=self.xmpp.new_id())
-            self._check_outgoing(el)
-            await self._send_iq(el)
-            self._set_devices(own, wanted)
+            await self.publish_device_list(wanted)
         self._joined = True
         return wanted
+
+    async def publish_device_list(self, device_list: devices.DeviceList) -> None:
+        """Publish ``device_list`` as the own account's list, as it is (item ``current``,
+        access model ``open``).  :meth:`publish_devices` is the normal way; this is
+        for list management screens.  Raises :class:`OutgoingStanzaInvalidError`
+        and IQ errors."""
+        el = devices.build_publish(device_list, sender=self.xmpp.boundjid.full,
+                                   stanza_id=self.xmpp.new_id())
+        self._check_outgoing(el)
+        await self._send_iq(el)
+        self._set_devices(self.xmpp.boundjid.bare, device_list)
 
     async def leave_devices(self) -> None:
         """Remove this device from its account's list (it stops using OTRv4 here)."""
         own = self.xmpp.boundjid.bare
         current = await self.fetch_devices(own)
         wanted = devices.leave(current, self.instance_tag)
-        if wanted != current:
-            el = devices.build_publish(wanted, sender=self.xmpp.boundjid.full,
-                                       stanza_id=self.xmpp.new_id())
-            await self._send_iq(el)
-            self._set_devices(own, wanted)
         self._joined = False
+        if wanted != current:
+            await self.publish_device_list(wanted)
 
     def online_devices(self, account: str) -> list[str]:
         """The full JIDs of ``account`` with available presence, sorted (without ours)."""
@@ -396,8 +409,8 @@ class XEP_OTR4(BasePlugin):
         peer = bare_of(peer)
         own = self.xmpp.boundjid.bare
         now = self.clock.now()
-        wanted: dict[tuple[str, int], None] = {}
-        for account in dict.fromkeys((peer, own)):
+        candidates: dict[str, dict[int, None]] = {peer: {}, own: {}}
+        for account in candidates:
             dl = self.device_lists.get(account)
             if dl is None:
                 try:
@@ -406,10 +419,11 @@ class XEP_OTR4(BasePlugin):
                     self._error(account, f"device list of {account} unreadable: {exc}", exc)
                     dl = devices.DeviceList()
             for e in devices.active(dl, now):
-                wanted[(account, e.tag)] = None
+                candidates[account][e.tag] = None
             for tag in self.conversations.tags_with_sessions(account):
-                wanted[(account, tag)] = None
-        wanted.pop((own, self.instance_tag), None)
+                candidates[account][tag] = None
+        candidates[own].pop(self.instance_tag, None)
+        wanted = self._select(peer, list(candidates[peer]), list(candidates[own]))
         pairs: list[tuple[int, bytes]] = []
         sent: list[tuple[str, int]] = []
         missing: list[tuple[str, int]] = []
@@ -417,6 +431,7 @@ class XEP_OTR4(BasePlugin):
             if self.conversations.has_session(account, tag):
                 pairs.append((tag, self.conversations.encrypt(account, tag, text)))
                 sent.append((account, tag))
+                self._last_sent[(account, tag)] = now
             else:
                 missing.append((account, tag))
         if not pairs:
@@ -429,6 +444,26 @@ class XEP_OTR4(BasePlugin):
         raw = etree.tostring(el)
         self._send_element(el)
         return SendReport(stanza_id, len(raw), tuple(sent), tuple(missing))
+
+    def _select(self, peer: str, peer_tags: list[int],
+                own_tags: list[int]) -> list[tuple[str, int]]:
+        own = self.xmpp.boundjid.bare
+
+        def info(account: str, tag: int) -> policy.InstanceInfo:
+            return policy.InstanceInfo(
+                tag, encrypted=self.conversations.has_session(account, tag),
+                last_received=self._last_received.get((account, tag)),
+                last_sent=self._last_sent.get((account, tag)))
+
+        if not peer_tags:
+            return [(own, t) for t in own_tags]
+        chosen = set(policy.select_receivers(
+            self.config.get("policy", policy.InstanceTagPolicy.SYNCHRONIZE),
+            [info(peer, t) for t in peer_tags], [info(own, t) for t in own_tags]))
+        out = [(peer, t) for t in sorted(peer_tags) if t in chosen]
+        if peer != own:
+            out += [(own, t) for t in sorted(own_tags) if t in chosen and (own, t) not in out]
+        return out
 
     async def end_session(self, peer: str, tag: int) -> None:
         """End the conversation with one device (TLV 1, disconnected); other devices'
@@ -568,9 +603,15 @@ class XEP_OTR4(BasePlugin):
             log.debug("duplicate payload from %s via %s ignored", sender, via)
             return
         kind = payload.message_type
+        arrival = _ARRIVAL[via]
+        if not policy.accepts(kind, arrival, devices.DeviceMode.of(self.identity.mode)):
+            log.info("%s from %s via %s ignored (binding: live DAKE messages only, "
+                     "mode %s)", kind.spec_name, sender, via, self.identity.mode.value)
+            return
         if carriage.DELIVERY_OF[kind] is carriage.Delivery.LIVE:
-            if via != "live" or str(msg["to"]) != self.xmpp.boundjid.full:
-                log.info("DAKE message from %s via %s ignored (live only)", sender, via)
+            if str(msg["to"]) != self.xmpp.boundjid.full:
+                log.info("DAKE message from %s to %s ignored (not our full JID)",
+                         sender, msg["to"])
                 return
             self._remember(key)
             await self._handle_dake(sender, payload.data)
@@ -583,9 +624,14 @@ class XEP_OTR4(BasePlugin):
         try:
             got = self.conversations.decrypt(bare_of(sender), payload.data)
         except OTRError as exc:
-            self._error(sender, f"a message could not be decrypted: {exc}", exc)
+            reaction = policy.on_undecryptable(arrival, sender in self.online_devices(
+                bare_of(sender)))
+            self._error(sender, f"a message could not be decrypted: {exc}"
+                        + (" (the sender is online: it should start a new DAKE)"
+                           if reaction.send_otr_error else ""), exc)
             return
         own = self.xmpp.boundjid.bare
+        self._last_received[(bare_of(sender), got.sender_tag)] = self.clock.now()
         self.xmpp.event("otr4_message", Otr4Message(
             sender, got.sender_tag, str(msg["to"]), got.text, via,
             bare_of(sender) == own, msg["id"] or None))
