@@ -79,10 +79,12 @@ __all__ = [
     "derive_ratchet_keys",
     "extra_symmetric_key",
     "first_root_key",
+    "mac_key_of",
     "message_keys",
     "mixed_shared_secret",
     "next_brace_key",
     "next_chain_key",
+    "ratchet_key_material",
     "third_brace_key",
 ]
 
@@ -648,6 +650,17 @@ class DoubleRatchet:
         self._reveal_now = []
         self.expired = True
         return b"".join(keys)
+
+
+def ratchet_key_material(ratchet: DoubleRatchet) -> bytes:
+    """The chain key the next message ``ratchet`` sends in its current chain will use.
+
+    For the forging tools and tests ("Read and Forge" takes a chain key).
+    Raises :class:`SessionExpired` when there is no sending chain.
+    """
+    if ratchet.send_chain_key is None:
+        raise SessionExpired("no sending chain")
+    return ratchet.send_chain_key
 
 
 register(Decision(
