@@ -31,6 +31,10 @@ sending chain.  Anything else is a duplicate or out of sequence.  Every failure
 leaves the ratchet exactly as it was: the receive path computes into locals and
 commits only after the authenticator verified and the message decrypted.
 
+Skipped message keys are stored under ``(ratchet id, message id)`` with the
+chain's ECDH key (the spec indexes them by ECDH key and message id; the ratchet
+id names the same chain and is covered by the authenticator).
+
 Bounds: at most ``max_skip`` keys are skipped per message (per chain gap),
 at most ``max_stored`` skipped keys are held, and stored keys older than
 ``max_stored_age`` chains are deleted (their MAC keys are revealed).
