@@ -62,6 +62,7 @@ __all__ = [
     "dh_shared_secret",
     "encode_dh_public",
     "generate_dh",
+    "generator_power",
     "get_backend",
     "is_in_subgroup",
     "is_in_subgroup_by_exponentiation",
@@ -220,14 +221,61 @@ class DHKeyPair:
         return f"DHKeyPair(public=0x{self.public:x})"
 
 
+_COMB_BITS = 8
+_COMB_WINDOWS = DH_SECRET_BYTES * 8 // _COMB_BITS
+_comb_tables: dict[Backend, list[list[Any]]] = {}
+
+
+def _comb_table() -> list[list[Any]]:
+    """``table[i][v] = G ^ (v * 2^(8i)) mod P`` for the 80 byte positions of a secret.
+
+    Built on first use (about 50 ms with gmpy2, 20,480 modular multiplications,
+    about 8 MB), once per backend.
+    """
+    table = _comb_tables.get(_backend)
+    if table is None:
+        one = _gmpy2.mpz(1) if _backend == "gmpy2" else 1
+        base = one * G
+        table = []
+        for _ in range(_COMB_WINDOWS):
+            row = [one]
+            for _v in range(1, 1 << _COMB_BITS):
+                row.append(row[-1] * base % P)
+            table.append(row)
+            base = row[-1] * base % P  # G ^ (256 * 2^(8i)) = G ^ 2^(8(i+1))
+        _comb_tables[_backend] = table
+    return table
+
+
+def generator_power(exponent: int) -> int:
+    """``G ^ exponent mod P`` for ``0 <= exponent < 2^640``, by a fixed-base comb.
+
+    The generator is fixed, so its powers for each byte of the exponent are
+    precomputed once (:func:`_comb_table`); a key generation is then at most 80
+    modular multiplications instead of a 640-bit exponentiation (about 6x
+    faster with gmpy2).  Same result as ``modexp(G, exponent, P)``; the tests
+    hold the two against each other.  Raises :class:`ValueError` for an
+    exponent outside the range.
+    """
+    if not 0 <= exponent < 1 << (8 * DH_SECRET_BYTES):
+        raise ValueError("the exponent of a DH secret is 80 bytes")
+    table = _comb_table()
+    acc = table[0][0]
+    for i, byte in enumerate(exponent.to_bytes(DH_SECRET_BYTES, "little")):
+        if byte:
+            acc = acc * table[i][byte] % P
+    return int(acc)
+
+
 def generate_dh(rng: Rng) -> DHKeyPair:
     """``generateDH()`` (otrv4.md §"Generating ECDH and DH keys").
 
     Draws 80 bytes ``r`` from ``rng``, reads them as a big-endian integer and
-    returns ``(secret=r, public=G ^ r mod P)``.  Raises nothing.
+    returns ``(secret=r, public=G ^ r mod P)`` (computed by
+    :func:`generator_power`).  Raises nothing.
     """
     secret = int.from_bytes(rng.random_bytes(DH_SECRET_BYTES), "big")
-    return DHKeyPair(secret=secret, public=modexp(G, secret, P))
+    return DHKeyPair(secret=secret, public=generator_power(secret))
 
 
 def dh_shared_secret(secret: int, peer_public: int) -> int:

@@ -27,6 +27,7 @@ from otrv4.primitives.dh3072 import (
     dh_shared_secret,
     encode_dh_public,
     generate_dh,
+    generator_power,
     get_backend,
     is_in_subgroup,
     is_in_subgroup_by_exponentiation,
@@ -210,6 +211,24 @@ def test_generate_dh_reads_80_bytes_big_endian(backend: str) -> None:
     assert pair.secret == int.from_bytes(draw, "big")
     assert pair.public == pow(2, pair.secret, P)
     assert "secret" not in repr(pair) and str(pair.secret) not in repr(pair)
+
+
+@pytest.mark.parametrize("exponent", [0, 1, 2, 255, 256, 2**639, 2**640 - 1,
+                                      int.from_bytes(bytes(range(80)), "big")])
+def test_fixed_base_comb_equals_exponentiation(backend: str, exponent: int) -> None:
+    assert generator_power(exponent) == pow(2, exponent, P)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=0, max_value=2**640 - 1))
+def test_fixed_base_comb_on_random_exponents(exponent: int) -> None:
+    assert generator_power(exponent) == dh3072.modexp(2, exponent, P)
+
+
+@pytest.mark.parametrize("exponent", [-1, 2**640])
+def test_fixed_base_comb_rejects_out_of_range_exponents(exponent: int) -> None:
+    with pytest.raises(ValueError):
+        generator_power(exponent)
 
 
 def test_generated_public_values_validate() -> None:
