@@ -1,0 +1,211 @@
+"""Storage: the rules of §Publishing/§Retrieving, for both implementations, and the
+served-at-most-once guarantee under concurrent retrievals (threads and processes)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from prekey_server.storage import (
+    InMemoryStorage,
+    SqliteStorage,
+    Storage,
+    StorageFullError,
+    StoredEnsemble,
+    StoredProfile,
+)
+
+NOW = 1_000_000
+ID = "juliet@capulet.lit"
+CP = StoredProfile(b"client-profile", NOW + 100)
+PP = StoredProfile(b"prekey-profile", NOW + 100)
+
+
+def _messages(tag: int, n: int, start: int = 0) -> list[tuple[int, bytes]]:
+    return [(i, f"pm-{tag:x}-{i}".encode()) for i in range(start, start + n)]
+
+
+@pytest.fixture(params=["memory", "sqlite-file", "sqlite-memory"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    if request.param == "memory":
+        s: Storage = InMemoryStorage()
+    elif request.param == "sqlite-file":
+        s = SqliteStorage(tmp_path / "prekeys.sqlite")
+    else:
+        s = SqliteStorage(":memory:")
+    yield s
+    s.close()
+
+
+def test_publish_count_and_take(storage: Storage) -> None:
+    assert storage.publish(ID, 0x100, client_profile=CP, prekey_profile=PP,
+                           prekey_messages=_messages(0x100, 3)) == 3
+    assert storage.count(ID, 0x100) == 3
+    assert storage.count(ID, 0x101) == 0
+    assert storage.count("romeo@montague.lit", 0x100) == 0
+    first = storage.take_ensembles(ID, NOW)
+    assert first == [StoredEnsemble(0x100, b"client-profile", b"prekey-profile", b"pm-100-0")]
+    assert storage.count(ID, 0x100) == 2
+    assert [e.prekey_message for e in storage.take_ensembles(ID, NOW)] == [b"pm-100-1"]
+    assert [e.prekey_message for e in storage.take_ensembles(ID, NOW)] == [b"pm-100-2"]
+    assert storage.take_ensembles(ID, NOW) == []  # exhausted; profiles are still there
+    storage.publish(ID, 0x100, client_profile=None, prekey_profile=None,
+                    prekey_messages=_messages(0x100, 1, 10))
+    assert [e.prekey_message for e in storage.take_ensembles(ID, NOW)] == [b"pm-100-10"]
+
+
+def test_one_ensemble_per_device(storage: Storage) -> None:
+    """ADR 012 scenarios 1 and 2: one ensemble per instance tag, sorted by tag."""
+    storage.publish(ID, 0x200, client_profile=CP, prekey_profile=PP,
+                    prekey_messages=_messages(0x200, 2))
+    storage.publish(ID, 0x100, client_profile=CP, prekey_profile=PP,
+                    prekey_messages=_messages(0x100, 2))
+    storage.publish(ID, 0x300, client_profile=CP, prekey_profile=None,  # incomplete device
+                    prekey_messages=_messages(0x300, 2))
+    storage.publish(ID, 0x400, client_profile=CP, prekey_profile=PP,  # no prekeys
+                    prekey_messages=[])
+    got = storage.take_ensembles(ID, NOW)
+    assert [(e.instance_tag, e.prekey_message) for e in got] == [
+        (0x100, b"pm-100-0"), (0x200, b"pm-200-0")]
+
+
+def test_new_profiles_replace_old_ones_and_duplicates_are_ignored(storage: Storage) -> None:
+    storage.publish(ID, 0x100, client_profile=CP, prekey_profile=PP,
+                    prekey_messages=_messages(0x100, 2))
+    assert storage.publish(ID, 0x100, client_profile=StoredProfile(b"cp2", NOW + 200),
+                           prekey_profile=None,
+                           prekey_messages=_messages(0x100, 3)) == 3  # ids 0, 1 known
+    (e,) = storage.take_ensembles(ID, NOW)
+    assert (e.client_profile, e.prekey_profile) == (b"cp2", b"prekey-profile")
+
+
+def test_expired_profiles_are_not_served(storage: Storage) -> None:
+    storage.publish(ID, 0x100, client_profile=StoredProfile(b"cp", NOW - 1), prekey_profile=PP,
+                    prekey_messages=_messages(0x100, 1))
+    storage.publish(ID, 0x200, client_profile=CP, prekey_profile=StoredProfile(b"pp", NOW - 1),
+                    prekey_messages=_messages(0x200, 1))
+    assert storage.take_ensembles(ID, NOW) == []
+    assert storage.count(ID, 0x100) == 1  # nothing consumed
+    assert storage.delete_expired(NOW) == 2
+    assert storage.delete_expired(NOW) == 0
+
+
+def test_the_per_device_limit_is_all_or_nothing(storage: Storage) -> None:
+    storage.publish(ID, 0x100, client_profile=CP, prekey_profile=PP,
+                    prekey_messages=_messages(0x100, 4), max_stored=5)
+    with pytest.raises(StorageFullError):
+        storage.publish(ID, 0x100, client_profile=StoredProfile(b"new", NOW + 9),
+                        prekey_profile=None, prekey_messages=_messages(0x100, 2, 100),
+                        max_stored=5)
+    assert storage.count(ID, 0x100) == 4
+    (e,) = storage.take_ensembles(ID, NOW)
+    assert e.client_profile == b"client-profile"  # the refused publication changed nothing
+
+
+def test_sqlite_is_durable(tmp_path: Path) -> None:
+    path = tmp_path / "durable.sqlite"
+    s = SqliteStorage(path)
+    s.publish(ID, 0x100, client_profile=CP, prekey_profile=PP, prekey_messages=_messages(0x100, 2))
+    s.take_ensembles(ID, NOW)
+    s.close()
+    again = SqliteStorage(path)
+    assert again.count(ID, 0x100) == 1
+    assert [e.prekey_message for e in again.take_ensembles(ID, NOW)] == [b"pm-100-1"]
+    again.close()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+# --------------------------------------------------------------------------- concurrency
+
+DEVICES = (0x100, 0x200, 0x300)
+PER_DEVICE = 60
+
+
+def _fill(storage: Storage) -> None:
+    for tag in DEVICES:
+        storage.publish(ID, tag, client_profile=CP, prekey_profile=PP,
+                        prekey_messages=_messages(tag, PER_DEVICE))
+
+
+def _drain(storage: Storage, rounds: int) -> list[bytes]:
+    got: list[bytes] = []
+    for _ in range(rounds):
+        got.extend(e.prekey_message for e in storage.take_ensembles(ID, NOW))
+    return got
+
+
+def _check_served_once(results: list[list[bytes]]) -> None:
+    served = [m for r in results for m in r]
+    assert len(served) == len(set(served)), "a one-time prekey was handed out twice"
+    expected = {m for tag in DEVICES for _, m in _messages(tag, PER_DEVICE)}
+    assert set(served) == expected  # and every one was handed out
+
+
+def test_threads_never_get_the_same_prekey(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "threads.sqlite")
+    _fill(storage)
+    results: list[list[bytes]] = [[] for _ in range(8)]
+    barrier = threading.Barrier(8)
+
+    def worker(i: int) -> None:
+        barrier.wait()
+        results[i] = _drain(storage, PER_DEVICE)  # 8 x 60 rounds for 60 prekeys per device
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _check_served_once(results)
+    assert storage.take_ensembles(ID, NOW) == []
+
+
+def test_threads_on_the_in_memory_storage() -> None:
+    storage = InMemoryStorage()
+    _fill(storage)
+    results: list[list[bytes]] = [[] for _ in range(6)]
+
+    def worker(i: int) -> None:
+        results[i] = _drain(storage, PER_DEVICE)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _check_served_once(results)
+
+
+def _process_worker(path: str, rounds: int, start: multiprocessing.synchronize.Event,
+                    out: multiprocessing.Queue[list[bytes]]) -> None:
+    storage = SqliteStorage(path)
+    start.wait()
+    out.put(_drain(storage, rounds))
+    storage.close()
+
+
+def test_processes_never_get_the_same_prekey(tmp_path: Path) -> None:
+    """Several server processes (e.g. components of one domain) on one database file."""
+    path = str(tmp_path / "processes.sqlite")
+    storage = SqliteStorage(path)
+    _fill(storage)
+    storage.close()
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    out: multiprocessing.Queue[list[bytes]] = ctx.Queue()
+    procs = [ctx.Process(target=_process_worker, args=(path, PER_DEVICE, start, out))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    start.set()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    _check_served_once(results)
