@@ -1,20 +1,23 @@
-"""One device's OTRv4 conversations with other devices (the plugin's session engine).
+"""One device's OTRv4 conversations with other devices, on the session state machine.
 
 An XMPP account may run several devices; each device is an OTRv4 *instance*
 with its own long-term key, forging key, Client Profile and instance tag
 (``otrv4.md`` §Instance Tags, §Client Profile).  A conversation is always
-between two instances: this module keeps, for one device, the interactive
-DAKEs in progress (keyed by the full JID they run with, because the peer's
-instance tag may still be unknown when the Identity message is sent) and the
-established double ratchets (keyed by the peer's bare JID and instance tag).
+between two instances, and each is one :class:`otrv4.session.Session` (the
+protocol state machine: DAKE, data messages, SMP, heartbeats, expiry, error
+messages).  This module only keeps those sessions apart:
 
-It is transport-free: the plugin (:mod:`.plugin`) moves the bytes it returns
-in stanzas.  It composes the protocol modules: :mod:`otrv4.dake` (Identity,
-Auth-R, Auth-I and the tie-break), :mod:`otrv4.ratchet` (§Data Exchange),
-:mod:`otrv4.tlv` (§TLV Record Types: text, padding, disconnect).
+* established and in-progress sessions are keyed by the peer's bare JID and
+  instance tag;
+* a DAKE this device starts before it knows the peer device's instance tag
+  (an Identity message to a full JID, receiver tag 0) is kept *pending* under
+  that full JID until the DAKE tells the tag.
 
-Every failing call raises and changes nothing: a DAKE state or ratchet is
-replaced only after the protocol function returned.
+It is transport-free: every call returns an :class:`Outcome` (binary OTRv4
+messages and OTR text messages to send to that device, text to show,
+notices) and the plugin (:mod:`.plugin`) moves them in stanzas.  A call that
+raises changes nothing: a session is replaced only by the value
+:func:`otrv4.session.step` returned.
 """
 
 from __future__ import annotations
@@ -24,35 +27,45 @@ from dataclasses import dataclass, field
 from otrv4 import dake
 from otrv4.clock import Clock
 from otrv4.data_message import DataMessage
-from otrv4.encoding import MessageType, peek_message_type
+from otrv4.encoding import MessageType, decode_encoded_message, peek_message_type
 from otrv4.errors import OTRError, ValidationError
-from otrv4.instance_tag import UNKNOWN_RECEIVER, generate_instance_tag
+from otrv4.instance_tag import generate_instance_tag
 from otrv4.keys import ForgingKey, fingerprint, format_fingerprint
 from otrv4.modes import Mode
+from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
 from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile
-from otrv4.ratchet import DoubleRatchet, RatchetInit, RatchetLimits
-from otrv4.tlv import TLV, TLVType, decode_payload, disconnected, encode_payload
+from otrv4.session import (
+    Display,
+    Event,
+    Notice,
+    NoticeKind,
+    ProtocolState,
+    Send,
+    Session,
+    SessionConfig,
+    new_session,
+    step,
+)
 
 __all__ = [
     "Conversations",
-    "DakeOutcome",
     "DeviceIdentity",
     "NoSessionError",
-    "NotADakeMessageError",
+    "NotAConversationMessageError",
+    "Outcome",
     "PairSession",
-    "Received",
     "bare_of",
 ]
 
 
 class NoSessionError(OTRError):
-    """No established session with that device (bare JID and instance tag)."""
+    """No session with that device (bare JID and instance tag)."""
 
 
-class NotADakeMessageError(ValidationError):
-    """An interactive-DAKE entry point received a message of another type."""
+class NotAConversationMessageError(ValidationError):
+    """A message type that is not exchanged between two devices (a Prekey message)."""
 
 
 def bare_of(jid: str) -> str:
@@ -110,61 +123,89 @@ class DeviceIdentity:
 
 @dataclass
 class PairSession:
-    """An established conversation with one device of one account."""
+    """The conversation with one device of one account: its state machine and the full
+    JID it was last seen at (where live answers go)."""
 
     peer: str
     """The peer's bare JID."""
-    their_tag: int
     full_jid: str
-    """The full JID the DAKE ran with (where an online reply goes)."""
-    ratchet: DoubleRatchet = field(repr=False)
-    their_profile: ClientProfile = field(repr=False)
-    ssid: bytes
+    session: Session = field(repr=False)
+
+    @property
+    def their_tag(self) -> int:
+        """The peer device's instance tag (0 until the DAKE tells it)."""
+        return self.session.their_tag
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the session is in ENCRYPTED_MESSAGES."""
+        return self.session.state is ProtocolState.ENCRYPTED_MESSAGES
+
+    @property
+    def state(self) -> ProtocolState:
+        return self.session.state
+
+    @property
+    def ssid(self) -> bytes:
+        """The Secure Session ID of the last DAKE (empty before one completed)."""
+        return self.session.ssid or b""
 
     @property
     def fingerprint(self) -> str:
-        """The peer device's fingerprint, formatted for people."""
-        p = self.their_profile
-        return format_fingerprint(fingerprint(p.public_key, p.forging_key))
+        """The peer device's fingerprint, formatted for people ("" before a DAKE)."""
+        fp = self.session.their_fingerprint
+        return format_fingerprint(fp) if fp else ""
 
 
 @dataclass(frozen=True)
-class DakeOutcome:
-    """What an interactive DAKE message led to: bytes to send back (to the same full
-    JID), and the session when the DAKE completed."""
+class Outcome:
+    """What one step produced for one device.
 
-    send: bytes | None
-    established: PairSession | None
+    ``payloads``: binary OTRv4 messages to send to it; ``texts``: OTR text
+    messages (error messages) to send to it; ``displays``: decrypted text for
+    the user; ``notices``: the state machine's notices; ``established``: the
+    session, when this step completed a DAKE; ``ended``: the peer (or we) ended
+    the conversation (TLV 1 or expiry).
+    """
+
+    pair: PairSession | None
+    payloads: tuple[bytes, ...] = ()
+    texts: tuple[str, ...] = ()
+    displays: tuple[str, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    established: bool = False
+    ended: bool = False
 
 
-@dataclass(frozen=True)
-class Received:
-    """A decrypted data message."""
-
-    peer: str
-    sender_tag: int
-    text: str
-    tlvs: tuple[TLV, ...]
-    ended: bool
-    """The peer sent TLV 1 (disconnected): this pair's session is gone."""
+_EVENTS = {
+    MessageType.IDENTITY: Event.IDENTITY,
+    MessageType.AUTH_R: Event.AUTH_R,
+    MessageType.AUTH_I: Event.AUTH_I,
+    MessageType.NON_INTERACTIVE_AUTH: Event.NON_INTERACTIVE_AUTH,
+    MessageType.DATA: Event.DATA,
+}
 
 
 class Conversations:
     """All OTRv4 conversations of one device (one instance tag).
 
     ``own_jid``: the account's bare JID (``phi'`` uses the bare JIDs, decision 8).
-    Randomness and time come from ``rng`` and ``clock``.
+    ``local_prekeys``: the secrets of this device's published prekeys (for
+    Non-Interactive-Auth messages).  Randomness and time come from ``rng`` and
+    ``clock``.
     """
 
     def __init__(self, identity: DeviceIdentity, own_jid: str, *, rng: Rng, clock: Clock,
-                 limits: RatchetLimits | None = None) -> None:
+                 config: SessionConfig | None = None,
+                 local_prekeys: LocalPrekeys | None = None) -> None:
         self.identity = identity
         self.own_jid = bare_of(own_jid)
         self.rng = rng
         self.clock = clock
-        self.limits = limits
-        self.dakes: dict[str, dake.DakeState] = {}
+        self.config = config or SessionConfig()
+        self.local_prekeys = local_prekeys
         self.sessions: dict[tuple[str, int], PairSession] = {}
+        self.pending: dict[str, PairSession] = {}
 
     @property
     def instance_tag(self) -> int:
@@ -175,51 +216,11 @@ class Conversations:
         return dake.DakeContext(self.identity.participant(), self.own_jid, bare_of(peer),
                                 self.clock, self.identity.mode)
 
-    # -- interactive DAKE -------------------------------------------------------------------
+    def _new(self, full_jid: str) -> PairSession:
+        return PairSession(bare_of(full_jid), full_jid,
+                           new_session(self._ctx(full_jid), self.config, self.local_prekeys))
 
-    def start_dake(self, full_jid: str, receiver_tag: int = UNKNOWN_RECEIVER) -> bytes:
-        """§Identity Message: begin a DAKE with the device at ``full_jid``; the encoded
-        Identity message to send there.  Replaces a DAKE in progress with it.
-
-        Raises :class:`otrv4.modes.ModeRefusalError` subclasses only for modes that
-        forbid the interactive DAKE (none do).
-        """
-        step = dake.start(self._ctx(full_jid), self.rng, receiver_tag)
-        assert step.send is not None  # start always sends
-        self.dakes[full_jid] = step.state
-        return step.send.encode()
-
-    def dake_in_progress(self, full_jid: str) -> bool:
-        """Whether we sent an Identity or Auth-R to ``full_jid`` and wait for the answer."""
-        return not isinstance(self.dakes.get(full_jid, dake.START), dake.DakeStart)
-
-    def receive_dake(self, full_jid: str, data: bytes) -> DakeOutcome:
-        """§Receiving an Identity / Auth-R / Auth-I Message from the device at ``full_jid``.
-
-        Returns the answer to send back and, when the DAKE completed, the new
-        :class:`PairSession` (which replaces an older one with the same tag).
-        Raises what :func:`otrv4.dake.receive` raises and
-        :class:`NotADakeMessageError`; nothing changes then.
-        """
-        mtype = peek_message_type(data)
-        if mtype not in (MessageType.IDENTITY, MessageType.AUTH_R, MessageType.AUTH_I):
-            raise NotADakeMessageError(f"{mtype.spec_name} is not an interactive DAKE message")
-        state = self.dakes.get(full_jid, dake.START)
-        step = dake.receive(self._ctx(full_jid), state, data, self.rng)
-        established = None
-        if step.result is not None:
-            result = step.result
-            established = PairSession(
-                bare_of(full_jid), result.their_instance_tag, full_jid,
-                DoubleRatchet(RatchetInit.from_dake(result), self.limits),
-                result.their_client_profile, result.ssid)
-            self.sessions[(established.peer, established.their_tag)] = established
-            self.dakes.pop(full_jid, None)
-        else:
-            self.dakes[full_jid] = step.state
-        return DakeOutcome(None if step.send is None else step.send.encode(), established)
-
-    # -- data messages ----------------------------------------------------------------------
+    # -- lookups ----------------------------------------------------------------------------
 
     def session(self, peer: str, tag: int) -> PairSession:
         """The session with device ``tag`` of ``peer``.  Raises :class:`NoSessionError`."""
@@ -229,52 +230,153 @@ class Conversations:
         return found
 
     def has_session(self, peer: str, tag: int) -> bool:
-        """Whether a session with device ``tag`` of ``peer`` is established."""
-        return (bare_of(peer), tag) in self.sessions
+        """Whether the conversation with device ``tag`` of ``peer`` is encrypted."""
+        found = self.sessions.get((bare_of(peer), tag))
+        return found is not None and found.encrypted
 
     def tags_with_sessions(self, peer: str) -> list[int]:
-        """The instance tags of ``peer`` we have sessions with, sorted."""
+        """The instance tags of ``peer`` with an encrypted conversation, sorted."""
         b = bare_of(peer)
-        return sorted(tag for (p, tag) in self.sessions if p == b)
+        return sorted(tag for (p, tag), s in self.sessions.items() if p == b and s.encrypted)
 
-    def encrypt(self, peer: str, tag: int, text: str, tlvs: tuple[TLV, ...] = ()) -> bytes:
-        """§When you send a Data Message: the encoded data message for device ``tag``.
+    def at_full_jid(self, full_jid: str) -> PairSession | None:
+        """The encrypted session last seen at ``full_jid``, if any."""
+        found = [s for s in self.sessions.values() if s.full_jid == full_jid and s.encrypted]
+        return found[-1] if found else None
 
-        Raises :class:`NoSessionError`, the errors of
-        :meth:`otrv4.ratchet.DoubleRatchet.encrypt` and of
-        :func:`otrv4.tlv.encode_payload`.
+    def dake_in_progress(self, full_jid: str) -> bool:
+        """Whether a DAKE with the device at ``full_jid`` waits for its next message."""
+        waiting = (ProtocolState.WAITING_AUTH_R, ProtocolState.WAITING_AUTH_I)
+        pending = self.pending.get(full_jid)
+        if pending is not None and pending.state in waiting:
+            return True
+        return any(s.full_jid == full_jid and s.state in waiting
+                   for s in self.sessions.values())
+
+    # -- stepping ---------------------------------------------------------------------------
+
+    def _run(self, pair: PairSession, event: Event, inp: object) -> Outcome:
+        if self.local_prekeys is not None:
+            pair.session = _with_prekeys(pair.session, self.local_prekeys)
+        was_encrypted = pair.encrypted
+        new, outputs = step(pair.session, event, inp, self.rng, self.clock)
+        pair.session = new
+        if event is Event.NON_INTERACTIVE_AUTH and new.local_prekeys is not None:
+            self.local_prekeys = new.local_prekeys
+        payloads: list[bytes] = []
+        texts: list[str] = []
+        displays: list[str] = []
+        notices: list[Notice] = []
+        for out in outputs:
+            if isinstance(out, Send):
+                if out.text.startswith("?OTR:"):
+                    payloads.append(decode_encoded_message(out.text))
+                else:
+                    texts.append(out.text)
+            elif isinstance(out, Display):
+                displays.append(out.text)
+            elif isinstance(out, Notice):
+                notices.append(out)
+        established = any(n.kind is NoticeKind.ENCRYPTED for n in notices)
+        ended = any(n.kind in (NoticeKind.DISCONNECTED, NoticeKind.EXPIRED) for n in notices) \
+            or (was_encrypted and new.state in (ProtocolState.FINISHED, ProtocolState.START))
+        self._file(pair)
+        return Outcome(pair, tuple(payloads), tuple(texts), tuple(displays), tuple(notices),
+                       established, ended)
+
+    def _file(self, pair: PairSession) -> None:
+        """Keep ``pair`` under (bare JID, tag) once its tag is known."""
+        tag = pair.their_tag
+        if tag:
+            if self.pending.get(pair.full_jid) is pair:
+                del self.pending[pair.full_jid]
+            self.sessions[(pair.peer, tag)] = pair
+
+    def start_dake(self, full_jid: str) -> Outcome:
+        """§Starting a conversation interactively with the device at ``full_jid``: the
+        Identity message (receiver tag 0 unless a session there tells the tag)."""
+        pair = self.at_full_jid(full_jid) or self.pending.get(full_jid)
+        if pair is None:
+            pair = self._new(full_jid)
+            self.pending[full_jid] = pair
+        return self._run(pair, Event.USER_START_INTERACTIVE, None)
+
+    def receive(self, full_jid: str, data: bytes) -> Outcome:
+        """A binary OTRv4 message from the device at ``full_jid`` (any of Identity, Auth-R,
+        Auth-I, Non-Interactive-Auth, Data), run through that pair's state machine.
+
+        Identity/Auth-R/Auth-I go to a DAKE this device started with that full JID
+        when there is one, else to the session with the sender's tag (a new one if
+        none).  Data messages go only to the session with the sender's tag.
+        Raises the header errors of :mod:`otrv4.encoding`,
+        :class:`NotAConversationMessageError`, :class:`NoSessionError` (a data
+        message from a device we have no session with) and the decoding errors of
+        :meth:`otrv4.data_message.DataMessage.decode`.
         """
-        s = self.session(peer, tag)
-        return s.ratchet.encrypt(encode_payload(text, tlvs), self.rng).message.encode()
+        mtype = peek_message_type(data)
+        event = _EVENTS.get(mtype)
+        if event is None:
+            raise NotAConversationMessageError(f"a {mtype.spec_name} is not sent to a device")
+        sender_tag = int.from_bytes(data[3:7], "big")
+        peer = bare_of(full_jid)
+        if event is Event.DATA:
+            message = DataMessage.decode(data)
+            known = self.session(peer, message.sender_tag)
+            known.full_jid = full_jid if "/" in full_jid else known.full_jid
+            return self._run(known, event, message)
+        pair: PairSession | None = None
+        if event in (Event.IDENTITY, Event.AUTH_R, Event.AUTH_I):
+            pair = self.pending.get(full_jid)
+        if pair is None:
+            pair = self.sessions.get((peer, sender_tag))
+        if pair is None:
+            pair = self._new(full_jid)
+            if event is Event.NON_INTERACTIVE_AUTH:
+                self.sessions[(peer, sender_tag)] = pair
+            else:
+                self.pending[full_jid] = pair
+        elif "/" in full_jid:
+            pair.full_jid = full_jid
+        return self._run(pair, event, data)
 
-    def decrypt(self, peer: str, data: bytes) -> Received:
-        """§When you receive a Data Message from an account: pick the session by the
-        message's sender tag, verify, decrypt and split text and TLVs.
+    def receive_error(self, full_jid: str, text: str) -> Outcome:
+        """An OTR Error message (``?OTR Error:``) from ``full_jid``: shown through the
+        session last seen there.  Raises :class:`NoSessionError`."""
+        pair = self.at_full_jid(full_jid) or self.pending.get(full_jid)
+        if pair is None:
+            raise NoSessionError(f"no session at {full_jid}")
+        return self._run(pair, Event.ERROR, text)
 
-        A TLV 1 (disconnected) ends this pair's session only.  Raises the
-        decoding errors of :meth:`otrv4.data_message.DataMessage.decode`,
-        :class:`NoSessionError`, the errors of
-        :meth:`otrv4.ratchet.DoubleRatchet.decrypt` (the ratchet is unchanged
-        then), :class:`otrv4.tlv.InvalidPayloadText`.
-        """
-        msg = DataMessage.decode(data)
-        s = self.session(peer, msg.sender_tag)
-        out = s.ratchet.decrypt(msg)
-        payload = decode_payload(out.plaintext)
-        ended = payload.find(TLVType.DISCONNECTED) is not None
-        if ended:
-            s.ratchet.expire()
-            del self.sessions[(s.peer, s.their_tag)]
-        return Received(s.peer, msg.sender_tag, payload.text, payload.tlvs, ended)
+    def send(self, peer: str, tag: int, text: str) -> Outcome:
+        """§Sending a Data Message to device ``tag`` of ``peer`` (queued by the state
+        machine while not encrypted).  Raises :class:`NoSessionError` and the
+        ratchet's encryption errors."""
+        return self._run(self.session(peer, tag), Event.USER_SEND, text)
 
-    def end(self, peer: str, tag: int) -> bytes:
-        """End the session with one device (§Session Expiration / TLV 1): the data
-        message carrying TLV 1 with the MAC keys to reveal; the session is gone.
+    def send_offline(self, peer: str, ensemble: PrekeyEnsemble, text: str) -> Outcome:
+        """§Sending a Data Message to an offline participant: a Non-Interactive-Auth
+        message from ``ensemble`` (validated by :mod:`otrv4.xzdh`), then ``text``.
+        The session is filed under the ensemble's instance tag."""
+        tag = ensemble.instance_tag
+        pair = self.sessions.get((bare_of(peer), tag))
+        if pair is None:
+            pair = PairSession(bare_of(peer), bare_of(peer),
+                               new_session(self._ctx(peer), self.config, self.local_prekeys))
+            self.sessions[(bare_of(peer), tag)] = pair
+        return self._run(pair, Event.USER_SEND_OFFLINE, (ensemble, text))
 
-        Raises :class:`NoSessionError` and the ratchet's encryption errors.
-        """
-        s = self.session(peer, tag)
-        message = s.ratchet.encrypt(encode_payload("", (disconnected(),)), self.rng)
-        s.ratchet.expire()
-        del self.sessions[(s.peer, s.their_tag)]
-        return message.message.encode()
+    def end(self, peer: str, tag: int) -> Outcome:
+        """§User requests to end an OTRv4 Conversation with one device (TLV 1 when
+        encrypted).  Raises :class:`NoSessionError`."""
+        out = self._run(self.session(peer, tag), Event.USER_END, None)
+        return Outcome(out.pair, out.payloads, out.texts, out.displays, out.notices,
+                       out.established, True)
+
+    def tick(self) -> list[Outcome]:
+        """The timer event for every session (heartbeats, expiry, stored messages)."""
+        return [self._run(p, Event.TIMER, None) for p in list(self.sessions.values())]
+
+
+def _with_prekeys(s: Session, local: LocalPrekeys) -> Session:
+    from dataclasses import replace
+    return replace(s, local_prekeys=local)

@@ -64,15 +64,15 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 
 from otrv4.clock import Clock, SystemClock
-from otrv4.encoding import MessageType
 from otrv4.errors import OTRError
 from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng, SystemRng
+from otrv4.session import NoticeKind
 
-from .. import carriage, devices, policy
+from .. import carriage, compat, devices, policy
 from ..namespaces import NS_DEVICES, NS_OTR4, NS_PUBSUB
 from ..validation import StanzaValidator
-from .engine import Conversations, DeviceIdentity, PairSession, bare_of
+from .engine import Conversations, DeviceIdentity, Outcome, PairSession, bare_of
 from .stanza import NS_DELAY, NS_SID, Devices, register_stanzas, to_lxml
 
 __all__ = [
@@ -188,7 +188,10 @@ class XEP_OTR4(BasePlugin):
     ``replace_earliest``: at the device limit, replace the entry that expires first
     instead of refusing to join;
     ``policy``: the :class:`otrv4_xmpp.policy.InstanceTagPolicy` that picks the
-    receiving devices (default SYNCHRONIZE, the binding's recommendation).
+    receiving devices (default SYNCHRONIZE, the binding's recommendation);
+    ``session_config``: the :class:`otrv4.session.SessionConfig` of every conversation
+    (heartbeat, expiry, storage times);
+    ``timer_seconds``: how often :meth:`tick` runs while connected (0: never).
     """
 
     name = "xep_otr4"
@@ -208,6 +211,8 @@ class XEP_OTR4(BasePlugin):
         "catch_up_on_start": True,
         "replace_earliest": False,
         "policy": policy.InstanceTagPolicy.SYNCHRONIZE,
+        "session_config": None,
+        "timer_seconds": 30,
     }
 
     # -- set-up -------------------------------------------------------------------------------
@@ -222,7 +227,8 @@ class XEP_OTR4(BasePlugin):
         self.identity: DeviceIdentity = identity
         self.validator: StanzaValidator = self.config.get("validator") or StanzaValidator()
         self.conversations = Conversations(self.identity, self.xmpp.boundjid.bare,
-                                           rng=self.rng, clock=self.clock)
+                                           rng=self.rng, clock=self.clock,
+                                           config=self.config.get("session_config"))
         self.device_lists: dict[str, devices.DeviceList] = {}
         self.online: dict[str, set[str]] = {}
         self._features: dict[str, bool] = {}
@@ -374,18 +380,17 @@ class XEP_OTR4(BasePlugin):
                     targets.append(full)
         waits: dict[str, asyncio.Future[PairSession]] = {}
         for full in targets:
-            existing = self._session_with_full(full)
-            if existing is not None:
+            if self.conversations.at_full_jid(full) is not None:
                 continue
             waits[full] = self._waiter(full)
             if not self.conversations.dake_in_progress(full):
-                self._send_live(full, self.conversations.start_dake(full))
+                self._deliver(self.conversations.start_dake(full), "live")
         limit = self.config.get("dake_timeout", 15.0) if timeout is None else timeout
         if waits:
             await asyncio.wait(list(waits.values()), timeout=limit)
         out: list[PairSession] = []
         for full in targets:
-            s = self._session_with_full(full)
+            s = self.conversations.at_full_jid(full)
             if s is None:
                 self._error(full, f"DAKE with {full} did not complete in {limit} s")
             else:
@@ -427,13 +432,20 @@ class XEP_OTR4(BasePlugin):
         pairs: list[tuple[int, bytes]] = []
         sent: list[tuple[str, int]] = []
         missing: list[tuple[str, int]] = []
+        extra: list[Outcome] = []
         for account, tag in wanted:
-            if self.conversations.has_session(account, tag):
-                pairs.append((tag, self.conversations.encrypt(account, tag, text)))
-                sent.append((account, tag))
-                self._last_sent[(account, tag)] = now
-            else:
+            if not self.conversations.has_session(account, tag):
                 missing.append((account, tag))
+                continue
+            out = self.conversations.send(account, tag, text)
+            if not out.payloads:
+                missing.append((account, tag))
+                continue
+            pairs.append((tag, out.payloads[0]))
+            sent.append((account, tag))
+            self._last_sent[(account, tag)] = now
+            if len(out.payloads) > 1 or out.texts:
+                extra.append(Outcome(out.pair, out.payloads[1:], out.texts))
         if not pairs:
             raise NoRecipientsError(f"no device of {peer} has an OTRv4 session with us")
         otr = carriage.OtrElement.of(self.instance_tag, pairs)
@@ -443,6 +455,8 @@ class XEP_OTR4(BasePlugin):
         self._check_outgoing(el)
         raw = etree.tostring(el)
         self._send_element(el)
+        for out in extra:
+            self._deliver(out, "live")
         return SendReport(stanza_id, len(raw), tuple(sent), tuple(missing))
 
     def _select(self, peer: str, peer_tags: list[int],
@@ -468,12 +482,13 @@ class XEP_OTR4(BasePlugin):
     async def end_session(self, peer: str, tag: int) -> None:
         """End the conversation with one device (TLV 1, disconnected); other devices'
         sessions stay.  Raises :class:`~.engine.NoSessionError`."""
-        data = self.conversations.end(peer, tag)
-        otr = carriage.OtrElement.of(self.instance_tag, [(tag, data)])
-        el = carriage.build_message(otr, sender=self.xmpp.boundjid.full, to=bare_of(peer),
-                                    stanza_id=self.xmpp.new_id())
-        self._check_outgoing(el)
-        self._send_element(el)
+        self._deliver(self.conversations.end(peer, tag), "live")
+
+    def tick(self) -> None:
+        """Run the state machine's timer on every session (heartbeats, session expiry,
+        stored early messages); the plugin schedules it every ``timer_seconds``."""
+        for out in self.conversations.tick():
+            self._deliver(out, "live")
 
     async def catch_up(self, page: int = 50) -> int:
         """Read our account's archive (XEP-0313) after the last archive id this device
@@ -520,11 +535,15 @@ class XEP_OTR4(BasePlugin):
             self._error(self.xmpp.boundjid.bare, f"device list not published: {exc}", exc)
         if self.config.get("catch_up_on_start", True):
             await self.catch_up()
+        every = int(self.config.get("timer_seconds") or 0)
+        if every > 0:
+            self.xmpp.schedule("otr4 timer", every, self.tick, repeat=True)
         self._ready.set()
         self.xmpp.event("otr4_ready", self)
 
     def _on_disconnected(self, _event: Any) -> None:
         self._ready.clear()
+        self.xmpp.cancel_schedule("otr4 timer")
         self.online.clear()
         self._features.clear()
 
@@ -608,21 +627,13 @@ class XEP_OTR4(BasePlugin):
             log.info("%s from %s via %s ignored (binding: live DAKE messages only, "
                      "mode %s)", kind.spec_name, sender, via, self.identity.mode.value)
             return
-        if carriage.DELIVERY_OF[kind] is carriage.Delivery.LIVE:
-            if str(msg["to"]) != self.xmpp.boundjid.full:
-                log.info("DAKE message from %s to %s ignored (not our full JID)",
-                         sender, msg["to"])
-                return
-            self._remember(key)
-            await self._handle_dake(sender, payload.data)
+        if carriage.DELIVERY_OF[kind] is carriage.Delivery.LIVE \
+                and str(msg["to"]) != self.xmpp.boundjid.full:
+            log.info("DAKE message from %s to %s ignored (not our full JID)", sender, msg["to"])
             return
         self._remember(key)
-        if kind is MessageType.NON_INTERACTIVE_AUTH:
-            self._error(sender, "Non-Interactive-Auth received; this device takes only "
-                        "interactive DAKEs so far")
-            return
         try:
-            got = self.conversations.decrypt(bare_of(sender), payload.data)
+            out = self.conversations.receive(sender, payload.data)
         except OTRError as exc:
             reaction = policy.on_undecryptable(arrival, sender in self.online_devices(
                 bare_of(sender)))
@@ -630,27 +641,55 @@ class XEP_OTR4(BasePlugin):
                         + (" (the sender is online: it should start a new DAKE)"
                            if reaction.send_otr_error else ""), exc)
             return
-        own = self.xmpp.boundjid.bare
-        self._last_received[(bare_of(sender), got.sender_tag)] = self.clock.now()
-        self.xmpp.event("otr4_message", Otr4Message(
-            sender, got.sender_tag, str(msg["to"]), got.text, via,
-            bare_of(sender) == own, msg["id"] or None))
+        self._deliver(out, via, stanza=msg)
 
-    async def _handle_dake(self, sender: str, data: bytes) -> None:
-        try:
-            outcome = self.conversations.receive_dake(sender, data)
-        except OTRError as exc:
-            self._error(sender, f"DAKE message rejected: {exc}", exc)
+    def _deliver(self, out: Outcome, via: str, stanza: Message | None = None) -> None:
+        """Send what a step produced and raise the plugin's events for it."""
+        pair = out.pair
+        for data in out.payloads:
+            if pair is None:
+                break
+            kind = carriage.OtrPayload(0, data).message_type
+            receiver = int.from_bytes(data[7:11], "big")
+            otr = carriage.OtrElement.of(self.instance_tag, [(receiver, data)])
+            live = carriage.DELIVERY_OF[kind] is carriage.Delivery.LIVE
+            to = pair.full_jid if live else pair.peer
+            el = carriage.build_message(otr, sender=self.xmpp.boundjid.full, to=to,
+                                        stanza_id=self.xmpp.new_id())
+            self._check_outgoing(el)
+            self._send_element(el)
+        if out.texts and pair is not None and policy.may_answer(_ARRIVAL[via]) \
+                and "/" in pair.full_jid:
+            for text in out.texts:
+                self._send_element(compat.build_body_message(
+                    text, sender=self.xmpp.boundjid.full, to=pair.full_jid,
+                    stanza_id=self.xmpp.new_id()))
+        if pair is None:
             return
-        if outcome.send is not None:
-            self._send_live(sender, outcome.send)
-        s = outcome.established
-        if s is not None:
-            waiter = self._waiters.pop(sender, None)
+        sender = str(stanza["from"]) if stanza is not None else pair.full_jid
+        for n in out.notices:
+            if n.kind is NoticeKind.UNREADABLE:
+                self._error(sender, f"a message could not be decrypted: {n.detail}")
+            elif n.kind is NoticeKind.ERROR_RECEIVED:
+                self._error(sender, f"the peer device reported: {n.detail}")
+            elif n.kind in (NoticeKind.IGNORED, NoticeKind.REFUSED):
+                log.info("%s: %s (%s)", sender, n.kind.value, n.detail)
+        if out.displays:
+            self._last_received[(pair.peer, pair.their_tag)] = self.clock.now()
+        own = self.xmpp.boundjid.bare
+        for text in out.displays:
+            self.xmpp.event("otr4_message", Otr4Message(
+                sender, pair.their_tag, str(stanza["to"]) if stanza is not None else "",
+                text, via, pair.peer == own,
+                (stanza["id"] or None) if stanza is not None else None))
+        if out.established:
+            waiter = self._waiters.pop(pair.full_jid, None)
             if waiter is not None and not waiter.done():
-                waiter.set_result(s)
+                waiter.set_result(pair)
             self.xmpp.event("otr4_session_started", Otr4Session(
-                s.peer, s.full_jid, s.their_tag, s.fingerprint, s.ssid.hex()))
+                pair.peer, pair.full_jid, pair.their_tag, pair.fingerprint, pair.ssid.hex()))
+        if out.ended:
+            self.xmpp.event("otr4_session_ended", pair)
 
     def _remember(self, key: bytes) -> None:
         self._seen[key] = None
@@ -670,18 +709,6 @@ class XEP_OTR4(BasePlugin):
             fut = asyncio.get_running_loop().create_future()
             self._waiters[full] = fut
         return fut
-
-    def _session_with_full(self, full: str) -> PairSession | None:
-        found = [s for s in self.conversations.sessions.values() if s.full_jid == full]
-        return found[-1] if found else None
-
-    def _send_live(self, full: str, data: bytes) -> None:
-        receiver = int.from_bytes(data[7:11], "big")
-        otr = carriage.OtrElement.of(self.instance_tag, [(receiver, data)])
-        el = carriage.build_message(otr, sender=self.xmpp.boundjid.full, to=full,
-                                    stanza_id=self.xmpp.new_id())
-        self._check_outgoing(el)
-        self._send_element(el)
 
     def _check_outgoing(self, el: etree._Element) -> None:
         roots = [e for e in el.iter() if isinstance(e.tag, str)
