@@ -56,4 +56,7 @@ DEFINED: Final[dict[str, tuple[str, str]]] = {
     NS_OTR4: ("OTRv4 messages in stanzas; the service-discovery feature", "otr4.xsd"),
     NS_DEVICES: ("The PEP node listing a user's OTRv4 devices, and its payload",
                  "otr4-devices.xsd"),
+    "urn:xmpp:otr4:prekey:0": ("The prekey service: prekey-server messages in IQs, their "
+                               "error conditions, and the service's disco feature",
+                               "otr4-prekey.xsd"),
 }
