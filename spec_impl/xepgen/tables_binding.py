@@ -1,0 +1,55 @@
+"""Data the XEP's binding sections render (the lead wires ``TEMPLATE_DATA`` into the
+template context).
+
+* ``binding_conditions``: the stanza error conditions, from
+  :data:`otrv4_xmpp.errors.CONDITIONS`;
+* ``binding_delivery``: the delivery class of each OTRv4 message type, from
+  :data:`otrv4_xmpp.carriage.DELIVERY_OF`;
+* ``binding_multidevice``: the committed measurement ``xep/data/multidevice.json``
+  (written by :mod:`xepgen.measure_multidevice`), when present.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from otrv4_xmpp.carriage import DELIVERY_OF
+from otrv4_xmpp.errors import CONDITIONS
+
+from .measure_multidevice import DATA_FILE
+
+__all__ = ["TEMPLATE_DATA", "multidevice_table"]
+
+
+def multidevice_table() -> dict[str, Any] | None:
+    """The measurement as the template shows it (missing values as a dash), or ``None``."""
+    if not DATA_FILE.is_file():
+        return None
+    data: dict[str, Any] = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    rows = []
+    for row in data["rows"]:
+        shown = {k: ("–" if v is None else (f"{v:.3f}" if isinstance(v, float) else v))
+                 for k, v in row.items()}
+        rows.append(shown)
+    return {**data, "rows": rows}
+
+
+def _build() -> dict[str, object]:
+    out: dict[str, object] = {
+        "binding_conditions": [
+            {"condition": c.value, "defined": defined, "type": etype, "when": when}
+            for c, (defined, etype, when) in CONDITIONS.items()
+        ],
+        "binding_delivery": [
+            {"type": t.spec_name, "delivery": d.value} for t, d in DELIVERY_OF.items()
+        ],
+    }
+    table = multidevice_table()
+    if table is not None:
+        out["binding_multidevice"] = table
+    return out
+
+
+#: Variables for the templates.
+TEMPLATE_DATA: dict[str, object] = _build()
