@@ -73,8 +73,9 @@ __all__ = [
 #: (8 devices per account at most, see :mod:`otrv4_xmpp.devices`, minus the sender).
 MAX_PAYLOADS = 15
 
-#: Base64 characters in one payload (49152 bytes of OTRv4 message).
-MAX_PAYLOAD_CHARS = 65536
+#: Base64 characters in one payload (45000 bytes of OTRv4 message): one payload and the
+#: rest of its stanza fit in :data:`MAX_STANZA_BYTES`.
+MAX_PAYLOAD_CHARS = 60000
 
 #: The largest stanza a sender builds, in UTF-8 octets of its serialized form.
 MAX_STANZA_BYTES = 65536
