@@ -47,7 +47,8 @@ def test_stored_delivery_stanza_layout(data_otr: tuple[c.OtrElement, int, int]) 
     assert msg.get("type") == "chat" and msg.get("to") == R_BARE
     assert msg.findtext(f"{{{NS_CLIENT}}}body") == c.FALLBACK_BODY
     enc = msg.find(f"{{{NS_EME}}}encryption")
-    assert enc is not None and dict(enc.attrib) == {"namespace": NS_OTR4, "name": "OTRv4"}
+    assert enc is not None
+    assert (enc.get("namespace"), enc.get("name"), len(enc.attrib)) == (NS_OTR4, "OTRv4", 2)
     p = msg.find(f"{{{NS_OTR4}}}otr/{{{NS_OTR4}}}payload")
     assert p is not None and p.get("receiver") == f"{rt:08x}"
     assert base64.b64decode(p.text or "") == otr.payloads[0].data
