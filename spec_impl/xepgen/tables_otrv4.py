@@ -9,6 +9,7 @@ from otrv4.errors import all_error_classes
 from otrv4.messages import DAKE_MESSAGE_TYPES, wire_table
 from otrv4.primitives.kdf import PrekeyUsageID, UsageID
 from otrv4.primitives.keytypes import KeyType
+from otrv4.session import TRANSITIONS
 from otrv4.tlv import TLV_DESCRIPTIONS, TLVType
 
 __all__ = ["TEMPLATE_DATA"]
@@ -52,4 +53,7 @@ TEMPLATE_DATA: dict[str, Any] = {
                        "meaning": TLV_DESCRIPTIONS[t]} for t in TLVType],
     "otr_key_types": [{"value": f"0x{int(k):04X}", "name": k.name} for k in KeyType],
     "otr_errors": _errors(),
+    "otr_transitions": [{"state": t.state.value, "event": t.event.value, "handler": t.handler,
+                         "next": ", ".join(s.value for s in t.next_states),
+                         "description": t.description} for t in TRANSITIONS],
 }
