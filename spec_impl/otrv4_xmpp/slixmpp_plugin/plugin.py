@@ -239,7 +239,7 @@ class XEP_OTR4(BasePlugin):
         self._last_sent: dict[tuple[str, int], int] = {}
         self._ready = asyncio.Event()
         self._joined = False
-        self._features_added = False
+        self._features_added = getattr(self, "_features_added", False)
         register_stanzas()
         self.xmpp.register_handler(CoroutineCallback(
             "OTRv4 message", StanzaPath("message/otr4"), self._on_live_message))
@@ -264,8 +264,9 @@ class XEP_OTR4(BasePlugin):
         self.xmpp.plugin["xep_0030"].del_feature(feature=NS_OTR4)
 
     def session_bind(self, jid: JID) -> None:
-        # Features go in when every plugin is loaded (post_init may run before xep_0163).
-        if not self._features_added:
+        # Features go in once the dependencies are loaded (post_init may run before
+        # xep_0163); slixmpp calls this before plugin_init when the stream is already bound.
+        if not getattr(self, "_features_added", False):
             self.xmpp.plugin["xep_0030"].add_feature(NS_OTR4)
             self.xmpp.plugin["xep_0163"].register_pep(  # type: ignore[no-untyped-call]
                 "otr4_devices", Devices)
