@@ -75,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="lxml (fast, default), xmlschema (diagnostic), or both (must agree)")
     _add_xsf_options(v)
 
+    s = sub.add_parser(
+        "schemas", help="write a driver schema and XML catalog for xmllint and other tools",
+        description="Write driver.xsd (imports this specification's schemas and the XSF "
+                    "stanza schemas) and catalog.xml (maps the XSF's remote schema URLs to the "
+                    "local copies) into a folder, so that any XSD validator can check stanzas "
+                    "offline: XML_CATALOG_FILES=DIR/catalog.xml xmllint --noout --schema "
+                    "DIR/driver.xsd STANZA.xml (one stanza per file, with "
+                    "xmlns='jabber:client').",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("--out", type=Path, default=Path("build/schemas"), metavar="DIR",
+                   help="folder to write into (default: build/schemas)")
+    _add_xsf_options(s)
+
     c = sub.add_parser(
         "check", help="fail when committed generated files are stale or the XEP is invalid",
         description="Regenerate everything in memory and compare with the committed examples, "
@@ -160,6 +173,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_USAGE if unreadable else EXIT_OK
 
 
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    xsf = find_xsf(args.xsf, args.xsf_schemas)
+    try:
+        validator = StanzaValidator(xsf.schema_locations(ProjectPaths().schemas))
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "driver.xsd").write_text(validator.driver + "\n", encoding="utf-8")
+        (args.out / "catalog.xml").write_text(validator.catalog(), encoding="utf-8")
+    except OSError as exc:
+        print(f"xepgen schemas: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not validator.complete:
+        print("xepgen schemas: note: XSF stanza schemas not found; the driver imports only "
+              "this specification's schemas", file=sys.stderr)
+    print(f"XML_CATALOG_FILES={args.out}/catalog.xml xmllint --noout --schema "
+          f"{args.out}/driver.xsd STANZA.xml")
+    return EXIT_OK
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     paths = ProjectPaths(PROJECT_ROOT)
     xsf = find_xsf(args.xsf, args.xsf_schemas)
@@ -187,7 +218,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xepgen`` command."""
     args = _parser().parse_args(argv)
-    handler = {"build": _cmd_build, "validate": _cmd_validate, "check": _cmd_check}
+    handler = {"build": _cmd_build, "validate": _cmd_validate, "schemas": _cmd_schemas,
+               "check": _cmd_check}
     try:
         return handler[args.command](args)
     except KeyboardInterrupt:
