@@ -129,7 +129,7 @@ def test_built_elements_are_schema_valid(validator: StanzaValidator) -> None:
                build_body_message("?OTRv4?", sender="r@m/d", to="j@c/b", stanza_id="q"),
                sce.build_envelope([body], from_jid="j@c", time=0)):
         for engine in ("lxml", "xmlschema"):
-            report = validator.validate_text(to_text(el), "built", engine)  # type: ignore[arg-type]
+            report = validator.validate_text(to_text(el), "built", engine)
             assert report.ok, report.violations
 
 
