@@ -66,8 +66,13 @@ def _client(server: ProsodyServer, user: str, resource: str) -> ClientXMPP:
 
 
 async def _connect(xmpp: Any, host: str, port: int) -> None:
-    started = asyncio.get_running_loop().create_future()
-    xmpp.add_event_handler("session_start", lambda _: started.done() or started.set_result(True))
+    started: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def on_start(_: object) -> None:
+        if not started.done():
+            started.set_result(True)
+
+    xmpp.add_event_handler("session_start", on_start)
     xmpp.connect(host, port)
     await asyncio.wait_for(started, STEP)
 
@@ -78,7 +83,7 @@ def _lxml(stanza: Any) -> etree._Element:
 
 async def _query(c: ClientXMPP, to: str, ns: str) -> etree._Element:
     iq = c.make_iq_get(queryxmlns=ns, ito=to)
-    return _lxml(await iq.send(timeout=STEP))
+    return _lxml(await iq.send(timeout=STEP))  # type: ignore[no-untyped-call]
 
 
 def _exchange(c: ClientXMPP, to: str, seen: list[etree._Element]) -> Callable[[bytes], Any]:
@@ -86,7 +91,7 @@ def _exchange(c: ClientXMPP, to: str, seen: list[etree._Element]) -> Callable[[b
         iq = c.make_iq_set(ito=to)
         el = ET.SubElement(iq.xml, f"{{{NS_PREKEY}}}prekey")
         el.text = base64.b64encode(data).decode()
-        result = _lxml(await iq.send(timeout=STEP))
+        result = _lxml(await iq.send(timeout=STEP))  # type: ignore[no-untyped-call]
         seen.append(result)
         return parse_prekey_iq(result).message
     return send
