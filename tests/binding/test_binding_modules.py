@@ -176,9 +176,8 @@ def test_binding_scenarios_run_and_check(validator: StanzaValidator) -> None:
 
 
 def test_pending_error_scenario_builds(validator: StanzaValidator) -> None:
-    from xepgen.scenarios import ScenarioContext
+    from xepgen.scenarios import ScenarioContext, Step
     from xepgen.scenarios.errors import PENDING
-    from xepgen.scenarios import Step
     (step,) = PENDING["stanza-error"](ScenarioContext.for_scenario("stanza-error"))
     from otrv4_xmpp.xmltext import parse, to_text
     assert isinstance(step, Step)
