@@ -28,7 +28,7 @@ from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
 from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile, PrekeyProfile
 from otrv4.ratchet import DoubleRatchet, RatchetInit
-from otrv4.tlv import TLV, Payload, decode_payload, encode_payload
+from otrv4.tlv import TLV, Payload, TLVType, decode_payload, encode_payload
 from otrv4.xzdh import receive_non_interactive_auth, send_non_interactive_auth
 
 from .carriage import OtrElement, OtrPayload
@@ -219,8 +219,24 @@ class Endpoint:
         return ratchet.decrypt(message).plaintext
 
     def decrypt(self, payload: OtrPayload) -> Payload:
-        """As :meth:`decrypt_raw`, split into text and TLVs (:func:`otrv4.tlv.decode_payload`)."""
-        return decode_payload(self.decrypt_raw(payload))
+        """As :meth:`decrypt_raw`, split into text and TLVs (:func:`otrv4.tlv.decode_payload`).
+
+        A Disconnected TLV (type 1) ends the session with the sending instance only
+        (section "Multiple Devices": the sessions with other devices continue).
+        """
+        message = DataMessage.decode(payload.data)
+        out = decode_payload(self.decrypt_raw(payload))
+        if out.find(TLVType.DISCONNECTED) is not None:
+            self.end_session(message.sender_tag)
+        return out
+
+    def end_session(self, peer_tag: int) -> None:
+        """Forget the session (and any unfinished DAKE) with ``peer_tag``; the ratchet's
+        keys are wiped (:meth:`otrv4.ratchet.DoubleRatchet.expire`)."""
+        ratchet = self.sessions.pop(peer_tag, None)
+        if ratchet is not None:
+            ratchet.expire()
+        self.pending.pop(peer_tag, None)
 
     def receive(self, peer_account: str, sender: int, payload: OtrPayload,
                 rng: Rng) -> OtrElement | Payload | None:

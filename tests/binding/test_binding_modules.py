@@ -182,3 +182,18 @@ def test_pending_error_scenario_builds(validator: StanzaValidator) -> None:
     from otrv4_xmpp.xmltext import parse, to_text
     assert isinstance(step, Step)
     assert isinstance(step.accept(parse(to_text(step.stanza))), e.StanzaError)
+
+
+def test_disconnected_tlv_ends_only_that_pair() -> None:
+    from otrv4.tlv import disconnected
+
+    from ._pairs import connect
+    j, r, rng = pair("endpoint-tlv1")
+    other = Endpoint.create("romeo@montague.lit/cell", rng, FixedClock(NOW))
+    connect(j, other, rng)
+    bye = r.encrypt(j.tag, "", rng, tlvs=[disconnected()])
+    r.end_session(j.tag)
+    assert j.decrypt(OtrPayload(j.tag, bye)).text == ""
+    assert r.tag not in j.sessions and other.tag in j.sessions
+    assert other.decrypt(OtrPayload(other.tag, j.encrypt(other.tag, "still here", rng))).text \
+        == "still here"
