@@ -380,6 +380,7 @@ class ReceivedOtr:
 
     @property
     def delivery(self) -> Delivery:
+        """The delivery class of the carried messages."""
         return self.otr.delivery
 
 

@@ -192,6 +192,7 @@ class DeviceList:
 
     @property
     def tags(self) -> tuple[int, ...]:
+        """The listed instance tags, ascending."""
         return tuple(e.tag for e in self.entries)
 
     def to_element(self) -> etree._Element:

@@ -74,6 +74,7 @@ class InstanceInfo:
 
     @property
     def last_activity(self) -> int:
+        """The later of the last receive and the last send (-1 when neither happened)."""
         return max(self.last_received or -1, self.last_sent or -1)
 
 
