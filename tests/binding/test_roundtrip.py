@@ -22,6 +22,7 @@ from otrv4_xmpp.xmltext import parse, to_text
 
 TAGS = st.integers(min_value=0x100, max_value=0xFFFFFFFF)
 STORED = st.sampled_from([MessageType.DATA, MessageType.NON_INTERACTIVE_AUTH])
+XML_CHARS = st.characters(blacklist_categories=("Cs", "Cc", "Cn", "Co"))
 LIVE = st.sampled_from([MessageType.IDENTITY, MessageType.AUTH_R, MessageType.AUTH_I])
 
 
@@ -42,8 +43,7 @@ def otr_elements(draw: st.DrawFn) -> c.OtrElement:
 @st.composite
 def device_lists(draw: st.DrawFn) -> d.DeviceList:
     tags = draw(st.lists(TAGS, max_size=d.MAX_DEVICES, unique=True))
-    labels = st.none() | st.text(
-        st.characters(blacklist_categories=("Cs", "Cc", "Cn", "Co")), min_size=1, max_size=52)
+    labels = st.none() | st.text(XML_CHARS, min_size=1, max_size=52)
     return d.DeviceList.of(d.DeviceEntry(
         t, draw(st.sampled_from(list(d.DeviceMode))),
         draw(st.integers(min_value=0, max_value=4_000_000_000)), draw(labels)) for t in tags)
@@ -96,7 +96,7 @@ def test_stanza_error(condition: e.Condition, tag: int) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn", "Co")), min_size=1, max_size=80),
+@given(st.text(XML_CHARS, min_size=1, max_size=80),
        st.integers(min_value=0, max_value=4_000_000_000))
 def test_sce_envelope(body_text: str, when: int) -> None:
     body = etree.Element(f"{{{NS_CLIENT}}}body")
