@@ -44,7 +44,8 @@ class PluginTest(SlixTest):
         self.stream_start(mode="client", jid=ME, plugins=["xep_0030", "xep_otr4"],
                           plugin_config={"xep_otr4": {
                               "rng": DeterministicRng("unit/juliet"), "clock": self.clock,
-                              "catch_up_on_start": False, "timer_seconds": 0}})
+                              "catch_up_on_start": False, "timer_seconds": 0,
+                              "offline_start": False, "prekeys_on_start": False}})
         self.otr: XEP_OTR4 = self.xmpp.plugin["xep_otr4"]
         self.errors: list[Any] = []
         self.messages: list[Any] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp.slixmpp_plugin.client import Otr4Client
@@ -28,17 +28,20 @@ def run(coro_factory: Callable[[], Awaitable[T]], timeout: float = TEST_TIMEOUT)
 class Cast:
     """The devices of one test, by name (``'juliet/balcony'``)."""
 
-    def __init__(self, server: ProsodyServer, label: str) -> None:
+    def __init__(self, server: ProsodyServer, label: str,
+                 options: dict[str, Any] | None = None) -> None:
         self.server = server
         self.label = label
+        self.options = options or {}
         self.devices: dict[str, Otr4Client] = {}
 
-    def device(self, name: str) -> Otr4Client:
-        """Create (not connect) the device ``user/resource``."""
+    def device(self, name: str, **options: Any) -> Otr4Client:
+        """Create (not connect) the device ``user/resource`` (plugin ``options`` on top of
+        the cast's)."""
         user, resource = name.split("/")
         client = Otr4Client(self.server.jid(user, resource), self.server.password(user),
                             rng=DeterministicRng(f"{self.label}/{name}"), label=resource,
-                            plaintext=True)
+                            plaintext=True, options={**self.options, **options})
         self.devices[name] = client
         return client
 

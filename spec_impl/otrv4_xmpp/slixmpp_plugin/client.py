@@ -28,14 +28,14 @@ class Otr4Client(ClientXMPP):
     """One device: a client connection with the plugin.
 
     ``plaintext``: allow SCRAM over an unencrypted loopback connection (test
-    servers only).  ``rng``, ``clock``, ``label``, ``mode``, ``validator`` go to
-    the plugin.
+    servers only).  ``rng``, ``clock``, ``label``, ``mode``, ``validator`` and any
+    other plugin setting in ``options`` go to the plugin.
     """
 
     def __init__(self, jid: str, password: str, *, rng: Rng | None = None,
                  clock: Clock | None = None, label: str | None = None,
                  mode: Mode = Mode.STANDALONE, validator: StanzaValidator | None = None,
-                 plaintext: bool = False) -> None:
+                 plaintext: bool = False, options: dict[str, Any] | None = None) -> None:
         mechanisms = {"unencrypted_scram": plaintext, "unencrypted_plain": plaintext}
         super().__init__(jid, password, plugin_config={"feature_mechanisms": mechanisms})
         if plaintext:
@@ -47,6 +47,7 @@ class Otr4Client(ClientXMPP):
         self.sessions: list[Otr4Session] = []
         self.errors: list[Otr4Error] = []
         self.register_plugin("xep_otr4", pconfig={
+            **(options or {}),
             "rng": rng, "clock": clock, "label": label, "mode": mode, "validator": validator,
         })
         self.add_event_handler("session_start", self._on_start)

@@ -35,7 +35,7 @@ from otrv4.modes import Mode
 from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
-from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile
+from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile, PrekeyProfile
 from otrv4.session import (
     Display,
     Event,
@@ -78,28 +78,40 @@ class DeviceIdentity:
     """A device's long-term OTRv4 material (§Public keys…, §Client Profile).
 
     The instance tag is the Client Profile's owner tag.  :meth:`generate`
-    makes everything from ``rng`` (instance tag, identity key, forging key)
-    and signs a profile that expires ``lifetime`` seconds after ``clock.now()``.
+    makes everything from ``rng`` (instance tag, identity key, forging key,
+    shared prekey) and signs a Client Profile and a Prekey Profile that expire
+    ``lifetime`` seconds after ``clock.now()`` (§Creating a Client Profile,
+    §Creating a Prekey Profile).
     """
 
     keypair: EdDSAKeyPair = field(repr=False)
     forging_key: ForgingKey = field(repr=False)
     client_profile: ClientProfile = field(repr=False)
+    shared_prekey: EdDSAKeyPair = field(repr=False)
+    prekey_profile: PrekeyProfile = field(repr=False)
     mode: Mode = Mode.STANDALONE
 
     @classmethod
     def generate(cls, rng: Rng, clock: Clock, *, instance_tag: int | None = None,
                  lifetime: int = DEFAULT_PROFILE_LIFETIME,
                  mode: Mode = Mode.STANDALONE) -> DeviceIdentity:
-        """New keys and profile (draws: tag unless given, identity key, forging key).
+        """New keys and profiles (draws: tag unless given, identity key, forging key,
+        shared prekey).
 
         Raises :class:`otrv4.profiles.InvalidProfileOwnerTagError` for a tag below 0x100.
         """
         tag = generate_instance_tag(rng) if instance_tag is None else instance_tag
         keypair = EdDSAKeyPair.generate(rng)
         forging = ForgingKey.generate(rng)
-        profile = ClientProfile.create(keypair, forging, tag, clock.now() + lifetime)
-        return cls(keypair, forging, profile, mode)
+        expires = clock.now() + lifetime
+        profile = ClientProfile.create(keypair, forging, tag, expires)
+        shared = EdDSAKeyPair.generate(rng)
+        prekey_profile = PrekeyProfile.create(keypair, shared, tag, expires)
+        return cls(keypair, forging, profile, shared, prekey_profile, mode)
+
+    def local_prekeys(self) -> LocalPrekeys:
+        """The prekey owner's local material, with no one-time prekey yet."""
+        return LocalPrekeys((self.client_profile,), ((self.prekey_profile, self.shared_prekey),))
 
     @property
     def instance_tag(self) -> int:
@@ -191,19 +203,21 @@ class Conversations:
 
     ``own_jid``: the account's bare JID (``phi'`` uses the bare JIDs, decision 8).
     ``local_prekeys``: the secrets of this device's published prekeys (for
-    Non-Interactive-Auth messages).  Randomness and time come from ``rng`` and
-    ``clock``.
+    Non-Interactive-Auth messages; default: the identity's profiles, no prekey).
+    Randomness and time come from ``rng`` and ``clock``.
     """
 
     def __init__(self, identity: DeviceIdentity, own_jid: str, *, rng: Rng, clock: Clock,
                  config: SessionConfig | None = None,
                  local_prekeys: LocalPrekeys | None = None) -> None:
+        self.local_prekeys: LocalPrekeys
         self.identity = identity
         self.own_jid = bare_of(own_jid)
         self.rng = rng
         self.clock = clock
         self.config = config or SessionConfig()
-        self.local_prekeys = local_prekeys
+        self.local_prekeys = local_prekeys if local_prekeys is not None \
+            else identity.local_prekeys()
         self.sessions: dict[tuple[str, int], PairSession] = {}
         self.pending: dict[str, PairSession] = {}
 
@@ -256,7 +270,7 @@ class Conversations:
     # -- stepping ---------------------------------------------------------------------------
 
     def _run(self, pair: PairSession, event: Event, inp: object) -> Outcome:
-        if self.local_prekeys is not None:
+        if pair.session.local_prekeys is not self.local_prekeys:
             pair.session = _with_prekeys(pair.session, self.local_prekeys)
         was_encrypted = pair.encrypted
         new, outputs = step(pair.session, event, inp, self.rng, self.clock)

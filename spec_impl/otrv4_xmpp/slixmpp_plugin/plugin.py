@@ -64,12 +64,21 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 
 from otrv4.clock import Clock, SystemClock
+from otrv4.encoding import MessageType
 from otrv4.errors import OTRError
 from otrv4.modes import Mode
+from otrv4.prekeys import generate_prekey_message
 from otrv4.primitives.rng import Rng, SystemRng
 from otrv4.session import NoticeKind
+from prekey_server import client as pc
+from prekey_server.dake import PublisherIdentity
+from prekey_server.messages import Success
+from prekey_server.publication import SharedPrekey
+from prekey_server.retrieval import Ensembles, Exhausted, read_answer
 
 from .. import carriage, compat, devices, policy
+from .. import prekey as prekey_iq
+from ..discovery import parse_disco_info_result
 from ..namespaces import NS_DEVICES, NS_OTR4, NS_PUBSUB
 from ..validation import StanzaValidator
 from .engine import Conversations, DeviceIdentity, Outcome, PairSession, bare_of
@@ -77,12 +86,14 @@ from .stanza import NS_DELAY, NS_SID, Devices, register_stanzas, to_lxml
 
 __all__ = [
     "XEP_OTR4",
+    "NoPrekeyServiceError",
     "NoRecipientsError",
     "Otr4Devices",
     "Otr4Error",
     "Otr4Message",
     "Otr4Session",
     "OutgoingStanzaInvalidError",
+    "PublicationRefusedError",
     "SendReport",
 ]
 
@@ -99,6 +110,14 @@ class NoRecipientsError(OTRError):
 
 class OutgoingStanzaInvalidError(OTRError):
     """A stanza this plugin built fails the schemas (a bug; it is not sent)."""
+
+
+class NoPrekeyServiceError(OTRError):
+    """The domain has no prekey service (disco finds no ``auth``/``otr-prekey`` item)."""
+
+
+class PublicationRefusedError(OTRError):
+    """The prekey service did not confirm a publication with a Success message."""
 
 
 @dataclass(frozen=True)
@@ -156,12 +175,16 @@ class Otr4Devices:
 @dataclass(frozen=True)
 class SendReport:
     """What :meth:`XEP_OTR4.send_message` sent: the stanza id and size, the devices
-    that got a payload and the listed devices that did not (no session yet)."""
+    that got a payload (``recipients``), those among them reached by a
+    non-interactive DAKE started for this message (``non_interactive``), and the
+    listed devices that got nothing (``missing``: no session, no usable prekey
+    ensemble; the message reaches them once they are online and a DAKE ran)."""
 
     stanza_id: str
     stanza_bytes: int
     recipients: tuple[tuple[str, int], ...]
     missing: tuple[tuple[str, int], ...]
+    non_interactive: tuple[tuple[str, int], ...] = ()
 
 
 _ARRIVAL = {"live": policy.Arrival.LIVE, "carbon": policy.Arrival.CARBON,
@@ -191,7 +214,13 @@ class XEP_OTR4(BasePlugin):
     receiving devices (default SYNCHRONIZE, the binding's recommendation);
     ``session_config``: the :class:`otrv4.session.SessionConfig` of every conversation
     (heartbeat, expiry, storage times);
-    ``timer_seconds``: how often :meth:`tick` runs while connected (0: never).
+    ``timer_seconds``: how often :meth:`tick` runs while connected (0: never);
+    ``prekey_service``: the JID of the own domain's prekey service (default: found by
+    disco); ``prekeys_on_start``: replenish the published prekeys at session start;
+    ``prekey_target``, ``prekey_low_water``: the replenishment policy (publish up to
+    the target when fewer than the low-water mark remain);
+    ``offline_start``: start non-interactive DAKEs from prekey ensembles for devices
+    without a session when sending.
     """
 
     name = "xep_otr4"
@@ -213,6 +242,11 @@ class XEP_OTR4(BasePlugin):
         "policy": policy.InstanceTagPolicy.SYNCHRONIZE,
         "session_config": None,
         "timer_seconds": 30,
+        "prekey_service": None,
+        "prekeys_on_start": True,
+        "prekey_target": pc.REFILL_TARGET,
+        "prekey_low_water": pc.LOW_WATER_MARK,
+        "offline_start": True,
     }
 
     # -- set-up -------------------------------------------------------------------------------
@@ -237,6 +271,8 @@ class XEP_OTR4(BasePlugin):
         self._last_archive_id: str | None = None
         self._last_received: dict[tuple[str, int], int] = {}
         self._last_sent: dict[tuple[str, int], int] = {}
+        self._services: dict[str, tuple[str, bytes]] = {}
+        self._profiles_published = False
         self._ready = asyncio.Event()
         self._joined = False
         self._features_added = getattr(self, "_features_added", False)
@@ -434,7 +470,20 @@ class XEP_OTR4(BasePlugin):
         sent: list[tuple[str, int]] = []
         missing: list[tuple[str, int]] = []
         extra: list[Outcome] = []
+        nia: list[tuple[int, bytes]] = []
+        offline: list[tuple[str, int]] = []
+        no_session = [(a, t) for a, t in wanted if not self.conversations.has_session(a, t)]
+        if no_session and self.config.get("offline_start", True) \
+                and self.identity.mode is Mode.STANDALONE:
+            for account, tag, first, data in await self._start_offline(no_session, text):
+                nia.append((tag, first))
+                pairs.append((tag, data))
+                offline.append((account, tag))
+                sent.append((account, tag))
+                self._last_sent[(account, tag)] = now
         for account, tag in wanted:
+            if (account, tag) in offline:
+                continue
             if not self.conversations.has_session(account, tag):
                 missing.append((account, tag))
                 continue
@@ -449,6 +498,12 @@ class XEP_OTR4(BasePlugin):
                 extra.append(Outcome(out.pair, out.payloads[1:], out.texts))
         if not pairs:
             raise NoRecipientsError(f"no device of {peer} has an OTRv4 session with us")
+        if nia:  # the Non-Interactive-Auth messages go first, in a stanza of their own
+            nia_stanza = carriage.build_message(
+                carriage.OtrElement.of(self.instance_tag, nia),
+                sender=self.xmpp.boundjid.full, to=peer, stanza_id=self.xmpp.new_id())
+            self._check_outgoing(nia_stanza)
+            self._send_element(nia_stanza)
         otr = carriage.OtrElement.of(self.instance_tag, pairs)
         stanza_id = self.xmpp.new_id()
         el = carriage.build_message(otr, sender=self.xmpp.boundjid.full, to=peer,
@@ -458,7 +513,162 @@ class XEP_OTR4(BasePlugin):
         self._send_element(el)
         for out in extra:
             self._deliver(out, "live")
-        return SendReport(stanza_id, len(raw), tuple(sent), tuple(missing))
+        return SendReport(stanza_id, len(raw), tuple(sent), tuple(missing), tuple(offline))
+
+    async def _start_offline(self, devices_without_session: list[tuple[str, int]],
+                             text: str) -> list[tuple[str, int, bytes, bytes]]:
+        """Non-interactive DAKEs (§Sending a Data Message to an offline participant) with
+        the devices that have an ensemble on their account's prekey service:
+        ``(account, tag, Non-Interactive-Auth, data message)`` for each."""
+        out: list[tuple[str, int, bytes, bytes]] = []
+        for account in dict.fromkeys(a for a, _ in devices_without_session):
+            tags = [t for a, t in devices_without_session if a == account]
+            try:
+                answer = await self.fetch_ensembles(account)
+            except NoPrekeyServiceError:
+                continue
+            except (IqError, IqTimeout, OTRError) as exc:
+                self._error(account, f"prekey ensembles of {account} unavailable: {exc}", exc)
+                continue
+            dl = self.device_lists.get(account) or devices.DeviceList()
+            plan = pc.offline_start_plan(
+                answer, known_devices=tags,
+                interactive_only=[e.tag for e in dl.entries
+                                  if e.mode is devices.DeviceMode.INTERACTIVE_ONLY])
+            if plan.wait_for_online:
+                log.info("%s: no usable prekey ensemble for %s: waiting until online",
+                         account, ", ".join(f"{t:08x}" for t in plan.wait_for_online))
+            for tag in tags:
+                ensemble = plan.non_interactive.get(tag)
+                if ensemble is None:
+                    continue
+                try:
+                    step = self.conversations.send_offline(account, ensemble, text)
+                except OTRError as exc:
+                    self._error(account, f"non-interactive DAKE with {tag:08x} failed: {exc}",
+                                exc)
+                    continue
+                kinds = [carriage.OtrPayload(0, p).message_type for p in step.payloads]
+                if kinds[:2] != [MessageType.NON_INTERACTIVE_AUTH, MessageType.DATA]:
+                    self._error(account, f"non-interactive DAKE with {tag:08x} refused: "
+                                + "; ".join(n.detail for n in step.notices))
+                    continue
+                out.append((account, tag, step.payloads[0], step.payloads[1]))
+        return out
+
+    # -- prekey service -----------------------------------------------------------------------
+
+    async def find_prekey_service(self, domain: str | None = None) -> tuple[str, bytes]:
+        """The prekey service of ``domain`` (default: our own) and the fingerprint it
+        publishes (binding §Discovery; otrv4-prekey-server.md §Discovering a Prekey
+        Server): disco#items of the domain, disco#info of each item (identity
+        ``auth``/``otr-prekey``), disco#items of the service (the ``fingerprint``
+        item).  Raises :class:`NoPrekeyServiceError`."""
+        domain = (domain or self.xmpp.boundjid.domain).lower()
+        if domain in self._services:
+            return self._services[domain]
+        disco = self.xmpp.plugin["xep_0030"]
+        configured = self.config.get("prekey_service")
+        candidates: list[str] = []
+        if configured and domain == self.xmpp.boundjid.domain:
+            candidates.append(str(configured))
+        else:
+            try:
+                items = await disco.get_items(jid=JID(domain), timeout=10)
+                candidates = [str(i[0]) for i in items["disco_items"]["items"]]
+            except (IqError, IqTimeout) as exc:
+                raise NoPrekeyServiceError(f"disco#items of {domain} failed: {exc}") from None
+        for jid in candidates:
+            try:
+                info = await disco.get_info(jid=JID(jid), timeout=10)
+                if not prekey_iq.is_prekey_service(parse_disco_info_result(to_lxml(info.xml))):
+                    continue
+                fp_items = await disco.get_items(jid=JID(jid), timeout=10)
+                fingerprint = prekey_iq.find_fingerprint(
+                    prekey_iq.parse_disco_items(to_lxml(fp_items.xml)), jid)
+            except (IqError, IqTimeout, OTRError, ValueError) as exc:
+                log.debug("%s is not a usable prekey service: %s", jid, exc)
+                continue
+            self._services[domain] = (jid, fingerprint)
+            return jid, fingerprint
+        raise NoPrekeyServiceError(f"{domain} has no prekey service")
+
+    async def _prekey_exchange(self, service: str, message: bytes) -> bytes:
+        el = prekey_iq.build_prekey_iq(sender=None, to=service, stanza_id=self.xmpp.new_id(),
+                                       message=message)
+        try:
+            result = await self._send_iq(el)
+        except IqError as exc:
+            raise prekey_iq.parse_prekey_error(to_lxml(exc.iq.xml)) from None
+        return prekey_iq.parse_prekey_iq(result).message
+
+    async def prekey_status(self) -> int:
+        """How many of this device's Prekey messages the own service holds
+        (otrv4-prekey-server.md §Query the Prekey Server for its Storage Status).
+        Raises :class:`NoPrekeyServiceError` and the errors of the prekey-server client."""
+        service, fingerprint = await self.find_prekey_service()
+        client = self._publisher(service, fingerprint)
+        dake2 = await self._prekey_exchange(service, client.start())
+        reply = client.finish(await self._prekey_exchange(service, client.request_status(dake2)))
+        stored = getattr(reply, "stored", None)
+        if stored is None:
+            raise PublicationRefusedError("the service did not answer with a storage status")
+        return int(stored)
+
+    async def publish_prekeys(self, count: int | None = None) -> int:
+        """Publish Prekey messages (and the Client and Prekey Profiles) to the own
+        domain's prekey service (otrv4-prekey-server.md §Publishing Prekey Values).
+
+        ``count`` None applies the replenishment policy (ask for the storage status,
+        publish up to ``prekey_target`` when fewer than ``prekey_low_water`` remain).
+        The secrets join the local prekeys once the service confirmed.  Returns how
+        many were published.  Raises :class:`NoPrekeyServiceError`,
+        :class:`PublicationRefusedError`, :class:`otrv4_xmpp.prekey.PrekeyIqError` and
+        the errors of the prekey-server client."""
+        service, fingerprint = await self.find_prekey_service()
+        if count is None:
+            stored = await self.prekey_status()
+            count = min(pc.prekeys_to_publish(
+                stored, low=int(self.config.get("prekey_low_water", pc.LOW_WATER_MARK)),
+                target=int(self.config.get("prekey_target", pc.REFILL_TARGET))),
+                pc.MAX_PREKEYS_PER_PUBLICATION)
+            if count == 0 and self._profiles_published:
+                return 0
+        local = self.conversations.local_prekeys
+        existing = {p.identifier for p in local.prekeys}
+        new = []
+        for _ in range(count):
+            secret = generate_prekey_message(self.rng, self.instance_tag, existing=existing)
+            existing.add(secret.identifier)
+            new.append(secret)
+        client = self._publisher(service, fingerprint)
+        dake2 = await self._prekey_exchange(service, client.start())
+        ident = self.identity
+        request = client.publish(dake2, new, client_profile=ident.client_profile,
+                                 prekey_profile=SharedPrekey(ident.prekey_profile,
+                                                             ident.shared_prekey))
+        reply = client.finish(await self._prekey_exchange(service, request))
+        if not isinstance(reply, Success):
+            raise PublicationRefusedError("the service did not confirm the publication")
+        self.conversations.local_prekeys = self.conversations.local_prekeys.with_prekeys(new)
+        self._profiles_published = True
+        return len(new)
+
+    def _publisher(self, service: str, fingerprint: bytes) -> pc.PublisherClient:
+        ident = self.identity
+        return pc.PublisherClient(
+            PublisherIdentity(self.xmpp.boundjid.bare, ident.instance_tag, ident.keypair,
+                              ident.client_profile), service, self.rng, fingerprint)
+
+    async def fetch_ensembles(self, account: str) -> Ensembles | Exhausted:
+        """Ask ``account``'s prekey service for its devices' Prekey Ensembles
+        (otrv4-prekey-server.md §Retrieving Prekey Ensembles); each answer consumes
+        one Prekey message per device.  Raises :class:`NoPrekeyServiceError` and the
+        validation errors of :func:`prekey_server.retrieval.read_answer`."""
+        account = bare_of(account)
+        service, _ = await self.find_prekey_service(account.partition("@")[2] or account)
+        answer = await self._prekey_exchange(service, pc.query(self.instance_tag, account))
+        return read_answer(answer, self.instance_tag, account, self.clock)
 
     def _select(self, peer: str, peer_tags: list[int],
                 own_tags: list[int]) -> list[tuple[str, int]]:
@@ -534,6 +744,14 @@ class XEP_OTR4(BasePlugin):
             await self.publish_devices()
         except (IqError, IqTimeout, OTRError) as exc:
             self._error(self.xmpp.boundjid.bare, f"device list not published: {exc}", exc)
+        if self.config.get("prekeys_on_start", True) and self.identity.mode is Mode.STANDALONE:
+            try:
+                await self.publish_prekeys()
+            except NoPrekeyServiceError:
+                log.info("no prekey service on %s: offline conversations cannot start "
+                         "with this device", self.xmpp.boundjid.domain)
+            except (IqError, IqTimeout, OTRError) as exc:
+                self._error(self.xmpp.boundjid.domain, f"prekeys not published: {exc}", exc)
         if self.config.get("catch_up_on_start", True):
             await self.catch_up()
         every = int(self.config.get("timer_seconds") or 0)
@@ -544,6 +762,7 @@ class XEP_OTR4(BasePlugin):
 
     def _on_disconnected(self, _event: Any) -> None:
         self._ready.clear()
+        self._services.clear()
         self.xmpp.cancel_schedule("otr4 timer")
         self.online.clear()
         self._features.clear()
