@@ -121,6 +121,16 @@ class PublisherClient:
         """``IN_DAKE`` between DAKE-1 and DAKE-3, ``NOT_IN_DAKE`` otherwise."""
         return DakeState.IN_DAKE if self._dake is not None else DakeState.NOT_IN_DAKE
 
+    @property
+    def pending_dake(self) -> PublisherDake | None:
+        """The DAKE-1 state while ``IN_DAKE`` (immutable; for checking a DAKE-2 elsewhere)."""
+        return self._dake
+
+    @property
+    def session(self) -> PublisherSession | None:
+        """The session between DAKE-3 and the server's answer (holds ``prekey_mac_k``)."""
+        return self._session
+
     def start(self) -> bytes:
         """Starting the DAKE: a fresh DAKE-1 (any DAKE in progress is abandoned)."""
         self._dake = start(self.publisher, self.server_jid, self.rng, self.expected_fingerprint)
