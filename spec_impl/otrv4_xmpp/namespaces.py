@@ -17,6 +17,7 @@ __all__ = [
     "NS_DEVICES",
     "NS_DISCO_INFO",
     "NS_EME",
+    "NS_FORWARD",
     "NS_HINTS",
     "NS_OTR4",
     "NS_PUBSUB",
@@ -39,6 +40,7 @@ NS_EME: Final = "urn:xmpp:eme:0"
 NS_HINTS: Final = "urn:xmpp:hints"
 NS_XML: Final = "http://www.w3.org/XML/1998/namespace"
 NS_CARBONS: Final = "urn:xmpp:carbons:2"
+NS_FORWARD: Final = "urn:xmpp:forward:0"
 NS_PUBSUB: Final = "http://jabber.org/protocol/pubsub"
 NS_PUBSUB_EVENT: Final = "http://jabber.org/protocol/pubsub#event"
 NS_XDATA: Final = "jabber:x:data"

@@ -71,6 +71,9 @@ XEP_SCHEMAS: dict[str, str] = {
     # binding ships a copy with that one fix (an absolute path: not in the XEP folder).
     "urn:xmpp:carbons:2": str(Path(__file__).resolve().parent / "xep_schema_fixes"
                               / "xep-0280.xsd"),
+    # XEP-0297 (the <forwarded/> inside carbons): no published schema file; ours.
+    "urn:xmpp:forward:0": str(Path(__file__).resolve().parent / "xep_schema_fixes"
+                              / "xep-0297.xsd"),
 }
 
 

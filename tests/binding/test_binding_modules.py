@@ -170,6 +170,7 @@ def test_binding_scenarios_run_and_check(validator: StanzaValidator) -> None:
     assert valid == sorted([
         "interactive-dake/identity", "interactive-dake/auth-r", "interactive-dake/auth-i",
         "offline-start/non-interactive-auth", "data-to-all-devices/data-message",
+        "data-to-all-devices/carbon",
         "device-list/publish", "device-list/event", "query-message/query",
         "encoded-body/encoded-identity", "sce-envelope/envelope"])
     assert sum(not x.valid for x in examples) == 16
@@ -197,3 +198,26 @@ def test_disconnected_tlv_ends_only_that_pair() -> None:
     assert r.tag not in j.sessions and other.tag in j.sessions
     assert other.decrypt(OtrPayload(other.tag, j.encrypt(other.tag, "still here", rng))).text \
         == "still here"
+
+
+def test_carbons_unwrap() -> None:
+    from otrv4_xmpp.carbons import (
+        CarbonDirection,
+        ForgedCarbonError,
+        MalformedCarbonError,
+        build_sent_carbon,
+        unwrap,
+    )
+    from otrv4_xmpp.policy import Arrival
+    original = compat.build_body_message("?OTRv4?", sender="j@c/b", to="r@m/o", stanza_id="q")
+    carbon = build_sent_carbon(original, account="j@c", to="j@c/phone")
+    got = unwrap(carbon, our_account="j@c")
+    assert (got.arrival, got.direction) == (Arrival.CARBON, CarbonDirection.SENT)
+    assert etree.tostring(got.stanza) == etree.tostring(original)
+    assert unwrap(original, our_account="r@m").arrival is Arrival.LIVE
+    with pytest.raises(ForgedCarbonError):
+        unwrap(carbon, our_account="r@m")
+    forwarded = carbon[0][0]
+    forwarded.remove(forwarded[0])
+    with pytest.raises(MalformedCarbonError):
+        unwrap(carbon, our_account="j@c")

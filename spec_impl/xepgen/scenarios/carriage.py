@@ -9,8 +9,10 @@ import copy
 from lxml import etree
 
 from otrv4.encoding import MessageType
+from otrv4_xmpp.carbons import build_sent_carbon, unwrap
 from otrv4_xmpp.carriage import OtrElement, build_message, parse_message, payload_for
 from otrv4_xmpp.namespaces import NS_CLIENT, NS_OTR4
+from otrv4_xmpp.policy import Arrival
 
 from . import InvalidExample, ScenarioContext, Step
 from ._cast import Cast, deliver, expect_payload
@@ -178,28 +180,49 @@ def data_to_all_devices(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     cast.cell.receive_non_interactive(j.account, j.send_non_interactive(
         cast.cell.account, ensemble, ctx.rng))
     receivers = (cast.orchard, cast.cell, cast.chamber)
-    otr = j.fan_out([d.tag for d in receivers], "Art thou not Romeo, and a Montague?", ctx.rng)
+    text = "Art thou not Romeo, and a Montague?"
+    otr = j.fan_out([d.tag for d in receivers], text, ctx.rng)
     stanza = build_message(otr, sender=j.jid, to=cast.orchard.account, stanza_id="msg1")
+    carbon = build_sent_carbon(stanza, account=j.account, to=cast.chamber.jid)
     parsed = parse_message(deliver(stanza))
+    copied = unwrap(deliver(carbon), our_account=cast.chamber.account)
+    if copied.arrival is not Arrival.CARBON:
+        raise RuntimeError("the carbon was not recognised")
     accepted: dict[int, bytes] = {}
-    for device in receivers:
-        payload = payload_for(parsed, device.tag)
-        text = device.decrypt(payload).text
-        if text != "Art thou not Romeo, and a Montague?":
-            raise RuntimeError(f"{device.jid} decrypted {text!r}")
+    for device, seen in ((cast.orchard, parsed), (cast.cell, parsed),
+                         (cast.chamber, parse_message(copied.stanza))):
+        payload = payload_for(seen, device.tag)
+        got = device.decrypt(payload).text
+        if got != text:
+            raise RuntimeError(f"{device.jid} decrypted {got!r}")
         accepted[device.tag] = payload.data
+    phone = cast.chamber.tag
 
     def accept(st: etree._Element) -> object:
         return [expect_payload(tag, data, MessageType.DATA)(st)
-                for tag, data in accepted.items()]
+                for tag, data in accepted.items() if tag != phone]
 
-    return [Step("data-message", "Juliet's laptop sends one message to all of Romeo's devices "
-                 "and to her own phone", stanza,
-                 produced_by="otrv4_xmpp.endpoint.Endpoint.fan_out, "
-                             "otrv4_xmpp.carriage.build_message",
-                 accepted_by="otrv4_xmpp.carriage.payload_for, "
-                             "otrv4.ratchet.DoubleRatchet.decrypt (each device)",
-                 accept=accept)]
+    def accept_carbon(st: etree._Element) -> object:
+        inner = unwrap(st, our_account=j.account)
+        if inner.arrival is not Arrival.CARBON:
+            raise RuntimeError("not a carbon")
+        return expect_payload(phone, accepted[phone], MessageType.DATA)(inner.stanza)
+
+    return [
+        Step("data-message", "Juliet's laptop sends one message to all of Romeo's devices "
+             "and to her own phone", stanza,
+             produced_by="otrv4_xmpp.endpoint.Endpoint.fan_out, "
+                         "otrv4_xmpp.carriage.build_message",
+             accepted_by="otrv4_xmpp.carriage.payload_for, "
+                         "otrv4.ratchet.DoubleRatchet.decrypt (each of Romeo's devices)",
+             accept=accept),
+        Step("carbon", "Juliet's phone receives the carbon copy and takes its own payload",
+             carbon,
+             produced_by="otrv4_xmpp.carbons.build_sent_carbon (the server's copy)",
+             accepted_by="otrv4_xmpp.carbons.unwrap, otrv4_xmpp.carriage.payload_for, "
+                         "otrv4.ratchet.DoubleRatchet.decrypt",
+             accept=accept_carbon),
+    ]
 
 
 SCENARIOS = {
