@@ -61,6 +61,7 @@ __all__ = [
     "ReceivedOtr",
     "StanzaTooLargeError",
     "UnsupportedPayloadError",
+    "ZeroReceiverError",
     "build_message",
     "is_bare_jid",
     "parse_message",
@@ -127,6 +128,10 @@ class PayloadSenderMismatchError(ValidationError):
 
 class PayloadReceiverMismatchError(ValidationError):
     """A payload's receiver instance tag differs from its ``receiver`` attribute."""
+
+
+class ZeroReceiverError(ValidationError):
+    """Receiver ``00000000`` on a payload other than an Identity message."""
 
 
 class MixedDeliveryError(ValidationError):
@@ -255,8 +260,8 @@ class OtrElement:
 
         Raises :class:`PayloadCountError`, :class:`DuplicateReceiverError`,
         :class:`UnsupportedPayloadError`, :class:`PayloadSenderMismatchError`,
-        :class:`PayloadReceiverMismatchError`, :class:`MixedDeliveryError`,
-        :class:`InvalidTagTextError` (a sender tag below 0x100).
+        :class:`PayloadReceiverMismatchError`, :class:`ZeroReceiverError`,
+        :class:`MixedDeliveryError`, :class:`InvalidTagTextError` (a sender tag below 0x100).
         """
         if not is_valid_instance_tag(self.sender):
             raise InvalidTagTextError(f"sender tag {self.sender:#010x} is below 0x100")
@@ -268,6 +273,10 @@ class OtrElement:
         classes = set()
         for p in self.payloads:
             classes.add(DELIVERY_OF[p.message_type])
+            if p.receiver == UNKNOWN_RECEIVER and p.message_type is not MessageType.IDENTITY:
+                raise ZeroReceiverError(
+                    f"receiver 00000000 on a {p.message_type.spec_name}; only an Identity "
+                    "message may be sent before the receiver's tag is known")
             sender, receiver = p.header_tags()
             if sender != self.sender:
                 raise PayloadSenderMismatchError(

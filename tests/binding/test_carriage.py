@@ -101,6 +101,8 @@ def test_zero_receiver_taken_only_when_alone(identity_otr: c.OtrElement) -> None
     ([(0x200, _header(0x100, 0x201))], c.PayloadReceiverMismatchError),
     ([(0x200, _header(0x100, 0x200)), (0x201, _header(0x100, 0x201, MessageType.AUTH_R))],
      c.MixedDeliveryError),
+    ([(0, _header(0x100, 0))], c.ZeroReceiverError),
+    ([(0, _header(0x100, 0, MessageType.AUTH_I))], c.ZeroReceiverError),
 ])
 def test_element_rules(payloads: list[tuple[int, bytes]], error: type[Exception]) -> None:
     with pytest.raises(error):
