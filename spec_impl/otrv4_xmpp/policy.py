@@ -19,11 +19,13 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from otrv4.clock import Clock
 from otrv4.encoding import MessageType
 from otrv4.errors import ValidationError
+from otrv4.prekeys import PrekeyEnsemble, select_ensembles
 
 from .carriage import DELIVERY_OF, Delivery
-from .devices import MAX_DEVICES, DeviceEntry, DeviceMode
+from .devices import MAX_DEVICES, DeviceEntry, DeviceList, DeviceMode, active
 
 __all__ = [
     "Arrival",
@@ -34,6 +36,7 @@ __all__ = [
     "StartMethod",
     "UndecryptableReaction",
     "accepts",
+    "ensembles_for_devices",
     "is_online",
     "may_answer",
     "on_undecryptable",
@@ -153,6 +156,18 @@ def start_method(entry: DeviceEntry, presence: PeerPresence, *,
     if entry.mode is DeviceMode.STANDALONE and we_allow_offline:
         return StartMethod.NON_INTERACTIVE, None
     return StartMethod.WAIT, None
+
+
+def ensembles_for_devices(devices: DeviceList, ensembles: Iterable[PrekeyEnsemble],
+                          clock: Clock) -> dict[int, PrekeyEnsemble]:
+    """The ensemble to use for each listed, unexpired, standalone device (section
+    "Starting a Conversation"): one valid ensemble per instance tag
+    (:func:`otrv4.prekeys.select_ensembles`), keeping only tags of such entries; an
+    ensemble for an unlisted or expired device, or for an interactive-only one, is
+    ignored.  Raises nothing."""
+    wanted = {e.tag for e in active(devices, clock.now()) if e.mode.accepts_offline}
+    return {tag: ens for tag, ens in select_ensembles(ensembles, clock).items()
+            if tag in wanted}
 
 
 # --------------------------------------------------------------------------- receiving

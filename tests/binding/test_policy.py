@@ -109,3 +109,22 @@ def test_answers_only_live() -> None:
     assert not on_undecryptable(Arrival.LIVE, False).send_otr_error
     archived = on_undecryptable(Arrival.ARCHIVE, True)
     assert archived.tell_user and not archived.send_otr_error
+
+
+def test_ensembles_only_for_listed_standalone_devices() -> None:
+    from otrv4.clock import FixedClock
+    from otrv4.primitives.rng import DeterministicRng
+    from otrv4_xmpp.devices import DeviceList
+    from otrv4_xmpp.endpoint import Endpoint
+    from otrv4_xmpp.policy import ensembles_for_devices
+
+    rng, clock = DeterministicRng("policy-ensembles"), FixedClock(1776945600)
+    phones = [Endpoint.create(f"romeo@montague.lit/p{i}", rng, clock) for i in range(4)]
+    offered = [e for p in phones for e in p.make_prekeys(rng, 1)]
+    listed = DeviceList.of([
+        DeviceEntry(phones[0].tag, DeviceMode.STANDALONE, phones[0].expires),
+        DeviceEntry(phones[1].tag, DeviceMode.INTERACTIVE_ONLY, phones[1].expires),
+        DeviceEntry(phones[2].tag, DeviceMode.STANDALONE, clock.now()),  # expired entry
+    ])  # phones[3] is not listed at all
+    got = ensembles_for_devices(listed, offered, clock)
+    assert list(got) == [phones[0].tag] and got[phones[0].tag] == offered[0]
