@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otrv4.encoding import TrailingDataError, TruncatedError, UnsupportedVersionError
+from otrv4.errors import OTRError
 from otrv4.primitives.ed448 import InvalidPointError
 from otrv4.primitives.keytypes import PublicKeyTypeError
 from otrv4.primitives.ring_signature import RingSignatureLengthError
@@ -218,3 +221,39 @@ def test_text_encoding_is_canonical(world: World) -> None:
         decode_text("AAR=.")  # 00 04 with non-zero padding bits: not canonical
     assert decode_text(body + ".") == b"\x00\x04\x06"
     assert decode_text("AAQ=.") == b"\x00\x04"
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_fail_only_with_decoding_errors(data: bytes) -> None:
+    try:
+        decode_message(data)
+    except OTRError:
+        pass
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sampled_from(ALL), st.integers(min_value=0), st.integers(min_value=1, max_value=255))
+def test_mutated_messages_fail_only_with_protocol_errors(world: World, name: str, where: int,
+                                                         xor: int) -> None:
+    """Flipping any byte of any message gives another valid message or an OTRError, never
+    another exception (no IndexError, no ValueError from a codec)."""
+    data = bytearray(world.messages[name].encode())
+    data[where % len(data)] ^= xor
+    try:
+        decoded = decode_message(bytes(data))
+    except OTRError:
+        return
+    assert decoded.encode() == bytes(data)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32 - 1), st.text(max_size=40),
+       st.binary(max_size=10))
+def test_queries_round_trip(tag: int, identity: str, versions: bytes) -> None:
+    q = EnsembleQuery(tag, identity, versions)
+    assert EnsembleQuery.decode(q.encode()) == q
+    n = NoPrekeyEnsembles(tag, identity, identity[::-1])
+    assert NoPrekeyEnsembles.decode(n.encode()) == n
