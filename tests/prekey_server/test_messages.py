@@ -229,9 +229,10 @@ def test_text_encoding_is_canonical(world: World) -> None:
 @given(st.binary(max_size=200))
 def test_random_bytes_fail_only_with_decoding_errors(data: bytes) -> None:
     try:
-        decode_message(data)
+        decoded = decode_message(data)
     except OTRError:
-        pass
+        return
+    assert decoded.encode() == data
 
 
 @settings(max_examples=50, deadline=None)
