@@ -213,7 +213,9 @@ class PrekeyServer:
             return self._dake3(sender, Dake3.decode(data))
         if mtype is PrekeyServerMessageType.ENSEMBLE_QUERY:
             query = EnsembleQuery.decode(data)
-            if not self._limiter.admit(sender, self.clock.now()):
+            with self._lock:
+                admitted = self._limiter.admit(sender, self.clock.now())
+            if not admitted:
                 raise RateLimitedError(f"{sender} asked too often")
             return Reply(answer_query(query, self.storage, self.clock))
         raise UnexpectedMessageError(f"a client does not send a {mtype.spec_name} message")
@@ -239,9 +241,10 @@ class PrekeyServer:
         if state is None:
             raise NotInDakeError(f"{sender}/{msg.sender_tag:#010x} has not started a DAKE")
         session = verify_dake3(self.identity, state, msg)
-        with self._lock:
-            if self._dakes.get(key) is state:
-                del self._dakes[key]
+        with self._lock:  # exactly one verified DAKE-3 ends this DAKE (a racing replay loses)
+            if self._dakes.get(key) is not state:
+                raise NotInDakeError(f"{sender}/{msg.sender_tag:#010x}: the DAKE already ended")
+            del self._dakes[key]
         mac_k = session.prekey_mac_k
         tag = session.sender_tag
         try:

@@ -340,3 +340,31 @@ def test_answers_decode_as_their_types() -> None:
     reply = server.handle(JULIET, client.start())
     assert decode_message(reply.encode()) == reply.message
     assert isinstance(PrekeyMessage, type)
+
+
+def test_concurrent_replays_of_one_dake3_store_once() -> None:
+    """Two threads deliver the same DAKE-3: one completes the DAKE, the other finds it over."""
+    import threading
+    r, _clock, server = _setup("race")
+    juliet = make_device(r, JULIET)
+    client = client_for(juliet, server, r)
+    dake2 = server.handle(JULIET, client.start()).encode()
+    dake3 = client.publish(dake2, juliet.prekeys(r, 3))
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def deliver() -> None:
+        barrier.wait()
+        try:
+            reply = server.handle(JULIET, dake3)
+            outcomes.append(type(reply.message).__name__)
+        except NotInDakeError:
+            outcomes.append("NotInDakeError")
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["NotInDakeError", "Success"]
+    assert server.storage.count(JULIET, juliet.tag) == 3
