@@ -62,6 +62,7 @@ from .retrieval import answer_query
 from .storage import DEFAULT_MAX_STORED_PER_DEVICE, Storage, StoredProfile
 
 __all__ = [
+    "CLEANUP_INTERVAL",
     "DEFAULT_POLICY",
     "DakeState",
     "ForeignPublisherError",
@@ -125,6 +126,9 @@ class ServerPolicy:
 
 DEFAULT_POLICY: Final = ServerPolicy()
 
+#: Seconds between two deletions of expired profiles by :meth:`PrekeyServer.handle`.
+CLEANUP_INTERVAL: Final = 3600
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -178,6 +182,7 @@ class PrekeyServer:
         self._dakes: dict[tuple[str, int], ServerDake] = {}
         self._lock = threading.Lock()
         self._limiter = _Limiter(policy.retrievals_per_minute)
+        self._last_cleanup: int | None = None
 
     def state_of(self, jid: str, instance_tag: int) -> DakeState:
         """The §State Machine state of a device."""
@@ -190,6 +195,21 @@ class PrekeyServer:
         limit = self.clock.now() - self.policy.dake_timeout
         for key in [k for k, s in self._dakes.items() if s.started_at < limit]:
             del self._dakes[key]
+
+    def cleanup(self) -> int:
+        """Delete expired profiles from the storage (a device without them is not served);
+        :meth:`handle` calls it at most once every :data:`CLEANUP_INTERVAL` seconds.
+        Returns how many profiles were deleted."""
+        with self._lock:
+            self._last_cleanup = self.clock.now()
+        return self.storage.delete_expired(self.clock.now())
+
+    def _maybe_cleanup(self) -> None:
+        now = self.clock.now()
+        with self._lock:
+            due = self._last_cleanup is None or now - self._last_cleanup >= CLEANUP_INTERVAL
+        if due:
+            self.cleanup()
 
     def handle(self, sender: str, data: bytes) -> Reply:
         """Process one message from ``sender`` (a bare JID) and return the reply.
@@ -207,6 +227,7 @@ class PrekeyServer:
             raise MessageTooLargeError(
                 f"{len(data)} bytes; the limit is {self.policy.max_message_bytes}")
         mtype = peek_type(data)
+        self._maybe_cleanup()
         if mtype is PrekeyServerMessageType.DAKE_1:
             return self._dake1(sender, Dake1.decode(data))
         if mtype is PrekeyServerMessageType.DAKE_3:

@@ -368,3 +368,14 @@ def test_concurrent_replays_of_one_dake3_store_once() -> None:
         t.join()
     assert sorted(outcomes) == ["NotInDakeError", "Success"]
     assert server.storage.count(JULIET, juliet.tag) == 3
+
+
+def test_expired_profiles_are_cleaned_up_hourly() -> None:
+    r, clock, server = _setup("cleanup")
+    short = make_device(r, JULIET, expiration=NOW + 10)
+    _publish(short, server, r, 1)
+    assert server.cleanup() == 0
+    clock.advance(3600)  # the profiles expired; the next request triggers the cleanup
+    server.handle("romeo@montague.lit", EnsembleQuery(ROMEO_TAG, JULIET).encode())
+    assert server.storage.delete_expired(clock.now()) == 0  # already deleted by handle
+    assert server.cleanup() == 0
