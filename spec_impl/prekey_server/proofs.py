@@ -275,7 +275,10 @@ DECISION_PROOF_ENCODING: Final = register(Decision(
     ),
     others=(
         "libotr-ng src/prekey_proofs.c: 44-byte pieces, scalar_decode_long (little-endian) for "
-        "Ed448, gcry_mpi_scan USG (big-endian) for DH, DH values serialized as MPIs."
+        "Ed448, gcry_mpi_scan USG (big-endian) for DH, DH values serialized as MPIs. The Go "
+        "prekey server (otrng-prekey-server, proofs.go) agrees: 44-byte pieces, ed448.NewScalar "
+        "(little-endian) and big.Int SetBytes (big-endian), MPIs in the DH hash; it draws the "
+        "DH proof's r below dh_q instead of as 80 bytes, which verifiers cannot tell apart."
     ),
     vector="prekey-server-proofs",
 ))
