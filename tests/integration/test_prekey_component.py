@@ -192,3 +192,50 @@ def test_discovery_publication_and_retrieval(prosody: ProsodyServer, tmp_path: P
         assert report.ok, report.violations
     assert len(seen) >= 10
     storage.close()
+
+
+def test_the_command_line_component_serves(prosody: ProsodyServer, tmp_path: Path) -> None:
+    """``python -m otrv4_xmpp.component`` connects, prints its fingerprint, answers disco."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2] / "spec_impl"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "otrv4_xmpp.component", "--jid", prosody.component_jid,
+         "--secret", prosody.component_secret, "--host", "127.0.0.1",
+         "--port", str(prosody.component_port), "--db", str(tmp_path / "cli.sqlite")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith(f"prekey service {prosody.component_jid}, fingerprint ")
+        printed = first.rsplit(" ", 1)[1].strip()
+        assert len(printed) == 112
+        assert (tmp_path / "cli.sqlite.key").is_file()
+
+        async def ask() -> bytes:
+            romeo = _client(prosody, "romeo", "cli")
+            try:
+                await _connect(romeo, "127.0.0.1", prosody.c2s_port)
+                for _ in range(50):  # the component may still be handshaking
+                    try:
+                        items = await _query(romeo, prosody.component_jid, NS_DISCO_ITEMS)
+                        return find_fingerprint(parse_disco_items(items),
+                                                prosody.component_jid)
+                    except IqError:
+                        await asyncio.sleep(0.1)
+                raise AssertionError("the component never answered")
+            finally:
+                romeo.disconnect()
+                await asyncio.sleep(0.1)
+
+        assert _run(ask, 60).hex().upper() == printed
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
