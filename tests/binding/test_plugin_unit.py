@@ -38,7 +38,9 @@ def full_validator() -> StanzaValidator | None:
     return StanzaValidator(found.schema_locations(PROJECT_ROOT / "schemas"))
 
 
-class PluginTest(SlixTest):
+class PluginBase(SlixTest):
+    """The plugin on a mock stream, and a simulated device of Romeo's."""
+
     def setUp(self) -> None:
         self.clock = FixedClock(NOW)
         self.stream_start(mode="client", jid=ME, plugins=["xep_0030", "xep_otr4"],
@@ -96,7 +98,8 @@ class PluginTest(SlixTest):
         assert p is not None and p.text
         return base64.b64decode(p.text)
 
-    # -- tests --------------------------------------------------------------------------------
+
+class PluginTest(PluginBase):
 
     def test_disco_info_lists_the_feature_and_device_notifications(self) -> None:
         self.recv(f"<iq type='get' id='d1' from='{ROMEO}' to='{ME}'>"
@@ -263,3 +266,50 @@ class PluginTest(SlixTest):
         assert "romeo@localhost" not in self.otr.device_lists
         [err] = self.errors
         assert "device-list notification dropped" in err.reason
+
+
+class CompatTest(PluginBase):
+    """A client that knows only otrv4.md: OTR text in ``<body/>``, no ``<otr/>``."""
+
+    def body(self, data: bytes, *, to: str = ME) -> str:
+        from otrv4.encoding import encode_message
+        return (f"<message from='{ROMEO}' to='{to}' type='chat'>"
+                f"<body>{encode_message(data)}</body></message>")
+
+    def sent_body(self) -> bytes:
+        from otrv4.encoding import decode_encoded_message
+        stanza = self.sent()
+        assert stanza is not None
+        assert stanza.find(f"{{{NS_OTR4}}}otr") is None  # the peer cannot read <otr/>
+        assert stanza.get("to") == ROMEO
+        body = stanza.find("{jabber:client}body")
+        assert body is not None and body.text is not None
+        return decode_encoded_message(body.text)
+
+    def test_dake_and_messages_in_bodies(self) -> None:
+        self.recv(self.body(self.romeo.start_dake(ME).payloads[0]))
+        auth_r = self.sent_body()
+        assert peek_message_type(auth_r) is MessageType.AUTH_R
+        out = self.romeo.receive(ME, auth_r)
+        self.recv(self.body(out.payloads[0]))
+        self.wait_()
+        assert [s.tag for s in self.started] == [self.romeo.instance_tag]
+        data = self.romeo.send("juliet@localhost", self.otr.instance_tag, "plain old otrv4")
+        self.recv(self.body(data.payloads[0], to="juliet@localhost/balcony"))
+        assert [m.text for m in self.messages] == ["plain old otrv4"]
+        self.otr.device_lists["romeo@localhost"] = devices.DeviceList()
+        self.otr.device_lists["juliet@localhost"] = devices.DeviceList()
+        report = self.run_coro(self.otr.send_message("romeo@localhost", "answered in a body"))
+        assert report.recipients == (("romeo@localhost", self.romeo.instance_tag),)
+        got = self.romeo.receive(ME, self.sent_body())
+        assert got.displays == ("answered in a body",)
+
+    def test_body_for_another_instance_is_ignored(self) -> None:
+        identity = bytearray(self.romeo.start_dake(ME).payloads[0])
+        identity[7:11] = (0x0BADCAFE).to_bytes(4, "big")
+        self.recv(self.body(bytes(identity)))
+        assert self.sent() is None and self.otr.conversations.pending == {}
+
+    def test_query_message_is_refused_quietly(self) -> None:
+        self.recv(f"<message from='{ROMEO}' to='{ME}' type='chat'><body>?OTRv4?</body></message>")
+        assert self.sent() is None and self.errors == [] and self.messages == []

@@ -272,6 +272,7 @@ class XEP_OTR4(BasePlugin):
         self._last_received: dict[tuple[str, int], int] = {}
         self._last_sent: dict[tuple[str, int], int] = {}
         self._services: dict[str, tuple[str, bytes]] = {}
+        self._compat_jids: set[str] = set()
         self._profiles_published = False
         self._ready = asyncio.Event()
         self._joined = False
@@ -279,6 +280,8 @@ class XEP_OTR4(BasePlugin):
         register_stanzas()
         self.xmpp.register_handler(CoroutineCallback(
             "OTRv4 message", StanzaPath("message/otr4"), self._on_live_message))
+        self.xmpp.register_handler(CoroutineCallback(
+            "OTRv4 text body", StanzaPath("message/body"), self._on_body))
         self.xmpp.add_event_handler("carbon_received", self._on_carbon_received)
         self.xmpp.add_event_handler("carbon_sent", self._on_carbon_sent)
         self.xmpp.add_event_handler("presence_available", self._on_available)
@@ -289,6 +292,7 @@ class XEP_OTR4(BasePlugin):
 
     def plugin_end(self) -> None:
         self.xmpp.remove_handler("OTRv4 message")
+        self.xmpp.remove_handler("OTRv4 text body")
         for event, handler in (
             ("carbon_received", self._on_carbon_received), ("carbon_sent", self._on_carbon_sent),
             ("presence_available", self._on_available),
@@ -491,11 +495,20 @@ class XEP_OTR4(BasePlugin):
             if not out.payloads:
                 missing.append((account, tag))
                 continue
+            if out.pair is not None and out.pair.full_jid in self._compat_jids:
+                extra.append(out)  # an otrv4.md-only client: a body to its full JID
+                sent.append((account, tag))
+                continue
             pairs.append((tag, out.payloads[0]))
             sent.append((account, tag))
             self._last_sent[(account, tag)] = now
             if len(out.payloads) > 1 or out.texts:
                 extra.append(Outcome(out.pair, out.payloads[1:], out.texts))
+        if not pairs and extra and all(o.pair is not None and o.pair.full_jid in
+                                       self._compat_jids for o in extra):
+            for out in extra:
+                self._deliver(out, "live")
+            return SendReport("", 0, tuple(sent), tuple(missing), tuple(offline))
         if not pairs:
             raise NoRecipientsError(f"no device of {peer} has an OTRv4 session with us")
         if nia:  # the Non-Interactive-Auth messages go first, in a stanza of their own
@@ -802,6 +815,62 @@ class XEP_OTR4(BasePlugin):
         else:
             await self._process(msg, "live")
 
+    async def _on_body(self, stanza: StanzaBase) -> None:
+        """Compatibility (binding §Compatibility): a message without ``<otr/>`` whose body
+        is OTR text, from a client that knows only otrv4.md.  Encoded messages are
+        processed between this device and that full JID only, live only, addressed
+        by the instance tags inside; replies to that device go back as bodies."""
+        msg = cast(Message, stanza)
+        if msg.xml.find(f"{{{NS_OTR4}}}otr") is not None:
+            return
+        body = msg["body"]
+        if not isinstance(body, str) or not body.startswith("?OTR"):
+            return
+        sender = str(msg["from"])
+        if "/" not in sender or msg.xml.find(f"{{{NS_DELAY}}}delay") is not None:
+            log.info("OTR text from %s ignored: only live bodies from a full JID", sender)
+            return
+        try:
+            parsed = compat.parse_body_message(to_lxml(msg.xml))
+        except (OTRError, etree.LxmlError) as exc:
+            self._error(sender, f"OTR text body dropped: {exc}", exc)
+            return
+        if parsed.kind is compat.BodyKind.ERROR:
+            try:
+                self._deliver(self.conversations.receive_error(sender, parsed.text), "live",
+                              stanza=msg)
+            except OTRError as exc:
+                log.info("OTR error message from %s without a session: %s", sender, exc)
+            return
+        if parsed.kind is not compat.BodyKind.ENCODED or parsed.message is None:
+            log.info("%s from %s ignored: this device runs %s (no query messages, "
+                     "whitespace tags or fragments)", parsed.kind.value, sender,
+                     self.identity.mode.value)
+            return
+        data = parsed.message
+        receiver = int.from_bytes(data[7:11], "big") if len(data) >= 11 else -1
+        if receiver not in (0, self.instance_tag):
+            log.debug("OTR text from %s is for instance %08x", sender, receiver)
+            return
+        key = _digest(bare_of(sender), data)
+        if key in self._seen:
+            return
+        self._remember(key)
+        self._compat_jids.add(sender)
+        try:
+            out = self.conversations.receive(sender, data)
+        except OTRError as exc:
+            self._error(sender, f"a message could not be decrypted: {exc}", exc)
+            return
+        self._deliver(out, "live", stanza=msg)
+
+    def _send_compat(self, full_jid: str, data: bytes) -> None:
+        kind = carriage.OtrPayload(0, data).message_type
+        delivery = carriage.DELIVERY_OF[kind]
+        self._send_element(compat.build_body_message(
+            compat.encoded_body(data), sender=self.xmpp.boundjid.full, to=full_jid,
+            stanza_id=self.xmpp.new_id(), delivery=delivery))
+
     async def _on_carbon_received(self, msg: Message) -> None:
         inner = msg["carbon_received"]
         if inner.xml.find(f"{{{NS_OTR4}}}otr") is not None and self._from_own_server(msg):
@@ -869,6 +938,9 @@ class XEP_OTR4(BasePlugin):
         for data in out.payloads:
             if pair is None:
                 break
+            if pair.full_jid in self._compat_jids:
+                self._send_compat(pair.full_jid, data)
+                continue
             kind = carriage.OtrPayload(0, data).message_type
             receiver = int.from_bytes(data[7:11], "big")
             otr = carriage.OtrElement.of(self.instance_tag, [(receiver, data)])
