@@ -147,7 +147,10 @@ class InMemoryStorage(Storage):
     ) -> int:
         with self._lock:
             device = self._data.get(identity, {}).get(instance_tag, _Device())
-            new = {i: m for i, m in prekey_messages if i not in device.messages}
+            new: dict[int, bytes] = {}
+            for identifier, data in prekey_messages:  # the first of a duplicated id wins
+                if identifier not in device.messages:
+                    new.setdefault(identifier, data)
             if len(device.messages) + len(new) > max_stored:
                 raise StorageFullError(
                     f"{identity}/{instance_tag:#010x} would hold "

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prekey_server.storage import (
     InMemoryStorage,
@@ -209,3 +211,51 @@ def test_processes_never_get_the_same_prekey(tmp_path: Path) -> None:
         p.join(timeout=60)
         assert p.exitcode == 0
     _check_served_once(results)
+
+
+# --------------------------------------------------------------------------- both agree
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("publish"), st.sampled_from([0x100, 0x200]), st.booleans(),
+              st.booleans(), st.lists(st.integers(0, 6), max_size=4), st.integers(-5, 5)),
+    st.tuples(st.just("take"), st.integers(-5, 5)),
+    st.tuples(st.just("count"), st.sampled_from([0x100, 0x200])),
+    st.tuples(st.just("expire"), st.integers(-5, 5)),
+), max_size=25)
+
+
+def _apply(storage: Storage, ops: list[tuple[object, ...]]) -> list[object]:
+    out: list[object] = []
+    for op in ops:
+        if op[0] == "publish":
+            _, tag, cp, pp, ids, exp = op
+            assert isinstance(tag, int) and isinstance(exp, int) and isinstance(ids, list)
+            try:
+                out.append(storage.publish(
+                    ID, tag, client_profile=StoredProfile(b"cp%d" % exp, NOW + exp) if cp else None,
+                    prekey_profile=StoredProfile(b"pp%d" % exp, NOW + exp) if pp else None,
+                    prekey_messages=[(i, b"pm%d-%d-%d" % (tag, i, n)) for n, i in enumerate(ids)],
+                    max_stored=5))
+            except StorageFullError:
+                out.append("full")
+        elif op[0] == "take":
+            assert isinstance(op[1], int)
+            out.append(storage.take_ensembles(ID, NOW + op[1]))
+        elif op[0] == "count":
+            assert isinstance(op[1], int)
+            out.append(storage.count(ID, op[1]))
+        else:
+            assert isinstance(op[1], int)
+            out.append(storage.delete_expired(NOW + op[1]))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(_OPS)
+def test_sqlite_and_memory_storage_agree(ops: list[tuple[object, ...]]) -> None:
+    """Any sequence of operations gives the same answers on both implementations."""
+    sql = SqliteStorage(":memory:")
+    try:
+        assert _apply(sql, ops) == _apply(InMemoryStorage(), ops)
+    finally:
+        sql.close()
