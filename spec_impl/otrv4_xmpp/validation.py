@@ -34,6 +34,12 @@ import xmlschema
 from lxml import etree
 
 from .namespaces import NS_CLIENT, NS_STANZAS, NS_XML
+from .xep_schema_fixes import (
+    CarbonsSchemaNotRecognisedError,
+    ErrorModelNotFoundError,
+    rfc6120_jabber_client,
+    xep0280_compilable,
+)
 
 __all__ = [
     "Engine",
@@ -67,10 +73,9 @@ XEP_SCHEMAS: dict[str, str] = {
     "urn:xmpp:hints": "xep-0334.xsd",
     "urn:xmpp:sce:1": "xep-0420.xsd",
     "urn:xmpp:sid:0": "xep-0359.xsd",
-    # XEP-0280's own schema does not compile ('abstract' on a simple type); this
-    # binding ships a copy with that one fix (an absolute path: not in the XEP folder).
-    "urn:xmpp:carbons:2": str(Path(__file__).resolve().parent / "xep_schema_fixes"
-                              / "xep-0280.xsd"),
+    # XEP-0280's own schema does not compile; it is fixed at load time
+    # (otrv4_xmpp.xep_schema_fixes.xep0280_compilable).
+    "urn:xmpp:carbons:2": "xep-0280.xsd",
     # XEP-0297 (the <forwarded/> inside carbons): no published schema file; ours.
     "urn:xmpp:forward:0": str(Path(__file__).resolve().parent / "xep_schema_fixes"
                               / "xep-0297.xsd"),
@@ -127,7 +132,8 @@ class ValidationReport:
     stanzas: int
     violations: tuple[Violation, ...]
     complete: bool
-    """False when the stanza envelope could not be checked (no XSF stanza schemas)."""
+    """False when part of the document could not be checked: no XSF stanza schemas,
+    or an element of a namespace whose schema is known but not found here."""
 
     @property
     def ok(self) -> bool:
@@ -224,12 +230,26 @@ class StanzaValidator:
             for ns, name in XSF_SCHEMAS.items():
                 if (xsf / name).is_file():
                     self._imports.append((ns, _XSF_URL_PREFIXES[0] + name))
+            try:  # RFC 6120 §8.3.2: an application-specific condition inside <error/>
+                self._mapping[_XSF_URL_PREFIXES[0] + "jabber-client.xsd"] = str(
+                    rfc6120_jabber_client(xsf))
+            except ErrorModelNotFoundError:
+                pass  # an unexpected upstream file: use it as it is
         xep = self.locations.xep
         if xep and self.complete:
             for ns, name in XEP_SCHEMAS.items():
-                if (xep / name).is_file():
-                    self._imports.append((ns, (xep / name).resolve().as_uri()))
+                path = Path(name) if Path(name).is_absolute() else xep / name
+                if not path.is_file():
+                    continue
+                if ns == "urn:xmpp:carbons:2":
+                    try:
+                        path = xep0280_compilable(path)
+                    except CarbonsSchemaNotRecognisedError:
+                        continue
+                self._imports.append((ns, path.resolve().as_uri()))
         self.namespaces = frozenset(ns for ns, _ in self._imports) | {NS_STANZAS, NS_XML}
+        #: Namespaces this validator knows a schema for but could not load here.
+        self.missing = frozenset(set(XSF_SCHEMAS) | set(XEP_SCHEMAS)) - self.namespaces
         self._driver = self._driver_text()
         self._lxml: etree.XMLSchema | None = None
         self._xmlschema: xmlschema.XMLSchema10 | None = None
@@ -310,6 +330,8 @@ class StanzaValidator:
                 continue
             ns = _ns_of(el.tag)
             parent = el.getparent()
+            if ns in self.missing:
+                continue  # a schema exists but is not on this machine: not this stanza's fault
             if ns and ns not in self.namespaces and (parent is None or _ns_of(parent.tag) != ns):
                 line = el.sourceline if isinstance(el.sourceline, int) else None
                 yield Violation(source, line, None, _element_path(el),
@@ -377,7 +399,9 @@ class StanzaValidator:
             return ValidationReport(source, 0, (Violation(source, None, None, "",
                                                           "no stanza found"),), self.complete)
         violations = self.validate_elements(stanzas, source, engine)
-        return ValidationReport(source, len(stanzas), tuple(violations), self.complete)
+        unchecked = any(_ns_of(el.tag) in self.missing for s in stanzas for el in s.iter())
+        return ValidationReport(source, len(stanzas), tuple(violations),
+                                self.complete and not unchecked)
 
     def iter_files(self, paths: Iterable[Path]) -> Iterator[Path]:
         """Expand folders into the ``*.xml`` files below them, sorted."""

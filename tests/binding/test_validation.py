@@ -95,3 +95,26 @@ def test_engines_agree_on_every_committed_example(validator: StanzaValidator,
         verdicts = {e: validator.validate_text(text, str(f), e).ok for e in ENGINES}  # type: ignore[arg-type]
         expected = "/valid/" in f.as_posix()
         assert verdicts == {"lxml": expected, "xmlschema": expected}, f
+
+
+def test_known_namespace_without_its_schema_is_unchecked_not_wrong(xsf: object,
+                                                                    project_root: Path) -> None:
+    from xepgen.paths import XsfFiles
+    assert isinstance(xsf, XsfFiles)
+    no_xep = StanzaValidator(SchemaLocations(own=project_root / "schemas", xsf=xsf.schemas))
+    text = ("<message to='a@b.c'><body>x</body>"
+            "<encryption xmlns='urn:xmpp:eme:0' namespace='urn:xmpp:otr4:0'/></message>")
+    report = no_xep.validate_text(text)
+    assert report.ok and not report.complete
+    assert "urn:xmpp:eme:0" in no_xep.missing
+    full = StanzaValidator(xsf.schema_locations(project_root / "schemas"))
+    assert full.validate_text(text).complete
+
+
+def test_carbons_schema_is_fixed_at_load_time(validator: StanzaValidator) -> None:
+    assert "urn:xmpp:carbons:2" in validator.namespaces
+    text = ("<message to='a@b.c'><private xmlns='urn:xmpp:carbons:2'/></message>")
+    assert validator.validate_text(text).ok
+    bad = validator.validate_text("<message to='a@b.c'><private xmlns='urn:xmpp:carbons:2'>"
+                                  "x</private></message>")
+    assert not bad.ok

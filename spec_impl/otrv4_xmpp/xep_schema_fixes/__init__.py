@@ -1,9 +1,15 @@
 """Corrections to third-party schemas the validator loads, each with its reason.
 
-The ``*.xsd`` files here are small schemas this binding writes itself (XEP-0280
-with the one change that makes it compile; XEP-0297, which has no published
-file).  :func:`rfc6120_jabber_client` patches the XSF's ``jabber-client.xsd``
-in memory instead of copying it: the XSF's file ends ``<error/>`` after
+Third-party schemas are never copied into this project; where one needs a
+fix, the fix is applied at run time to the caller's copy and the result kept
+in a cache folder under a name derived from its content.  The only ``*.xsd``
+file here, ``xep-0297.xsd``, is written by this binding: the XSF publishes no
+schema for XEP-0297.
+
+:func:`xep0280_compilable` fixes XEP-0280's schema, which does not compile as
+published (``abstract`` on a simple type; an element declaration with a
+``namespace`` attribute).  :func:`rfc6120_jabber_client` patches the XSF's
+``jabber-client.xsd``: the XSF's file ends ``<error/>`` after
 ``<text/>``, while RFC 6120 §8.3.2 lets an error carry one application-specific
 condition element after the text.  Both this binding and its prekey service
 send such conditions.  The wildcard added lists the namespaces it admits: a
@@ -15,13 +21,16 @@ schema as "not determinist"), which is probably why the schema never had one.
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..namespaces import DEFINED
 
-__all__ = ["ErrorModelNotFoundError", "app_condition", "rfc6120_jabber_client"]
+__all__ = ["CarbonsSchemaNotRecognisedError", "ErrorModelNotFoundError", "app_condition", "rfc6120_jabber_client",
+           "xep0280_compilable"]
 
 
 def app_condition(namespaces: Iterable[str]) -> str:
@@ -55,12 +64,54 @@ def rfc6120_jabber_client(xsf_schemas: Path, cache: Path | None = None,
         raise ErrorModelNotFoundError("jabber-client.xsd: <error/> model not recognised")
     patched = original.replace(_TEXT_REF,
                                _TEXT_REF + "\n        " + app_condition(namespaces))
-    digest = hashlib.sha256(patched.encode("utf-8")).hexdigest()[:16]
+    return _cached(patched, "jabber-client-rfc6120", cache)
+
+
+def _cached(text: str, stem: str, cache: Path | None) -> Path:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     folder = cache or Path(tempfile.gettempdir()) / "otr4-schema-fixes"
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"jabber-client-rfc6120-{digest}.xsd"
+    target = folder / f"{stem}-{digest}.xsd"
     if not target.is_file():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_text(patched, encoding="utf-8")
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
     return target
+
+
+class CarbonsSchemaNotRecognisedError(ValueError):
+    """The given xep-0280.xsd is not the published text this fix expects."""
+
+
+_XEP0280_FIXES = (
+    ("<xs:simpleType name='empty' abstract='true'>", "<xs:simpleType name='empty'>"),
+    ("<xs:complexType name='forward-container' abstract='true'>",
+     "<xs:complexType name='forward-container'>"),
+)
+_XEP0280_FORWARDED = re.compile(
+    r"<xs:choice>\s*<xs:element name='forwarded'\s+namespace='urn:xmpp:forward:0'"
+    r"\s+minOccurs='1'\s+maxOccurs='1'/>\s*</xs:choice>")
+
+
+def xep0280_compilable(xep0280: Path, cache: Path | None = None) -> Path:
+    """XEP-0280's schema (the caller's copy) with the changes that make it compile.
+
+    The simple type ``empty`` and the complex type ``forward-container`` lose
+    ``abstract='true'`` (not allowed on a simple type, and it would forbid the
+    type's use), and the ``forwarded`` child, declared with a ``namespace``
+    attribute XML Schema does not have, becomes an element of namespace
+    ``urn:xmpp:forward:0`` (validated by that namespace's schema).  Raises
+    :class:`CarbonsSchemaNotRecognisedError` if the text differs from the
+    published one.
+    """
+    text = xep0280.read_text(encoding="utf-8")
+    for old, new in _XEP0280_FIXES:
+        if old not in text:
+            raise CarbonsSchemaNotRecognisedError(f"{xep0280}: {old!r} not found")
+        text = text.replace(old, new)
+    text, n = _XEP0280_FORWARDED.subn(
+        "<xs:sequence><xs:any namespace='urn:xmpp:forward:0' processContents='lax'/>"
+        "</xs:sequence>", text)
+    if n != 1:
+        raise CarbonsSchemaNotRecognisedError(f"{xep0280}: the forwarded child not found")
+    return _cached(text, "xep-0280-compilable", cache)

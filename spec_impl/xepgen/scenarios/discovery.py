@@ -12,7 +12,7 @@ from otrv4_xmpp.discovery import (
     parse_disco_info_result,
     supports_otr4,
 )
-from otrv4_xmpp.namespaces import NS_OTR4
+from otrv4_xmpp.namespaces import NS_DEVICES, NS_OTR4
 
 from . import InvalidExample, ScenarioContext, Step
 
@@ -37,7 +37,8 @@ def discovery(ctx: ScenarioContext) -> list[Step | InvalidExample]:
         to="juliet@capulet.lit/balcony",
         stanza_id="disco1",
         identities=[Identity("client", "pc", "Orchard laptop")],
-        features=["http://jabber.org/protocol/disco#info", NS_OTR4, "urn:xmpp:eme:0"],
+        features=["http://jabber.org/protocol/disco#info", NS_OTR4, NS_DEVICES + "+notify",
+                  "urn:xmpp:eme:0"],
     )
     no_var = copy.deepcopy(result)
     for feature in no_var.iter("{http://jabber.org/protocol/disco#info}feature"):

@@ -6,8 +6,8 @@ message stanza with no payload for it and tells the sender.
 The error carries the application-specific condition inside ``<error/>``, as
 RFC 6120 §8.3.2 defines; the XSF's copy of the jabber:client schema does not
 allow that element there (its ``<error/>`` content model ends after
-``<text/>``).  Until the validator loads a stanza schema that follows RFC 6120
-here, the scenario is listed in :data:`PENDING` and not in ``SCENARIOS``.
+``<text/>``), so the validator loads it with that correction
+(:func:`otrv4_xmpp.xep_schema_fixes.rfc6120_jabber_client`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from otrv4_xmpp.errors import Condition, StanzaError, build_error, parse_error
 from . import InvalidExample, Scenario, ScenarioContext, Step
 from ._cast import Cast, deliver
 
-__all__ = ["PENDING", "SCENARIOS"]
+__all__ = ["SCENARIOS"]
 
 
 class ConditionMismatchError(Exception):
@@ -67,7 +67,4 @@ def no_payload_for_device(ctx: ScenarioContext) -> list[Step | InvalidExample]:
                  accepted_by="otrv4_xmpp.errors.parse_error", accept=accept)]
 
 
-#: Scenarios waiting for a stanza schema that allows application-specific conditions.
-PENDING: dict[str, Scenario] = {"stanza-error": no_payload_for_device}
-
-SCENARIOS: dict[str, Scenario] = {}
+SCENARIOS: dict[str, Scenario] = {"stanza-error": no_payload_for_device}
