@@ -110,14 +110,14 @@ def validate_ensemble(
 ) -> None:
     """§Validating Prekey Ensembles, in the spec's order.
 
-    1. one instance tag on all three values (:class:`EnsembleTagMismatchError`,
-       after :class:`~otrv4.instance_tag.InvalidSenderTagError` for a tag below 0x100);
-    2. the Client Profile is valid (the errors of
-       :meth:`~otrv4.profiles.ClientProfile.validate`);
-    3-4. the Prekey Profile is valid and signed by the Client Profile's H
-       (:meth:`~otrv4.profiles.PrekeyProfile.validate`);
-    5. the Prekey message is valid (type, version, Y, B: enforced when decoding);
-    6-7. version 4 is in the Client Profile (checked in step 2) and supported by us.
+    * Step 1: one instance tag on all three values (:class:`EnsembleTagMismatchError`,
+      after :class:`~otrv4.instance_tag.InvalidSenderTagError` for a tag below 0x100).
+    * Step 2: the Client Profile is valid (the errors of
+      :meth:`~otrv4.profiles.ClientProfile.validate`).
+    * Steps 3-4: the Prekey Profile is valid and signed by the Client Profile's H
+      (:meth:`~otrv4.profiles.PrekeyProfile.validate`).
+    * Step 5: the Prekey message is valid (type, version, Y, B: enforced when decoding).
+    * Steps 6-7: version 4 is in the Client Profile (checked in step 2) and supported by us.
 
     Raises :class:`~otrv4.modes.NonInteractiveDakeRefusedError` in interactive-only mode.
     """

@@ -22,6 +22,7 @@ namespaces it does have (each as a root), and says so in the report.
 
 from __future__ import annotations
 
+import contextlib
 import copy as copy_module
 import os
 import re
@@ -230,11 +231,11 @@ class StanzaValidator:
             for ns, name in XSF_SCHEMAS.items():
                 if (xsf / name).is_file():
                     self._imports.append((ns, _XSF_URL_PREFIXES[0] + name))
-            try:  # RFC 6120 §8.3.2: an application-specific condition inside <error/>
+            # RFC 6120 §8.3.2: an application-specific condition inside <error/>; with an
+            # unexpected upstream file, the file is used as it is.
+            with contextlib.suppress(ErrorModelNotFoundError):
                 self._mapping[_XSF_URL_PREFIXES[0] + "jabber-client.xsd"] = str(
                     rfc6120_jabber_client(xsf))
-            except ErrorModelNotFoundError:
-                pass  # an unexpected upstream file: use it as it is
         xep = self.locations.xep
         if xep and self.complete:
             for ns, name in XEP_SCHEMAS.items():

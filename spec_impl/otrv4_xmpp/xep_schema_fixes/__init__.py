@@ -29,8 +29,8 @@ from pathlib import Path
 
 from ..namespaces import DEFINED
 
-__all__ = ["CarbonsSchemaNotRecognisedError", "ErrorModelNotFoundError", "app_condition", "rfc6120_jabber_client",
-           "xep0280_compilable"]
+__all__ = ["CarbonsSchemaNotRecognisedError", "ErrorModelNotFoundError", "app_condition",
+           "rfc6120_jabber_client", "xep0280_compilable"]
 
 
 def app_condition(namespaces: Iterable[str]) -> str:
