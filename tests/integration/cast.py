@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
+from otrv4.modes import Mode
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp.slixmpp_plugin.client import Otr4Client
 from otrv4_xmpp.slixmpp_plugin.plugin import Otr4Message
@@ -35,13 +36,13 @@ class Cast:
         self.options = options or {}
         self.devices: dict[str, Otr4Client] = {}
 
-    def device(self, name: str, **options: Any) -> Otr4Client:
+    def device(self, name: str, mode: Mode = Mode.STANDALONE, **options: Any) -> Otr4Client:
         """Create (not connect) the device ``user/resource`` (plugin ``options`` on top of
         the cast's)."""
         user, resource = name.split("/")
         client = Otr4Client(self.server.jid(user, resource), self.server.password(user),
                             rng=DeterministicRng(f"{self.label}/{name}"), label=resource,
-                            plaintext=True, options={**self.options, **options})
+                            mode=mode, plaintext=True, options={**self.options, **options})
         self.devices[name] = client
         return client
 

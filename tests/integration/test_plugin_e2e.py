@@ -13,6 +13,7 @@ import base64
 import pytest
 from lxml import etree
 
+from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp import devices
 from otrv4_xmpp.namespaces import NS_OTR4
 from otrv4_xmpp.slixmpp_plugin.client import Otr4Client
@@ -273,3 +274,28 @@ def etree_to_et(xml: str):  # type: ignore[no-untyped-def]
     from xml.etree import ElementTree as ET
     etree.fromstring(xml)  # well-formed
     return ET.fromstring(xml)
+
+
+def test_instance_tag_collision_makes_the_later_device_draw_a_new_tag(
+        prosody: ProsodyServer) -> None:
+    async def scenario() -> None:
+        cast = Cast(prosody, "collision")
+        try:
+            # Two devices whose randomness is the same stream draw the same first tag.
+            for name in ("juliet/a", "juliet/b"):
+                user, resource = name.split("/")
+                cast.devices[name] = Otr4Client(
+                    prosody.jid(user, resource), prosody.password(user),
+                    rng=DeterministicRng("the same stream"), label=resource, plaintext=True)
+            first_b = cast["juliet/b"].otr.instance_tag
+            assert cast["juliet/a"].otr.instance_tag == first_b
+            await cast.online("juliet/a", "juliet/b")
+            a, b = cast["juliet/a"].otr, cast["juliet/b"].otr
+            assert b.instance_tag != first_b  # the later device moved
+            listed = await a.fetch_devices(JULIET)
+            assert sorted(listed.tags) == sorted([a.instance_tag, b.instance_tag])
+            entry = listed.find(b.instance_tag)
+            assert entry is not None and entry.label == "b"
+        finally:
+            await cast.close()
+    run(scenario)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from otrv4.clock import SystemClock
+from otrv4.modes import Mode
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp.component import PrekeyComponent, build_server, load_or_create_key
 from prekey_server.retrieval import Exhausted
@@ -57,11 +58,13 @@ def test_message_to_offline_devices_starts_non_interactive_dakes(
         async with prekey_service(prosody, tmp_path):
             cast = Cast(prosody, "nia", OPTIONS)
             try:
-                await cast.online("romeo/r1", "romeo/r2")
-                r1, r2 = cast["romeo/r1"], cast["romeo/r2"]
+                cast.device("romeo/r3", mode=Mode.INTERACTIVE_ONLY)
+                await cast.online("romeo/r1", "romeo/r2", "romeo/r3")
+                r1, r2, r3 = cast["romeo/r1"], cast["romeo/r2"], cast["romeo/r3"]
                 assert await r1.otr.prekey_status() == 1
                 assert await r2.otr.prekey_status() == 1
-                await cast.offline("romeo/r1", "romeo/r2")
+                assert await r3.otr.prekey_status() == 0  # interactive-only: no prekeys
+                await cast.offline("romeo/r1", "romeo/r2", "romeo/r3")
                 # Juliet never talked to Romeo and sees no presence of his: offline start.
                 await cast.online("juliet/j1")
                 j1 = cast["juliet/j1"]
@@ -69,7 +72,8 @@ def test_message_to_offline_devices_starts_non_interactive_dakes(
                 want = {(ROMEO, r1.otr.instance_tag), (ROMEO, r2.otr.instance_tag)}
                 assert set(report.non_interactive) == want
                 assert set(report.recipients) == want
-                assert report.missing == ()
+                # The interactive-only device waits until it is online.
+                assert report.missing == ((ROMEO, r3.otr.instance_tag),)
                 # Both devices come back and read it, exactly once each.
                 await cast.online("romeo/r1")
                 got = await collect([r1], "meet me at the friar's")

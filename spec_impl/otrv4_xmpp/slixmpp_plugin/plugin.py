@@ -255,6 +255,8 @@ class XEP_OTR4(BasePlugin):
         self.rng: Rng = self.config.get("rng") or SystemRng()
         self.clock: Clock = self.config.get("clock") or SystemClock()
         identity = self.config.get("identity")
+        # A device whose identity is generated here has never been published.
+        self._new_device = identity is None
         if identity is None:
             identity = DeviceIdentity.generate(self.rng, self.clock,
                                                mode=self.config.get("mode", Mode.STANDALONE))
@@ -353,15 +355,32 @@ class XEP_OTR4(BasePlugin):
 
     async def publish_devices(self) -> devices.DeviceList:
         """Join the own account's device list (read-modify-write) and republish it
-        when it changed.  Raises :class:`otrv4_xmpp.devices.DeviceLimitError` (the
-        list is full; its ``candidates`` are the entries the user may remove) and
-        IQ errors."""
+        when it changed.
+
+        A device whose identity the plugin generated (none was configured) joins as
+        a *new* device: when its instance tag is already listed by another device of
+        the account (binding §Devices, instance-tag collisions), it draws a new
+        identity and tag and tries again.  Raises
+        :class:`otrv4_xmpp.devices.DeviceLimitError` (the list is full; its
+        ``candidates`` are the entries the user may remove) and IQ errors."""
         own = self.xmpp.boundjid.bare
         current = await self.fetch_devices(own)
-        me = devices.DeviceEntry(self.instance_tag, devices.DeviceMode.of(self.identity.mode),
-                                 self.identity.expires, self.config.get("label"))
-        wanted = devices.join(current, me, self.clock.now(),
-                              replace_earliest=bool(self.config.get("replace_earliest")))
+        for _ in range(3):
+            me = devices.DeviceEntry(self.instance_tag,
+                                     devices.DeviceMode.of(self.identity.mode),
+                                     self.identity.expires, self.config.get("label"))
+            try:
+                wanted = devices.join(current, me, self.clock.now(), new_device=self._new_device,
+                                      replace_earliest=bool(self.config.get("replace_earliest")))
+                break
+            except devices.InstanceTagCollisionError:
+                old = self.instance_tag
+                self._regenerate_identity()
+                log.warning("instance tag %08x is taken by another device of %s: this "
+                            "device now uses %08x", old, own, self.instance_tag)
+        else:  # pragma: no cover - three collisions of random 32-bit tags
+            raise devices.InstanceTagCollisionError("no free instance tag after three draws")
+        self._new_device = False
         if wanted != current:
             await self.publish_device_list(wanted)
         self._joined = True
@@ -666,6 +685,13 @@ class XEP_OTR4(BasePlugin):
         self.conversations.local_prekeys = self.conversations.local_prekeys.with_prekeys(new)
         self._profiles_published = True
         return len(new)
+
+    def _regenerate_identity(self) -> None:
+        """A new identity and instance tag for a device that has no conversation yet."""
+        self.identity = DeviceIdentity.generate(self.rng, self.clock, mode=self.identity.mode)
+        self.conversations = Conversations(self.identity, self.xmpp.boundjid.bare,
+                                           rng=self.rng, clock=self.clock,
+                                           config=self.config.get("session_config"))
 
     def _publisher(self, service: str, fingerprint: bytes) -> pc.PublisherClient:
         ident = self.identity
