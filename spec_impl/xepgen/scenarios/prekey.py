@@ -27,13 +27,16 @@ from otrv4_xmpp.prekey import (
     NS_DISCO_ITEMS,
     NS_PREKEY,
     DiscoItem,
+    PrekeyCondition,
     build_fingerprint_items,
     build_prekey_iq,
     build_service_disco_info,
     build_service_items,
     find_fingerprint,
+    handle_prekey_iq,
     is_prekey_service,
     parse_disco_items,
+    parse_prekey_error,
     parse_prekey_iq,
 )
 from otrv4_xmpp.validation import XEP_SCHEMAS, XSF_SCHEMAS
@@ -100,9 +103,14 @@ def _request(sender: str, stanza_id: str, data: bytes) -> etree._Element:
     return build_prekey_iq(sender=sender, to=SERVICE, stanza_id=stanza_id, message=data)
 
 
-def _result(to: str, stanza_id: str, data: bytes) -> etree._Element:
-    return build_prekey_iq(sender=SERVICE, to=to, stanza_id=stanza_id, message=data,
-                           iq_type="result")
+def _serve(w: _World, request: etree._Element,
+           server: PrekeyServer | None = None) -> tuple[etree._Element, bytes]:
+    """The service's IQ answer to ``request`` (what the component sends) and, for a result,
+    the prekey-server message in it."""
+    sender = request.get("from") or ""
+    answer = handle_prekey_iq(server or w.server, request, sender.partition("/")[0])
+    data = parse_prekey_iq(answer).message if answer.get("type") == "result" else b""
+    return answer, data
 
 
 def discovery(ctx: ScenarioContext) -> list[Step | InvalidExample]:
@@ -145,8 +153,7 @@ def publication(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     if pending is None:
         raise UnexpectedAnswerError("the client should be in IN_DAKE")
     req1 = _request(JULIET_FULL, "pk1", dake1)
-    dake2 = w.server.handle(JULIET, dake1).encode()
-    res1 = _result(JULIET_FULL, "pk1", dake2)
+    res1, dake2 = _serve(w, req1)
     prekeys = [generate_prekey_message(ctx.rng, w.juliet.instance_tag)]
     dake3 = w.client.publish(dake2, prekeys, client_profile=w.juliet.client_profile,
                              prekey_profile=w.shared)
@@ -154,11 +161,15 @@ def publication(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     if session is None:
         raise UnexpectedAnswerError("the client should hold a session")
     req2 = _request(JULIET_FULL, "pk2", dake3)
-    reply = w.server.handle(JULIET, dake3)
-    if reply.failure is not None:
-        raise reply.failure
-    res2 = _result(JULIET_FULL, "pk2", reply.encode())
-    w.client.finish(reply.encode())
+    res2, reply = _serve(w, req2)
+    w.client.finish(reply)
+    replay, _ = _serve(w, _request(JULIET_FULL, "pk3", dake3))
+
+    def accept_replay(iq: etree._Element) -> object:
+        err = parse_prekey_error(iq)
+        if err.condition is not PrekeyCondition.NOT_IN_DAKE:
+            raise UnexpectedAnswerError(f"expected <not-in-dake/>, got {err}")
+        return err
 
     not_base64 = copy.deepcopy(req1)
     not_base64[0].text = "?OTR:" + (not_base64[0].text or "")
@@ -172,7 +183,7 @@ def publication(ctx: ScenarioContext) -> list[Step | InvalidExample]:
              accepted_by="prekey_server.messages.Dake1.decode",
              accept=lambda iq: Dake1.decode(parse_prekey_iq(iq).message)),
         Step("dake2", "The service answers with DAKE-2", res1,
-             produced_by="prekey_server.server.PrekeyServer.handle",
+             produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
              accepted_by="prekey_server.dake.receive_dake2",
              accept=lambda iq: receive_dake2(pending, parse_prekey_iq(iq).message)),
         Step("dake3-publication", "DAKE-3 carrying the Prekey Publication", req2,
@@ -180,10 +191,13 @@ def publication(ctx: ScenarioContext) -> list[Step | InvalidExample]:
              accepted_by="prekey_server.messages.Dake3.decode_inner",
              accept=lambda iq: Dake3.decode(parse_prekey_iq(iq).message).decode_inner()),
         Step("success", "The service stored the values (Success)", res2,
-             produced_by="prekey_server.server.PrekeyServer.handle",
+             produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
              accepted_by="prekey_server.publication.verify_reply_mac",
              accept=lambda iq: verify_reply_mac(
                  session.prekey_mac_k, Success.decode(parse_prekey_iq(iq).message))),
+        Step("replayed-dake3", "The same DAKE-3 again: no DAKE is in progress", replay,
+             produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
+             accepted_by="otrv4_xmpp.prekey.parse_prekey_error", accept=accept_replay),
         InvalidExample("prekey-not-base64", not_base64,
                        mutation="the '?OTR:' prefix of OTRv4 text messages added to the content",
                        rule="facet 'pattern'"),
@@ -209,7 +223,8 @@ def storage_status(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     session = w.client.session
     if session is None:
         raise UnexpectedAnswerError("the client should hold a session")
-    reply = w.server.handle(JULIET, dake3).encode()
+    request = _request(JULIET_FULL, "st2", dake3)
+    answer, reply = _serve(w, request)
     w.client.finish(reply)
 
     def accept_status(iq: etree._Element) -> object:
@@ -220,14 +235,12 @@ def storage_status(ctx: ScenarioContext) -> list[Step | InvalidExample]:
         return status
 
     return [
-        Step("dake3-status", "DAKE-3 carrying a Storage Information Request",
-             _request(JULIET_FULL, "st2", dake3),
+        Step("dake3-status", "DAKE-3 carrying a Storage Information Request", request,
              produced_by="prekey_server.client.PublisherClient.request_status",
              accepted_by="prekey_server.messages.Dake3.decode_inner",
              accept=lambda iq: Dake3.decode(parse_prekey_iq(iq).message).decode_inner()),
         Step("status", "The service reports three stored Prekey messages (Storage Status)",
-             _result(JULIET_FULL, "st2", reply),
-             produced_by="prekey_server.server.PrekeyServer.handle",
+             answer, produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
              accepted_by="prekey_server.publication.verify_reply_mac",
              accept=accept_status),
     ]
@@ -242,9 +255,23 @@ def retrieval(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     w.client.finish(w.server.handle(JULIET, dake3).encode())
     romeo_tag = generate_instance_tag(ctx.rng)
     query = EnsembleQuery(romeo_tag, JULIET).encode()
-    first = w.server.handle(ROMEO, query).encode()
-    second = w.server.handle(ROMEO, query).encode()
+    q1, q2 = _request(ROMEO_FULL, "q1", query), _request(ROMEO_FULL, "q2", query)
+    first_iq, _ = _serve(w, q1)
+    second_iq, second = _serve(w, q2)
+    # a service that allows two retrievals a minute per requester refuses the third
+    strict = PrekeyServer(w.server.identity, w.server.storage, ctx.rng, ctx.clock,
+                          ServerPolicy(publisher_domains=frozenset({DOMAIN}),
+                                       retrievals_per_minute=2))
+    for stanza_id in ("q3", "q4"):
+        _serve(w, _request(ROMEO_FULL, stanza_id, query), strict)
+    limited, _ = _serve(w, _request(ROMEO_FULL, "q5", query), strict)
     clock = ctx.clock
+
+    def accept_limited(iq: etree._Element) -> object:
+        err = parse_prekey_error(iq)
+        if err.condition is not PrekeyCondition.RATE_LIMITED:
+            raise UnexpectedAnswerError(f"expected <rate-limited/>, got {err}")
+        return err
 
     def accept_ensembles(iq: etree._Element) -> object:
         answer = read_answer(parse_prekey_iq(iq).message, romeo_tag, JULIET, clock)
@@ -264,19 +291,19 @@ def retrieval(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     etree.SubElement(bad[0], f"{{{NS_PREKEY}}}identity").text = JULIET
     bad[0].text = None
     return [
-        Step("query", "Romeo's device asks for Juliet's ensembles",
-             _request(ROMEO_FULL, "q1", query),
+        Step("query", "Romeo's device asks for Juliet's ensembles", q1,
              produced_by="prekey_server.client.query",
              accepted_by="prekey_server.messages.EnsembleQuery.decode",
              accept=lambda iq: EnsembleQuery.decode(parse_prekey_iq(iq).message)),
         Step("ensembles", "One ensemble per device of Juliet (Prekey Ensemble Retrieval)",
-             _result(ROMEO_FULL, "q1", first),
-             produced_by="prekey_server.server.PrekeyServer.handle",
+             first_iq, produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
              accepted_by="prekey_server.retrieval.read_answer", accept=accept_ensembles),
         Step("no-ensembles", "Every Prekey message was served: No Prekey Ensembles in Storage",
-             _result(ROMEO_FULL, "q2", second),
-             produced_by="prekey_server.server.PrekeyServer.handle",
+             second_iq, produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
              accepted_by="prekey_server.retrieval.read_answer", accept=accept_exhausted),
+        Step("rate-limited", "A requester that asked too often in the last minute", limited,
+             produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
+             accepted_by="otrv4_xmpp.prekey.parse_prekey_error", accept=accept_limited),
         InvalidExample("prekey-with-children", bad,
                        mutation="the query spelled out as child elements instead of the "
                                 "binary message",
