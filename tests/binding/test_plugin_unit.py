@@ -313,3 +313,28 @@ class CompatTest(PluginBase):
     def test_query_message_is_refused_quietly(self) -> None:
         self.recv(f"<message from='{ROMEO}' to='{ME}' type='chat'><body>?OTRv4?</body></message>")
         assert self.sent() is None and self.errors == [] and self.messages == []
+
+
+class TrustTest(PluginBase):
+    """The ``trust`` setting: devices the user has not confirmed get nothing."""
+
+    def test_unconfirmed_device_is_left_out_and_reported(self) -> None:
+        asked: list[tuple[str, int, str]] = []
+
+        def trust(account: str, tag: int, fingerprint: str) -> bool:
+            asked.append((account, tag, fingerprint))
+            return False
+
+        self.otr.config["trust"] = trust
+        self.complete_dake()
+        self.otr.device_lists["romeo@localhost"] = devices.DeviceList()
+        self.otr.device_lists["juliet@localhost"] = devices.DeviceList()
+        with pytest.raises(NoRecipientsError):
+            self.run_coro(self.otr.send_message("romeo@localhost", "secret"))
+        assert asked == [("romeo@localhost", self.romeo.instance_tag,
+                          self.romeo.identity.fingerprint)]
+        assert self.sent() is None
+        self.otr.config["trust"] = lambda account, tag, fp: fp == asked[0][2]
+        report = self.run_coro(self.otr.send_message("romeo@localhost", "now"))
+        assert report.untrusted == ()
+        assert report.recipients == (("romeo@localhost", self.romeo.instance_tag),)

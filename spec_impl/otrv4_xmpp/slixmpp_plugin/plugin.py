@@ -105,7 +105,8 @@ SEEN_WINDOW = 4096
 
 
 class NoRecipientsError(OTRError):
-    """No device of the peer (or of our own account) has a session: nothing to send."""
+    """No device of the peer (or of our own account) has a session, or the ones that have
+    are not trusted: nothing to send."""
 
 
 class OutgoingStanzaInvalidError(OTRError):
@@ -178,13 +179,16 @@ class SendReport:
     that got a payload (``recipients``), those among them reached by a
     non-interactive DAKE started for this message (``non_interactive``), and the
     listed devices that got nothing (``missing``: no session, no usable prekey
-    ensemble; the message reaches them once they are online and a DAKE ran)."""
+    ensemble; the message reaches them once they are online and a DAKE ran), and
+    those the ``trust`` setting refused (``untrusted``)."""
 
     stanza_id: str
     stanza_bytes: int
     recipients: tuple[tuple[str, int], ...]
     missing: tuple[tuple[str, int], ...]
     non_interactive: tuple[tuple[str, int], ...] = ()
+    untrusted: tuple[tuple[str, int], ...] = ()
+    """Devices with a session that the ``trust`` setting refused (not sent to)."""
 
 
 _ARRIVAL = {"live": policy.Arrival.LIVE, "carbon": policy.Arrival.CARBON,
@@ -220,7 +224,11 @@ class XEP_OTR4(BasePlugin):
     ``prekey_target``, ``prekey_low_water``: the replenishment policy (publish up to
     the target when fewer than the low-water mark remain);
     ``offline_start``: start non-interactive DAKEs from prekey ensembles for devices
-    without a session when sending.
+    without a session when sending;
+    ``trust``: ``trust(account, instance_tag, fingerprint) -> bool``, asked before a
+    message is encrypted for a device with a session (default: every device, trust on
+    first use; a client that wants the user to confirm new devices answers False
+    until they did).
     """
 
     name = "xep_otr4"
@@ -247,6 +255,7 @@ class XEP_OTR4(BasePlugin):
         "prekey_target": pc.REFILL_TARGET,
         "prekey_low_water": pc.LOW_WATER_MARK,
         "offline_start": True,
+        "trust": None,
     }
 
     # -- set-up -------------------------------------------------------------------------------
@@ -493,6 +502,7 @@ class XEP_OTR4(BasePlugin):
         sent: list[tuple[str, int]] = []
         missing: list[tuple[str, int]] = []
         extra: list[Outcome] = []
+        untrusted: list[tuple[str, int]] = []
         nia: list[tuple[int, bytes]] = []
         offline: list[tuple[str, int]] = []
         no_session = [(a, t) for a, t in wanted if not self.conversations.has_session(a, t)]
@@ -509,6 +519,9 @@ class XEP_OTR4(BasePlugin):
                 continue
             if not self.conversations.has_session(account, tag):
                 missing.append((account, tag))
+                continue
+            if not self._trusted(account, tag):
+                untrusted.append((account, tag))
                 continue
             out = self.conversations.send(account, tag, text)
             if not out.payloads:
@@ -527,9 +540,12 @@ class XEP_OTR4(BasePlugin):
                                        self._compat_jids for o in extra):
             for out in extra:
                 self._deliver(out, "live")
-            return SendReport("", 0, tuple(sent), tuple(missing), tuple(offline))
+            return SendReport("", 0, tuple(sent), tuple(missing), tuple(offline),
+                              tuple(untrusted))
         if not pairs:
-            raise NoRecipientsError(f"no device of {peer} has an OTRv4 session with us")
+            raise NoRecipientsError(
+                f"no device to send to: {len(missing)} without a session, "
+                f"{len(untrusted)} not trusted")
         if nia:  # the Non-Interactive-Auth messages go first, in a stanza of their own
             nia_stanza = carriage.build_message(
                 carriage.OtrElement.of(self.instance_tag, nia),
@@ -545,7 +561,8 @@ class XEP_OTR4(BasePlugin):
         self._send_element(el)
         for out in extra:
             self._deliver(out, "live")
-        return SendReport(stanza_id, len(raw), tuple(sent), tuple(missing), tuple(offline))
+        return SendReport(stanza_id, len(raw), tuple(sent), tuple(missing), tuple(offline),
+                          tuple(untrusted))
 
     async def _start_offline(self, devices_without_session: list[tuple[str, int]],
                              text: str) -> list[tuple[str, int, bytes, bytes]]:
@@ -708,6 +725,13 @@ class XEP_OTR4(BasePlugin):
         service, _ = await self.find_prekey_service(account.partition("@")[2] or account)
         answer = await self._prekey_exchange(service, pc.query(self.instance_tag, account))
         return read_answer(answer, self.instance_tag, account, self.clock)
+
+    def _trusted(self, account: str, tag: int) -> bool:
+        hook = self.config.get("trust")
+        if hook is None:
+            return True
+        pair = self.conversations.session(account, tag)
+        return bool(hook(account, tag, pair.fingerprint))
 
     def _select(self, peer: str, peer_tags: list[int],
                 own_tags: list[int]) -> list[tuple[str, int]]:
