@@ -151,11 +151,12 @@ def test_offline_devices_get_the_message_later(prosody: ProsodyServer) -> None:
             [m] = got[cast["romeo/r1"].boundjid.full]
             assert m.via in ("offline", "mam")
             assert m.sender_tag == j1.otr.instance_tag
-            # r2 comes back after offline storage was emptied by r1: the archive has it.
+            # r2 comes back: the archive has it (offline storage too, when r1 read the
+            # archive before sending its presence: Prosody then keeps the stored copy).
             await cast.online("romeo/r2")
             got = await collect([cast["romeo/r2"]], "the orchard walls are high")
             [m] = got[cast["romeo/r2"].boundjid.full]
-            assert m.via == "mam"
+            assert m.via in ("offline", "mam")
             # The ratchets continue: the next message arrives live on both.
             await j1.otr.send_message(ROMEO, "and hard to climb")
             got = await collect([cast["romeo/r1"], cast["romeo/r2"]], "and hard to climb")
