@@ -36,7 +36,7 @@ def _write_decisions(app: object) -> None:
 
     out = ["Decisions on the ambiguities of OTRv4", "=" * 38, "",
            "Generated from :mod:`otrv4.decisions`; the XEP renders the same records.", ""]
-    for d in all_decisions():
+    for d in all_decisions(("otrv4", "prekey_server")):
         title = f"{d.number}. {d.title}"
         out += [title, "-" * len(title), "", f"**Question.** {d.question}", "",
                 f"**Decision.** {d.decision}", "", f"**Reason.** {d.reason}", "",

@@ -42,17 +42,19 @@ def register(decision: Decision) -> Decision:
     return decision
 
 
-def all_decisions() -> list[Decision]:
-    """Every decision, by number, after importing every module of :mod:`otrv4`.
+def all_decisions(packages: tuple[str, ...] = ("otrv4",)) -> list[Decision]:
+    """Every decision, by number, after importing every module of ``packages``.
 
     Modules register their decisions when imported; importing them all here
     makes the list independent of what the caller happened to import first.
+    Other packages that build on OTRv4 (the prekey server) register theirs
+    here too; a caller that wants them names their package.
     """
     import importlib
     import pkgutil
 
-    import otrv4
-
-    for info in pkgutil.walk_packages(otrv4.__path__, "otrv4."):
-        importlib.import_module(info.name)
+    for name in packages:
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            importlib.import_module(info.name)
     return [DECISIONS[k] for k in sorted(DECISIONS)]

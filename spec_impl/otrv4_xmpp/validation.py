@@ -74,6 +74,7 @@ XEP_SCHEMAS: dict[str, str] = {
     "urn:xmpp:hints": "xep-0334.xsd",
     "urn:xmpp:sce:1": "xep-0420.xsd",
     "urn:xmpp:sid:0": "xep-0359.xsd",
+    "http://jabber.org/protocol/disco#items": "xep-0030-2.xsd",
     # XEP-0280's own schema does not compile; it is fixed at load time
     # (otrv4_xmpp.xep_schema_fixes.xep0280_compilable).
     "urn:xmpp:carbons:2": "xep-0280.xsd",

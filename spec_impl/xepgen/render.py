@@ -119,7 +119,7 @@ def render_xep(templates: Path, schema_dir: Path, examples: Sequence[CheckedExam
     ctx = _Context(examples, schema_dir)
     sections = sorted(p.relative_to(templates).as_posix()
                       for p in (templates / "sections").glob("*.xml.j2"))
-    decisions: list[Decision] = all_decisions()
+    decisions: list[Decision] = all_decisions(("otrv4", "prekey_server"))
     try:
         text = env.get_template(MAIN_TEMPLATE).render(
             example=ctx.example,
