@@ -10,7 +10,7 @@ sys.path.insert(0, str(ROOT / "spec_impl"))
 
 project = "OTRv4 over XMPP"
 author = "OTRv4 over XMPP contributors"
-copyright = "2026, OTRv4 over XMPP contributors"  # noqa: A001
+copyright = "2026, OTRv4 over XMPP contributors"
 
 extensions = [
     "sphinx.ext.autodoc",
