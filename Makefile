@@ -30,7 +30,7 @@ test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff and mypy --strict
-	$(BIN)/ruff check spec_impl tests
+	$(BIN)/ruff check spec_impl tests docs
 	$(BIN)/mypy
 
 docs: $(STAMP) ## build the Sphinx documentation (warnings are errors) into docs/_build/html
