@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from slixmpp import JID
+
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp.slixmpp_plugin.client import Otr4Client
 from otrv4_xmpp.slixmpp_plugin.testserver import ProsodyServer, make_server, prosody_available
@@ -66,7 +68,7 @@ async def measure(server: ProsodyServer, n: int) -> dict[str, float]:
         size = report.stanza_bytes
         body = f"plain {i}"
         t = time.perf_counter()
-        juliet.send_message(mto="romeo@localhost", mbody=body, mtype="chat")
+        juliet.send_message(mto=JID("romeo@localhost"), mbody=body, mtype="chat")
         while not all(body in got for got in plain.values()):
             await asyncio.sleep(0.0005)
         plain_lat.append(time.perf_counter() - t)

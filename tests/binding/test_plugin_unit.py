@@ -48,7 +48,7 @@ class PluginBase(SlixTest):
                               "rng": DeterministicRng("unit/juliet"), "clock": self.clock,
                               "catch_up_on_start": False, "timer_seconds": 0,
                               "offline_start": False, "prekeys_on_start": False}})
-        self.otr: XEP_OTR4 = self.xmpp.plugin["xep_otr4"]
+        self.otr: XEP_OTR4 = self.xmpp.plugin["xep_otr4"]  # type: ignore[typeddict-item]
         self.errors: list[Any] = []
         self.messages: list[Any] = []
         self.started: list[Any] = []
@@ -67,7 +67,8 @@ class PluginBase(SlixTest):
     def sent(self) -> etree._Element | None:
         """The next stanza the plugin wrote, parsed (None when nothing was sent)."""
         self.wait_for_send_queue()
-        raw = self.xmpp.socket.next_sent(0.2)
+        socket: Any = self.xmpp.socket  # slixmpp's TestSocket
+        raw = socket.next_sent(0.2)
         if raw is None:
             return None
         _, stanzas = split_stanzas(raw if isinstance(raw, str) else raw.decode())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from xml.etree import ElementTree as ET
 
 import pytest
 from lxml import etree
@@ -270,9 +271,8 @@ def test_a_device_missing_from_its_own_list_joins_again(prosody: ProsodyServer) 
     run(scenario)
 
 
-def etree_to_et(xml: str):  # type: ignore[no-untyped-def]
+def etree_to_et(xml: str) -> ET.Element:
     """An xml.etree element (what slixmpp stanzas hold) from text."""
-    from xml.etree import ElementTree as ET
     etree.fromstring(xml)  # well-formed
     return ET.fromstring(xml)
 

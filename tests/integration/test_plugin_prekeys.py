@@ -40,9 +40,13 @@ async def prekey_service(prosody: ProsodyServer, tmp: Path) -> AsyncIterator[Pre
     server = build_server(prosody.component_jid, load_or_create_key(tmp / "key", rng), storage,
                           rng=rng, clock=SystemClock())
     component = PrekeyComponent(prosody.component_jid, prosody.component_secret, server)
-    started = asyncio.get_running_loop().create_future()
-    component.add_event_handler("session_start", lambda _: started.done()
-                                or started.set_result(None))
+    started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_start(_: object) -> None:
+        if not started.done():
+            started.set_result(None)
+
+    component.add_event_handler("session_start", on_start)
     component.connect("127.0.0.1", prosody.component_port)
     await asyncio.wait_for(started, 10)
     try:
