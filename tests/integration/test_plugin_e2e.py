@@ -187,6 +187,9 @@ def test_device_offline_while_another_is_online_catches_up_from_the_archive(
                 got = await collect([r2], text)
                 assert [m.via for m in got[r2.boundjid.full]] == ["mam"]
             assert [m.text for m in r2.received] == ["one", "two", "three"]
+            # Where the next catch-up resumes (a client stores it across restarts).
+            assert r2.otr.archive_position is not None
+            assert await r2.otr.catch_up() == 0
         finally:
             await cast.close()
     run(scenario)

@@ -228,7 +228,10 @@ class XEP_OTR4(BasePlugin):
     ``trust``: ``trust(account, instance_tag, fingerprint) -> bool``, asked before a
     message is encrypted for a device with a session (default: every device, trust on
     first use; a client that wants the user to confirm new devices answers False
-    until they did).
+    until they did);
+    ``archive_after``: the archive id to resume the catch-up after (a client that
+    stores :attr:`archive_position` across restarts passes it back here; without
+    it the first catch-up reads the whole archive).
     """
 
     name = "xep_otr4"
@@ -256,6 +259,7 @@ class XEP_OTR4(BasePlugin):
         "prekey_low_water": pc.LOW_WATER_MARK,
         "offline_start": True,
         "trust": None,
+        "archive_after": None,
     }
 
     # -- set-up -------------------------------------------------------------------------------
@@ -279,7 +283,7 @@ class XEP_OTR4(BasePlugin):
         self._features: dict[str, bool] = {}
         self._waiters: dict[str, asyncio.Future[PairSession]] = {}
         self._seen: OrderedDict[bytes, None] = OrderedDict()
-        self._last_archive_id: str | None = None
+        self._last_archive_id: str | None = self.config.get("archive_after")
         self._last_received: dict[tuple[str, int], int] = {}
         self._last_sent: dict[tuple[str, int], int] = {}
         self._services: dict[str, tuple[str, bytes]] = {}
@@ -334,6 +338,12 @@ class XEP_OTR4(BasePlugin):
     def fingerprint(self) -> str:
         """This device's fingerprint (for people to compare)."""
         return self.identity.fingerprint
+
+    @property
+    def archive_position(self) -> str | None:
+        """The last archive (XEP-0313) id this device processed; store it and pass it as
+        ``archive_after`` on the next start."""
+        return self._last_archive_id
 
     async def ready(self, timeout: float | None = None) -> None:
         """Wait until the device list is published and the catch-up done (``otr4_ready``)."""
