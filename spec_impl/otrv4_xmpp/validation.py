@@ -355,6 +355,8 @@ class StanzaValidator:
 
     def _check_lxml(self, root: etree._Element, source: str) -> Iterator[Violation]:
         schema = self._lxml_schema()
+        if schema.validate(root):
+            return  # the common case: valid in place, nothing to report
         # Validate a copy as a document of its own: libxml2 reports XPaths
         # relative to the document, and a copy keeps the source lines.
         copy = copy_module.deepcopy(root)

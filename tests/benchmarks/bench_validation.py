@@ -72,7 +72,9 @@ def main() -> int:
         driver = folder / "driver.xsd"
         driver.write_text(validator.driver, encoding="utf-8")
         files = write_files(items, folder)
-        env = dict(os.environ, XML_CATALOG_FILES=str(xsf.schemas / "catalog.xml"))
+        catalog = folder / "catalog.xml"  # the validator's own mapping (incl. schema fixes)
+        catalog.write_text(validator.catalog(), encoding="utf-8")
+        env = dict(os.environ, XML_CATALOG_FILES=str(catalog))
         cmd = [xmllint, "--noout", "--nonet", "--schema", str(driver)]
 
         # agreement first
