@@ -28,7 +28,7 @@ from otrv4.messages import (
     wire_table,
 )
 from otrv4.modes import Mode
-from otrv4.primitives.rng import DeterministicRng
+from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from otrv4.profiles import ProfileExpiredError
 from otrv4.ratchet import DoubleRatchet
 from otrv4.ratchet import RatchetInit as DoubleRatchetInit
@@ -226,7 +226,7 @@ def test_vectors_replay(tmp_path: Path) -> None:
         counts[test["result"]] += 1
         if group["type"] == "transcript":
             replay = scenarios.interactive_run(
-                rng=_Replay([bytes.fromhex(d) for d in test["randomDraws"]]))
+                rng=ReplayRng([bytes.fromhex(d) for d in test["randomDraws"]]))
             assert replay.identity.send is not None and replay.auth_r.send is not None
             assert replay.auth_i.send is not None
             assert replay.identity.send.encode().hex() == test["outputs"]["identity"]
@@ -248,16 +248,6 @@ def test_vectors_replay(tmp_path: Path) -> None:
     assert counts["valid"] == 2 and counts["invalid"] > 50
 
 
-class _Replay:
-    """An rng that returns the listed draws in order (as another implementation would)."""
-
-    def __init__(self, draws: list[bytes]) -> None:
-        self.draws = draws
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self.draws.pop(0)
-        assert len(value) == n
-        return value
 
 
 @pytest.mark.parametrize("cls", [IdentityMessage, AuthRMessage, AuthIMessage])

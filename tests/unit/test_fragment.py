@@ -31,7 +31,7 @@ from otrv4.fragment import (
     fragment_message,
     parse_fragment,
 )
-from otrv4.primitives.rng import DeterministicRng
+from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from xepgen.vectors import dump_vectors, load_vectors
 from xepgen.vectorsets.fragment import fragment_vectors
 
@@ -198,12 +198,3 @@ def test_vectors_reproduce(tmp_path: Path) -> None:
             assert type(info.value).__name__ == test["expectedError"]
     assert kinds == {"Fragmentation", "Reassembly", "FragmentParsing", "ReassemblyFailure"}
 
-
-class ReplayRng:
-    def __init__(self, draws: list[bytes]) -> None:
-        self.draws = draws
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self.draws.pop(0)
-        assert len(value) == n
-        return value

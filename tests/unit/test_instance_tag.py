@@ -14,17 +14,7 @@ from otrv4.instance_tag import (
     generate_instance_tag,
     is_valid_instance_tag,
 )
-from otrv4.primitives.rng import DeterministicRng
-
-
-class _Scripted:
-    def __init__(self, *values: bytes) -> None:
-        self.values = list(values)
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self.values.pop(0)
-        assert len(value) == n
-        return value
+from otrv4.primitives.rng import DeterministicRng, ReplayRng
 
 
 def test_bounds() -> None:
@@ -36,9 +26,9 @@ def test_bounds() -> None:
 
 
 def test_generate_redraws_small_values() -> None:
-    rng = _Scripted(b"\x00\x00\x00\xff", b"\x00\x00\x00\x01", b"\x00\x00\x01\x00")
+    rng = ReplayRng([b"\x00\x00\x00\xff", b"\x00\x00\x00\x01", b"\x00\x00\x01\x00"])
     assert generate_instance_tag(rng) == 0x100
-    assert rng.values == []
+    assert rng.remaining == 0
     tag = generate_instance_tag(DeterministicRng("tag"))
     assert is_valid_instance_tag(tag)
 

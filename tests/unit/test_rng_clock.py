@@ -7,7 +7,14 @@ import hashlib
 import pytest
 
 from otrv4.clock import FixedClock, SystemClock
-from otrv4.primitives.rng import DeterministicRng, RecordingRng, Rng, SystemRng
+from otrv4.primitives.rng import (
+    DeterministicRng,
+    RecordingRng,
+    ReplayError,
+    ReplayRng,
+    Rng,
+    SystemRng,
+)
 
 
 def test_deterministic_rng_known_answer() -> None:
@@ -48,3 +55,21 @@ def test_clocks() -> None:
     with pytest.raises(ValueError):
         clock.advance(-1)
     assert SystemClock().now() > 1_700_000_000
+
+
+def test_replay_rng_returns_the_listed_draws_and_nothing_else() -> None:
+    rng = ReplayRng([b"\x01\x02", "0304"])
+    assert rng.random_bytes(2) == b"\x01\x02"
+    with pytest.raises(ReplayError, match="asked for 3 bytes"):
+        rng.random_bytes(3)
+    assert rng.remaining == 1
+    assert rng.random_bytes(2) == b"\x03\x04"
+    with pytest.raises(ReplayError, match="after the 2 listed"):
+        rng.random_bytes(1)
+
+
+def test_recorded_draws_replay_to_the_same_values() -> None:
+    rec = RecordingRng(DeterministicRng("replay"))
+    first = [rec.random_bytes(n) for n in (3, 57, 80)]
+    replay = ReplayRng([d.value for d in rec.draws])
+    assert [replay.random_bytes(n) for n in (3, 57, 80)] == first

@@ -28,7 +28,7 @@ from otrv4.prekeys import (
     select_ensembles,
     validate_ensemble,
 )
-from otrv4.primitives.rng import DeterministicRng
+from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from otrv4.profiles import PrekeyProfile, ProfileExpiredError
 from otrv4.ratchet import DoubleRatchet
 from otrv4.ratchet import RatchetInit as DoubleRatchetInit
@@ -115,7 +115,7 @@ def test_vectors_replay(tmp_path: Path) -> None:
         counts[test["result"]] += 1
         if group["type"] == "transcript":
             draws = [bytes.fromhex(d) for d in test["randomDraws"]]
-            replay = scenarios.non_interactive_run(rng=_Replay(draws))
+            replay = scenarios.non_interactive_run(rng=ReplayRng(draws))
             assert replay.message.encode().hex() == test["outputs"]["non_interactive_auth"]
             assert replay.bob_side.result.ssid.hex() == test["outputs"]["ssid"]
             inter = test["intermediates"]
@@ -132,14 +132,6 @@ def test_vectors_replay(tmp_path: Path) -> None:
     assert counts["valid"] == 1 and counts["invalid"] > 25
 
 
-class _Replay:
-    def __init__(self, draws: list[bytes]) -> None:
-        self.draws = draws
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self.draws.pop(0)
-        assert len(value) == n
-        return value
 
 
 def test_prekey_message_wire(run: scenarios.NonInteractiveRun) -> None:

@@ -8,17 +8,20 @@ scenario, so that adding a scenario never changes another one's output.
 
 A :class:`RecordingRng` wraps any generator and keeps every draw, so that
 vector files can list each random input and other implementations can check
-them without reproducing our generator.
+them without reproducing our generator; a :class:`ReplayRng` hands such a
+list back, in order, to replay a vector.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-__all__ = ["DeterministicRng", "Draw", "RecordingRng", "Rng", "SystemRng"]
+__all__ = ["DeterministicRng", "Draw", "RecordingRng", "ReplayError", "ReplayRng", "Rng",
+           "SystemRng"]
 
 
 @runtime_checkable
@@ -85,4 +88,37 @@ class RecordingRng:
     def random_bytes(self, n: int) -> bytes:
         value = self.inner.random_bytes(n)
         self.draws.append(Draw(len(self.draws), value))
+        return value
+
+
+class ReplayError(ValueError):
+    """A replayed draw does not match what the code asks for (size, or one draw too many)."""
+
+
+class ReplayRng:
+    """Returns the listed draws in order: replays a vector's ``randomDraws``.
+
+    Draws may be bytes or hex strings (as in vector files).  Raises
+    :class:`ReplayError` when the code asks for a size other than the next
+    draw's, or for more draws than were listed.
+    """
+
+    def __init__(self, draws: Sequence[bytes | str]) -> None:
+        self._draws = [bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in draws]
+        self._next = 0
+
+    @property
+    def remaining(self) -> int:
+        """How many listed draws have not been used."""
+        return len(self._draws) - self._next
+
+    def random_bytes(self, n: int) -> bytes:
+        if self._next >= len(self._draws):
+            raise ReplayError(f"a draw of {n} bytes asked for after the {len(self._draws)} "
+                              "listed ones")
+        value = self._draws[self._next]
+        if len(value) != n:
+            raise ReplayError(f"draw {self._next} asked for {n} bytes; the list has "
+                              f"{len(value)}")
+        self._next += 1
         return value

@@ -24,7 +24,7 @@ from otrv4.primitives.dh3072 import (
     k_dh_bytes,
 )
 from otrv4.primitives.kdf import UsageID, kdf
-from otrv4.primitives.rng import DeterministicRng, RecordingRng
+from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
 
 from ..vectors import TestCase, TestGroup, VectorFile
 
@@ -84,7 +84,7 @@ def _shared_cases(rng: DeterministicRng) -> list[TestCase]:
         alice = generate_dh(rec)
         bob = generate_dh(rec)
         if dh_shared_secret(alice.secret, bob.public) < 1 << (8 * 383):
-            replay = RecordingRng(_Replay([d.value for d in rec.draws]))
+            replay = RecordingRng(ReplayRng([d.value for d in rec.draws]))
             cases.append(_shared_case(
                 "k_dh whose most significant byte is zero: serialized with the zero byte",
                 ["FixedLengthKdh", "KdhLeadingZero"], replay,
@@ -95,17 +95,6 @@ def _shared_cases(rng: DeterministicRng) -> list[TestCase]:
     return cases
 
 
-class _Replay:
-    """An rng that returns the given draws in order (to rebuild a found case)."""
-
-    def __init__(self, draws: list[bytes]) -> None:
-        self._draws = list(draws)
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self._draws.pop(0)
-        if len(value) != n:
-            raise RuntimeError("replayed draw of the wrong size")
-        return value
 
 
 def _raw_mpi(length: int, magnitude: bytes) -> bytes:

@@ -35,7 +35,7 @@ from otrv4.primitives.ed448 import Point, PointNotOnCurveError, decode_scalar, e
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.kdf import PrekeyUsageID
 from otrv4.primitives.ring_signature import InvalidRingSignatureError, RingSignature
-from otrv4.primitives.rng import DeterministicRng, RecordingRng
+from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
 from otrv4.profiles import (
     ClientProfile,
     PrekeyProfile,
@@ -110,23 +110,6 @@ RETRIEVER_TAG = 0x0000_0A0B
 # --------------------------------------------------------------------------- replay helpers
 
 
-class ReplayRng:
-    """Hands out the listed random draws in order (for replaying a vector)."""
-
-    def __init__(self, draws: Sequence[bytes | str]) -> None:
-        self._draws = [bytes.fromhex(d) if isinstance(d, str) else bytes(d) for d in draws]
-
-    def random_bytes(self, n: int) -> bytes:
-        if not self._draws:
-            raise ValueError("the vector lists fewer random draws than were used")
-        value = self._draws.pop(0)
-        if len(value) != n:
-            raise ValueError(f"a draw of {n} bytes, the vector lists {len(value)}")
-        return value
-
-    def exhausted(self) -> bool:
-        """Whether every listed draw was used."""
-        return not self._draws
 
 
 def _b(inputs: Mapping[str, Any], key: str) -> bytes:
@@ -163,7 +146,7 @@ def process(group_type: str, inputs: Mapping[str, Any],
         session = receive_dake2(state, dake2.encode())
         dake3 = session.dake3(build_storage_request(session.prekey_mac_k).encode(), rng)
         verified = verify_dake3(srv, server_state, dake3.encode())
-        assert verified.sk == session.sk and rng.exhausted()
+        assert verified.sk == session.sk and rng.remaining == 0
         return {"dake1": state.dake1.encode(), "dake2": dake2.encode(), "dake3": dake3.encode(),
                 "SK": session.sk, "prekeyMacKey": session.prekey_mac_k}
     if group_type == "Dake1Received":

@@ -20,7 +20,7 @@ from otrv4.primitives.dh3072 import DHKeyPair, dh_shared_secret, generate_dh, k_
 from otrv4.primitives.ecdh import ECDHKeyPair, ecdh, generate_ecdh
 from otrv4.primitives.ed448 import Point
 from otrv4.primitives.kdf import hcmac
-from otrv4.primitives.rng import DeterministicRng, RecordingRng, Rng
+from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng, Rng
 from otrv4.ratchet import (
     DoubleRatchet,
     RatchetInit,
@@ -87,24 +87,13 @@ class Setup:
         """Rebuild a setup from vector inputs (hex strings)."""
         def dh(name: str) -> DHKeyPair:
             secret = int(inputs[name], 16)
-            return generate_dh(_Replay([secret.to_bytes(80, "big")]))
+            return generate_dh(ReplayRng([secret.to_bytes(80, "big")]))
         return cls(bytes.fromhex(inputs["sharedSecret"]),
                    ECDHKeyPair.from_seed(bytes.fromhex(inputs["aliceEcdhSeed"])),
                    ECDHKeyPair.from_seed(bytes.fromhex(inputs["bobEcdhSeed"])),
                    dh("aliceDhSecret"), dh("bobDhSecret"))
 
 
-class _Replay:
-    """An rng that returns listed draws in order."""
-
-    def __init__(self, draws: list[bytes]) -> None:
-        self._draws = list(draws)
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self._draws.pop(0)
-        if len(value) != n:
-            raise ValueError("replayed draw of the wrong size")
-        return value
 
 
 def setup(rng: Rng) -> Setup:
@@ -115,7 +104,7 @@ def setup(rng: Rng) -> Setup:
 
 def replay_rng(draws: list[bytes]) -> Rng:
     """An rng that returns ``draws`` in order (to replay a vector)."""
-    return _Replay(draws)
+    return ReplayRng(draws)
 
 
 @dataclass
@@ -249,7 +238,7 @@ def deliver_prefix(s: Setup, conv: Conversation, draws: list[bytes], count: int
     """
     alice, bob = s.ratchets()
     parties = {"alice": alice, "bob": bob}
-    rng = _Replay(draws)
+    rng = ReplayRng(draws)
     delivered = 0
     sent = 0
     for sender_name, order in SCRIPT:

@@ -17,7 +17,7 @@ from otrv4 import smp
 from otrv4.errors import OTRError
 from otrv4.primitives.ed448 import G, Point
 from otrv4.primitives.ed448 import P as FIELD_P
-from otrv4.primitives.rng import DeterministicRng, RecordingRng, Rng
+from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng, Rng
 from otrv4.tlv import TLV, TLVType
 
 from ..vectors import TestCase, TestGroup, VectorFile
@@ -178,7 +178,7 @@ def smp_vectors() -> VectorFile:
     bad = []
     for step, comment, value, error, flags in mutations(valid_values):
         try:
-            run_exchange(x, x, _Replay(valid_draws), upto=step, mutated=value)
+            run_exchange(x, x, ReplayRng(valid_draws), upto=step, mutated=value)
             raised = None
         except OTRError as e:
             raised = type(e).__name__
@@ -215,20 +215,11 @@ def smp_vectors() -> VectorFile:
     )
 
 
-class _Replay:
-    def __init__(self, draws: list[bytes]) -> None:
-        self._draws = list(draws)
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self._draws.pop(0)
-        if len(value) != n:
-            raise ValueError("replayed draw of the wrong size")
-        return value
 
 
 def replay_rng(draws: list[bytes]) -> Rng:
     """An rng returning ``draws`` in order."""
-    return _Replay(draws)
+    return ReplayRng(draws)
 
 
 

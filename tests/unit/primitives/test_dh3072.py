@@ -37,7 +37,7 @@ from otrv4.primitives.dh3072 import (
     validate_dh_public,
 )
 from otrv4.primitives.kdf import UsageID, kdf
-from otrv4.primitives.rng import DeterministicRng, RecordingRng
+from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
 from xepgen.vectors import dump_vectors, load_vectors
 from xepgen.vectorsets.dh3072 import dh3072_vectors
 
@@ -56,16 +56,6 @@ def _vid(value: object) -> str | None:
     return f"{value.bit_length()}-bit"
 
 
-class ReplayRng:
-    """Returns the given draws in order; fails on a draw of another size or one too many."""
-
-    def __init__(self, draws: list[bytes]) -> None:
-        self.draws = list(draws)
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self.draws.pop(0)
-        assert len(value) == n
-        return value
 
 
 @pytest.fixture(params=available_backends())

@@ -34,7 +34,7 @@ from otrv4.primitives.ring_signature import (
     ring_sign,
     ring_verify,
 )
-from otrv4.primitives.rng import DeterministicRng, RecordingRng
+from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
 from xepgen.vectors import dump_vectors, load_vectors
 from xepgen.vectorsets.ring_signature import ring_signature_vectors
 
@@ -50,16 +50,6 @@ G_ENCODED = bytes.fromhex(
 MESSAGE = b"the message m"
 
 
-class ReplayRng:
-    """Returns the given draws in order."""
-
-    def __init__(self, draws: list[bytes]) -> None:
-        self.draws = list(draws)
-
-    def random_bytes(self, n: int) -> bytes:
-        value = self.draws.pop(0)
-        assert len(value) == n
-        return value
 
 
 @pytest.fixture(scope="module")
