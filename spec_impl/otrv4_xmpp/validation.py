@@ -36,10 +36,11 @@ from lxml import etree
 
 from .namespaces import NS_CLIENT, NS_STANZAS, NS_XML
 from .xep_schema_fixes import (
-    CarbonsSchemaNotRecognisedError,
     ErrorModelNotFoundError,
+    SchemaNotRecognisedError,
     rfc6120_jabber_client,
     xep0280_compilable,
+    xep0420_any_content,
 )
 
 __all__ = [
@@ -67,7 +68,20 @@ XSF_SCHEMAS: dict[str, str] = {
     "http://jabber.org/protocol/pubsub#event": "pubsub-event.xsd",
     "http://jabber.org/protocol/pubsub#errors": "pubsub-errors.xsd",
     "jabber:x:data": "x-data.xsd",
+    "http://jabber.org/protocol/disco#items": "disco-items.xsd",
+    "http://jabber.org/protocol/chatstates": "chatstates.xsd",
+    "urn:xmpp:receipts": "receipts.xsd",
+    "urn:xmpp:forward:0": "forward.xsd",
+    "urn:xmpp:delay": "delay.xsd",
 }
+#: Schemas this binding writes for namespaces it uses, loaded when the XSF's own
+#: file for the namespace is not found (``otrv4_xmpp/xep_schema_fixes/``).
+FALLBACK_SCHEMAS: dict[str, str] = {
+    "urn:xmpp:forward:0": "xep-0297.xsd",
+    "http://jabber.org/protocol/chatstates": "chatstates.xsd",
+    "urn:xmpp:receipts": "receipts.xsd",
+}
+
 #: Schemas cut out of XEPs (not published as files by the XSF), by namespace.
 XEP_SCHEMAS: dict[str, str] = {
     "urn:xmpp:eme:0": "xep-0380.xsd",
@@ -75,12 +89,11 @@ XEP_SCHEMAS: dict[str, str] = {
     "urn:xmpp:sce:1": "xep-0420.xsd",
     "urn:xmpp:sid:0": "xep-0359.xsd",
     "http://jabber.org/protocol/disco#items": "xep-0030-2.xsd",
+    # XEP-0420's <content/> admits one element as published; fixed at load time
+    # (otrv4_xmpp.xep_schema_fixes.xep0420_any_content).
     # XEP-0280's own schema does not compile; it is fixed at load time
     # (otrv4_xmpp.xep_schema_fixes.xep0280_compilable).
     "urn:xmpp:carbons:2": "xep-0280.xsd",
-    # XEP-0297 (the <forwarded/> inside carbons): no published schema file; ours.
-    "urn:xmpp:forward:0": str(Path(__file__).resolve().parent / "xep_schema_fixes"
-                              / "xep-0297.xsd"),
 }
 
 
@@ -243,18 +256,32 @@ class StanzaValidator:
                 path = Path(name) if Path(name).is_absolute() else xep / name
                 if not path.is_file():
                     continue
-                if ns == "urn:xmpp:carbons:2":
-                    try:
+                if ns in self.namespaces_loaded():
+                    continue  # the XSF's own file came first
+                try:
+                    if ns == "urn:xmpp:carbons:2":
                         path = xep0280_compilable(path)
-                    except CarbonsSchemaNotRecognisedError:
-                        continue
+                    elif ns == "urn:xmpp:sce:1":
+                        path = xep0420_any_content(path)
+                except SchemaNotRecognisedError:
+                    continue
                 self._imports.append((ns, path.resolve().as_uri()))
+        if self.complete:
+            fallback_dir = Path(__file__).resolve().parent / "xep_schema_fixes"
+            for ns, name in FALLBACK_SCHEMAS.items():
+                if ns not in self.namespaces_loaded():
+                    self._imports.append((ns, (fallback_dir / name).as_uri()))
         self.namespaces = frozenset(ns for ns, _ in self._imports) | {NS_STANZAS, NS_XML}
         #: Namespaces this validator knows a schema for but could not load here.
-        self.missing = frozenset(set(XSF_SCHEMAS) | set(XEP_SCHEMAS)) - self.namespaces
+        self.missing = frozenset(set(XSF_SCHEMAS) | set(XEP_SCHEMAS)
+                                 | set(FALLBACK_SCHEMAS)) - self.namespaces
         self._driver = self._driver_text()
         self._lxml: etree.XMLSchema | None = None
         self._xmlschema: xmlschema.XMLSchema10 | None = None
+
+    def namespaces_loaded(self) -> set[str]:
+        """The namespaces imported so far (during construction) or in total."""
+        return {ns for ns, _ in self._imports}
 
     def _driver_text(self) -> str:
         lines = ["<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,23 @@ def test_carbons_schema_is_fixed_at_load_time(validator: StanzaValidator) -> Non
     bad = validator.validate_text("<message to='a@b.c'><private xmlns='urn:xmpp:carbons:2'>"
                                   "x</private></message>")
     assert not bad.ok
+
+
+def test_sce_content_holds_several_elements_each_checked(validator: StanzaValidator) -> None:
+    envelope = ("<envelope xmlns='urn:xmpp:sce:1'><content>"
+                "<body xmlns='jabber:client'>hi</body>"
+                "<active xmlns='http://jabber.org/protocol/chatstates'/>"
+                "<request xmlns='urn:xmpp:receipts'/></content>"
+                "<from jid='juliet@capulet.lit'/></envelope>")
+    assert validator.validate_text(envelope).ok
+    wrong = envelope.replace("<active ", "<sleepy ")
+    assert not validator.validate_text(wrong).ok
+
+
+def test_each_namespace_is_imported_once_with_fallbacks_last(
+        validator: StanzaValidator) -> None:
+    from otrv4_xmpp.validation import FALLBACK_SCHEMAS
+    imported = re.findall(r"namespace='([^']*)'", validator.driver)
+    assert len(imported) == len(set(imported))
+    for ns in FALLBACK_SCHEMAS:
+        assert ns in validator.namespaces

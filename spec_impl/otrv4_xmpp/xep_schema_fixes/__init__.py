@@ -2,9 +2,13 @@
 
 Third-party schemas are never copied into this project; where one needs a
 fix, the fix is applied at run time to the caller's copy and the result kept
-in a cache folder under a name derived from its content.  The only ``*.xsd``
-file here, ``xep-0297.xsd``, is written by this binding: the XSF publishes no
-schema for XEP-0297.
+in a cache folder under a name derived from its content.  The ``*.xsd`` files
+here are written by this binding for namespaces it uses (XEP-0297 forwarding,
+XEP-0085 chat states, XEP-0184 receipts); the validator loads one only when the
+XSF's own file for that namespace is not found (see
+``otrv4_xmpp.validation.FALLBACK_SCHEMAS``).
+
+:func:`xep0420_any_content` lets XEP-0420's ``<content/>`` hold several elements.
 
 :func:`xep0280_compilable` fixes XEP-0280's schema, which does not compile as
 published (``abstract`` on a simple type; an element declaration with a
@@ -29,8 +33,9 @@ from pathlib import Path
 
 from ..namespaces import DEFINED
 
-__all__ = ["CarbonsSchemaNotRecognisedError", "ErrorModelNotFoundError", "app_condition",
-           "rfc6120_jabber_client", "xep0280_compilable"]
+__all__ = ["CarbonsSchemaNotRecognisedError", "ErrorModelNotFoundError",
+           "SchemaNotRecognisedError", "app_condition", "rfc6120_jabber_client",
+           "xep0280_compilable", "xep0420_any_content"]
 
 
 def app_condition(namespaces: Iterable[str]) -> str:
@@ -79,8 +84,31 @@ def _cached(text: str, stem: str, cache: Path | None) -> Path:
     return target
 
 
-class CarbonsSchemaNotRecognisedError(ValueError):
+class SchemaNotRecognisedError(ValueError):
+    """A third-party schema is not the published text a fix expects (so it is not fixed)."""
+
+
+class CarbonsSchemaNotRecognisedError(SchemaNotRecognisedError):
     """The given xep-0280.xsd is not the published text this fix expects."""
+
+
+_XEP0420_CONTENT = '<xs:any minOccurs="0"/>'
+
+
+def xep0420_any_content(xep0420: Path, cache: Path | None = None) -> Path:
+    """XEP-0420's schema (the caller's copy) whose ``<content/>`` admits any number of elements.
+
+    As published, ``<content/>`` holds ``<xs:any minOccurs="0"/>``: at most one
+    element, although the XEP's own examples carry several (a body and a chat
+    state, say).  The fix adds ``maxOccurs="unbounded"``; each element is still
+    validated strictly against its own namespace's schema.  Raises
+    :class:`SchemaNotRecognisedError` if the text differs from the published one.
+    """
+    text = xep0420.read_text(encoding="utf-8")
+    if text.count(_XEP0420_CONTENT) != 1:
+        raise SchemaNotRecognisedError(f"{xep0420}: the <content/> model not found")
+    text = text.replace(_XEP0420_CONTENT, '<xs:any minOccurs="0" maxOccurs="unbounded"/>')
+    return _cached(text, "xep-0420-any-content", cache)
 
 
 _XEP0280_FIXES = (

@@ -19,8 +19,8 @@ class EnvelopeMismatchError(Exception):
 
 
 def envelope(ctx: ScenarioContext) -> list[Step | InvalidExample]:
-    """Juliet's laptop puts the body in an SCE envelope, encrypts it for Romeo's laptop;
-    the laptop decrypts and reads it back."""
+    """Juliet's laptop puts the body, her chat state and a receipt request in an SCE
+    envelope and encrypts it for Romeo's laptop; the laptop decrypts and reads it back."""
     cast = Cast.create(ctx.rng, ctx.clock)
     j, r = cast.balcony, cast.orchard
     answer = r.receive_dake(j.account, j.start_dake(r.account, r.tag, ctx.rng).payloads[0],
@@ -32,7 +32,12 @@ def envelope(ctx: ScenarioContext) -> list[Step | InvalidExample]:
 
     body = etree.Element(f"{{{NS_CLIENT}}}body", nsmap={None: NS_CLIENT})  # type: ignore[dict-item]
     body.text = "Good night, good night! Parting is such sweet sorrow."
-    env = build_envelope([body], from_jid=j.jid, time=ctx.clock.now())
+    # a chat state (XEP-0085) and a receipt request (XEP-0184) travel encrypted too
+    state = etree.Element("{http://jabber.org/protocol/chatstates}active",
+                          nsmap={None: "http://jabber.org/protocol/chatstates"})  # type: ignore[dict-item]
+    receipt = etree.Element("{urn:xmpp:receipts}request",
+                            nsmap={None: "urn:xmpp:receipts"})  # type: ignore[dict-item]
+    env = build_envelope([body, state, receipt], from_jid=j.jid, time=ctx.clock.now())
     plaintext = envelope_plaintext(env)
     otr = OtrElement.of(j.tag, [(r.tag, j.encrypt_bytes(r.tag, plaintext, ctx.rng))])
     stanza = build_message(otr, sender=j.jid, to=r.account, stanza_id="sce1")
