@@ -134,10 +134,15 @@ def test_exhausted_prekeys_fall_back_to_the_interactive_dake(
                 await cast.see_online("juliet/j2", ROMEO, 1)
                 sessions = await j2.otr.start_sessions(ROMEO, timeout=15)
                 assert r1.boundjid.full in {s.full_jid for s in sessions}
+                # "second" now goes to r1 alone: j1 has it already.
+                late = await j2.otr.send_message(ROMEO, "second", only=report.missing)
+                assert late.recipients == ((ROMEO, r1.otr.instance_tag),)
+                await collect([r1], "second")
                 report = await j2.otr.send_message(ROMEO, "third")
                 assert report.missing == ()
                 got = await collect([r1, j1], "third")
                 assert all(len(v) == 1 for v in got.values()), got
+                assert [m.text for m in j1.received if m.text == "second"] == ["second"]
             finally:
                 await cast.close()
     run(scenario, 90)

@@ -50,6 +50,7 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 from xml.etree import ElementTree as ET
@@ -480,13 +481,18 @@ class XEP_OTR4(BasePlugin):
         """Instance tags of ``account`` this device has sessions with."""
         return self.conversations.tags_with_sessions(account)
 
-    async def send_message(self, peer: str, text: str) -> SendReport:
+    async def send_message(self, peer: str, text: str,
+                           only: Collection[tuple[str, int]] | None = None) -> SendReport:
         """Send ``text`` to every device of ``peer`` and to our own other devices, in one
         stanza to the peer's bare JID (binding §Message carriage, stored delivery).
 
         Recipients: the live (not expired) devices of both device lists, and any device
-        with an established session (a device whose list entry has not arrived yet).
-        Listed devices without a session are reported in :attr:`SendReport.missing`.
+        with an established session (a device whose list entry has not arrived yet);
+        with ``only``, just those of them listed there as ``(bare JID, instance tag)``
+        (e.g. a previous report's :attr:`SendReport.missing`, to deliver a message
+        later to the devices that could not be reached, without repeating it to the
+        others).  Listed devices without a session are reported in
+        :attr:`SendReport.missing`.
         Raises :class:`NoRecipientsError`, :class:`OutgoingStanzaInvalidError` and
         the errors of :func:`otrv4_xmpp.carriage.build_message`.
         """
@@ -508,6 +514,9 @@ class XEP_OTR4(BasePlugin):
                 candidates[account][tag] = None
         candidates[own].pop(self.instance_tag, None)
         wanted = self._select(peer, list(candidates[peer]), list(candidates[own]))
+        if only is not None:
+            chosen = set(only)
+            wanted = [w for w in wanted if w in chosen]
         pairs: list[tuple[int, bytes]] = []
         sent: list[tuple[str, int]] = []
         missing: list[tuple[str, int]] = []
