@@ -26,6 +26,7 @@ import base64
 import binascii
 import enum
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .errors import DecodeError, ValidationError
 
@@ -65,6 +66,7 @@ __all__ = [
     "is_encoded_message",
     "mpi_length",
     "peek_message_type",
+    "read_version_and_type",
 ]
 
 PROTOCOL_VERSION = 0x0004
@@ -486,15 +488,29 @@ _TYPE_NAMES = {
 }
 
 
-def _read_version_and_type(reader: Reader) -> MessageType:
+_T = TypeVar("_T", bound=enum.IntEnum)
+
+
+def read_version_and_type(reader: Reader, types: type[_T],
+                          unknown: type[DecodeError]) -> _T:
+    """Read the protocol version (SHORT, must be 0x0004) and a message type of ``types``.
+
+    Shared by OTRv4's messages and the prekey server's.  Raises
+    :class:`TruncatedError`, :class:`UnsupportedVersionError`, and ``unknown``
+    for a type byte that is not a member of ``types``.
+    """
     version = reader.read_short("protocol version")
     if version != PROTOCOL_VERSION:
         raise UnsupportedVersionError(f"{reader.what}: protocol version {version:#06x}, not 0x0004")
     raw = reader.read_byte("message type")
     try:
-        return MessageType(raw)
+        return types(raw)
     except ValueError:
-        raise UnknownMessageTypeError(f"{reader.what}: unknown message type {raw:#04x}") from None
+        raise unknown(f"{reader.what}: unknown message type {raw:#04x}") from None
+
+
+def _read_version_and_type(reader: Reader) -> MessageType:
+    return read_version_and_type(reader, MessageType, UnknownMessageTypeError)
 
 
 def peek_message_type(message: bytes) -> MessageType:

@@ -37,11 +37,11 @@ from otrv4.encoding import (
     MAC_BYTES,
     PROTOCOL_VERSION,
     Reader,
-    UnsupportedVersionError,
     encode_byte,
     encode_data,
     encode_int,
     encode_short,
+    read_version_and_type,
 )
 from otrv4.errors import DecodeError
 from otrv4.keys import KeyType, encode_typed_key, read_typed_key
@@ -172,16 +172,8 @@ _TYPE_NAMES = {
 
 
 def _read_type(reader: Reader) -> PrekeyServerMessageType:
-    version = reader.read_short("protocol version")
-    if version != PROTOCOL_VERSION:
-        raise UnsupportedVersionError(f"{reader.what}: protocol version {version:#06x}, not 0x0004")
-    raw = reader.read_byte("message type")
-    try:
-        return PrekeyServerMessageType(raw)
-    except ValueError:
-        raise UnknownPrekeyServerMessageTypeError(
-            f"{reader.what}: {raw:#04x} is not a prekey-server message type"
-        ) from None
+    return read_version_and_type(reader, PrekeyServerMessageType,
+                                 UnknownPrekeyServerMessageTypeError)
 
 
 def peek_type(data: bytes) -> PrekeyServerMessageType:
