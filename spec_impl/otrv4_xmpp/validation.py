@@ -370,15 +370,24 @@ class StanzaValidator:
     def validate_elements(self, stanzas: Sequence[etree._Element], source: str = "-",
                           engine: Engine = "lxml") -> list[Violation]:
         """Validate parsed stanzas; returns the violations (empty when valid)."""
+        return self._validate(stanzas, source, engine)[0]
+
+    def _validate(self, stanzas: Sequence[etree._Element], source: str,
+                  engine: Engine) -> tuple[list[Violation], set[str]]:
+        """The violations, and the namespaces the stanzas use."""
         out: list[Violation] = []
+        used: set[str] = set()
         for stanza in stanzas:
-            out.extend(self._unknown_namespaces(stanza, source, 0))
+            present = {_ns_of(el.tag) for el in stanza.iter(etree.Element)}
+            used |= present
+            if present - self.namespaces - self.missing - {""}:  # rare: locate them
+                out.extend(self._unknown_namespaces(stanza, source, 0))
             for root in self._roots(stanza):
                 if engine == "lxml":
                     out.extend(self._check_lxml(root, source))
                 else:
                     out.extend(self._check_xmlschema(root, source))
-        return out
+        return out, used
 
     def _check_lxml(self, root: etree._Element, source: str) -> Iterator[Violation]:
         schema = self._lxml_schema()
@@ -429,10 +438,9 @@ class StanzaValidator:
         if not stanzas:
             return ValidationReport(source, 0, (Violation(source, None, None, "",
                                                           "no stanza found"),), self.complete)
-        violations = self.validate_elements(stanzas, source, engine)
-        unchecked = any(_ns_of(el.tag) in self.missing for s in stanzas for el in s.iter())
+        violations, used = self._validate(stanzas, source, engine)
         return ValidationReport(source, len(stanzas), tuple(violations),
-                                self.complete and not unchecked)
+                                self.complete and not used & self.missing)
 
     def iter_files(self, paths: Iterable[Path]) -> Iterator[Path]:
         """Expand folders into the ``*.xml`` files below them, sorted."""
