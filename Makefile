@@ -34,6 +34,7 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(BIN)/mypy
 
 docs: $(STAMP) ## build the Sphinx documentation (warnings are errors) into docs/_build/html
+	rm -rf docs/_autosummary docs/_generated
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 check-generated: $(STAMP) ## fail if committed examples, vectors or the rendered XEP are stale

@@ -8,6 +8,11 @@ belongs to (the peer's devices and its own user's other devices alike).  This
 module is that bookkeeping over the OTRv4 engine's public API
 (:mod:`otrv4.dake`, :mod:`otrv4.xzdh`, :mod:`otrv4.ratchet`); it knows nothing
 of stanzas beyond :class:`~otrv4_xmpp.carriage.OtrElement`.
+
+It drives the DAKEs and the double ratchet directly, so that the examples and
+measurements built on it show each step's bytes; a client runs the session
+state machine instead (:class:`otrv4_xmpp.conversations.Conversations`, which
+the slixmpp plugin uses).
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from otrv4 import dake
 from otrv4.clock import Clock
 from otrv4.data_message import DataMessage
 from otrv4.encoding import MessageType
-from otrv4.errors import OTRError
 from otrv4.instance_tag import generate_instance_tag
 from otrv4.keys import ForgingKey
 from otrv4.modes import Capability, Mode, require
@@ -32,17 +36,9 @@ from otrv4.tlv import TLV, Payload, TLVType, decode_payload, encode_payload
 from otrv4.xzdh import receive_non_interactive_auth, send_non_interactive_auth
 
 from .carriage import OtrElement, OtrPayload
+from .conversations import NoSessionError, bare_of
 
 __all__ = ["Endpoint", "NoSessionError", "bare_of"]
-
-
-class NoSessionError(OTRError):
-    """No encrypted session with that instance (a data message for a lost session)."""
-
-
-def bare_of(jid: str) -> str:
-    """The bare JID of ``jid``."""
-    return jid.split("/", 1)[0]
 
 
 @dataclass

@@ -13,7 +13,7 @@ from otrv4.clock import FixedClock
 from otrv4.encoding import MessageType, peek_message_type
 from otrv4.primitives.rng import DeterministicRng
 from otrv4.session import NoticeKind, ProtocolState
-from otrv4_xmpp.slixmpp_plugin.engine import (
+from otrv4_xmpp.conversations import (
     Conversations,
     DeviceIdentity,
     NoSessionError,

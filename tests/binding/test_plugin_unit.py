@@ -1,7 +1,7 @@
 """The ``xep_otr4`` slixmpp plugin on slixmpp's mock socket (no server).
 
 A second device is simulated with the plugin's engine
-(:class:`~otrv4_xmpp.slixmpp_plugin.engine.Conversations`): the test feeds
+(:class:`~otrv4_xmpp.conversations.Conversations`): the test feeds
 the plugin the stanzas that device would send and reads back what the plugin
 writes on the socket.
 """
@@ -20,8 +20,8 @@ from otrv4.clock import FixedClock
 from otrv4.encoding import MessageType, peek_message_type
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp import devices
+from otrv4_xmpp.conversations import Conversations, DeviceIdentity
 from otrv4_xmpp.namespaces import NS_CARBONS, NS_DEVICES, NS_EME, NS_HINTS, NS_OTR4
-from otrv4_xmpp.slixmpp_plugin.engine import Conversations, DeviceIdentity
 from otrv4_xmpp.slixmpp_plugin.plugin import XEP_OTR4, NoRecipientsError
 from otrv4_xmpp.validation import StanzaValidator, split_stanzas
 from xepgen.paths import PROJECT_ROOT, find_xsf

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from slixmpp.plugins.base import register_plugin
 
-from .engine import Conversations, DeviceIdentity, NoSessionError, PairSession
+from ..conversations import Conversations, DeviceIdentity, NoSessionError, PairSession
 from .plugin import (
     XEP_OTR4,
     NoRecipientsError,

@@ -79,10 +79,10 @@ from prekey_server.retrieval import Ensembles, Exhausted, read_answer
 
 from .. import carriage, compat, devices, policy
 from .. import prekey as prekey_iq
+from ..conversations import Conversations, DeviceIdentity, Outcome, PairSession, bare_of
 from ..discovery import parse_disco_info_result
 from ..namespaces import NS_DEVICES, NS_OTR4, NS_PUBSUB
 from ..validation import StanzaValidator
-from .engine import Conversations, DeviceIdentity, Outcome, PairSession, bare_of
 from .stanza import NS_DELAY, NS_SID, Devices, register_stanzas, to_lxml
 
 __all__ = [

@@ -15,7 +15,8 @@ messages).  This module only keeps those sessions apart:
 
 It is transport-free: every call returns an :class:`Outcome` (binary OTRv4
 messages and OTR text messages to send to that device, text to show,
-notices) and the plugin (:mod:`.plugin`) moves them in stanzas.  A call that
+notices) and the slixmpp plugin (:mod:`otrv4_xmpp.slixmpp_plugin.plugin`) moves them
+in stanzas.  A call that
 raises changes nothing: a session is replaced only by the value
 :func:`otrv4.session.step` returned.
 """
