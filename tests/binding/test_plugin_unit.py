@@ -305,6 +305,30 @@ class CompatTest(PluginBase):
         got = self.romeo.receive(ME, self.sent_body())
         assert got.displays == ("answered in a body",)
 
+    def test_fragmented_identity_in_bodies_is_reassembled_in_any_order(self) -> None:
+        from otrv4.encoding import encode_message
+        from otrv4.fragment import fragment_message
+        from otrv4.primitives.rng import DeterministicRng
+        identity = self.romeo.start_dake(ME).payloads[0]
+        pieces = fragment_message(encode_message(identity), 400, self.romeo.instance_tag,
+                                  0, DeterministicRng("fragments"))
+        assert len(pieces) >= 3
+        for piece in reversed(pieces[1:]):
+            self.recv(f"<message from='{ROMEO}' to='{ME}' type='chat'>"
+                      f"<body>{piece}</body></message>")
+            assert self.sent() is None  # nothing until the last piece arrives
+        self.recv(f"<message from='{ROMEO}' to='{ME}' type='chat'>"
+                  f"<body>{pieces[0]}</body></message>")
+        assert peek_message_type(self.sent_body()) is MessageType.AUTH_R
+
+    def test_broken_fragment_is_reported_and_dropped(self) -> None:
+        self.recv(f"<message from='{ROMEO}' to='{ME}' type='chat'>"
+                  "<body>?OTR|00000001|00000100|00000000,00002,00001,abc,</body></message>")
+        self.recv(f"<message from='{ROMEO}' to='{ME}' type='chat'>"
+                  "<body>?OTR|00000001|00000100|00000000,00003,00001,abc,</body></message>")
+        assert self.sent() is None
+        assert any("fragment dropped" in str(e.reason) for e in self.errors), self.errors
+
     def test_body_for_another_instance_is_ignored(self) -> None:
         identity = bytearray(self.romeo.start_dake(ME).payloads[0])
         identity[7:11] = (0x0BADCAFE).to_bytes(4, "big")

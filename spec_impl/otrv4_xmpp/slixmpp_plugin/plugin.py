@@ -65,8 +65,9 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 
 from otrv4.clock import Clock, SystemClock
-from otrv4.encoding import MessageType
+from otrv4.encoding import MessageType, decode_encoded_message
 from otrv4.errors import OTRError
+from otrv4.fragment import Reassembler
 from otrv4.modes import Mode
 from otrv4.prekeys import generate_prekey_message
 from otrv4.primitives.rng import Rng, SystemRng
@@ -103,6 +104,10 @@ log = logging.getLogger(__name__)
 #: How many processed payload digests a device remembers (duplicates across live,
 #: carbon, offline and archive paths are dropped within this window).
 SEEN_WINDOW = 4096
+#: At most this many full JIDs have fragments being reassembled at once (each
+#: reassembler has its own limits, otrv4.fragment.FragmentLimits); the least
+#: recently used is dropped beyond it, so a flood of senders is bounded too.
+MAX_REASSEMBLERS = 64
 
 
 class NoRecipientsError(OTRError):
@@ -289,6 +294,7 @@ class XEP_OTR4(BasePlugin):
         self._last_sent: dict[tuple[str, int], int] = {}
         self._services: dict[str, tuple[str, bytes]] = {}
         self._compat_jids: set[str] = set()
+        self._reassemblers: OrderedDict[str, Reassembler] = OrderedDict()
         self._profiles_published = False
         self._ready = asyncio.Event()
         self._joined = False
@@ -911,12 +917,16 @@ class XEP_OTR4(BasePlugin):
             except OTRError as exc:
                 log.info("OTR error message from %s without a session: %s", sender, exc)
             return
-        if parsed.kind is not compat.BodyKind.ENCODED or parsed.message is None:
-            log.info("%s from %s ignored: this device runs %s (no query messages, "
-                     "whitespace tags or fragments)", parsed.kind.value, sender,
-                     self.identity.mode.value)
+        if parsed.kind is compat.BodyKind.FRAGMENT:
+            data = self._reassemble(sender, body)
+            if data is None:
+                return
+        elif parsed.kind is not compat.BodyKind.ENCODED or parsed.message is None:
+            log.info("%s from %s ignored: this device runs %s (no query messages or "
+                     "whitespace tags)", parsed.kind.value, sender, self.identity.mode.value)
             return
-        data = parsed.message
+        else:
+            data = parsed.message
         receiver = int.from_bytes(data[7:11], "big") if len(data) >= 11 else -1
         if receiver not in (0, self.instance_tag):
             log.debug("OTR text from %s is for instance %08x", sender, receiver)
@@ -932,6 +942,22 @@ class XEP_OTR4(BasePlugin):
             self._error(sender, f"a message could not be decrypted: {exc}", exc)
             return
         self._deliver(out, "live", stanza=msg)
+
+    def _reassemble(self, sender: str, fragment: str) -> bytes | None:
+        """Feed one ``?OTR|`` fragment from ``sender`` (otrv4.md §Fragmentation); the
+        whole encoded message once the last piece is in, else ``None``.  Errors are
+        reported (``otr4_error``) and the fragment is dropped."""
+        assembler = self._reassemblers.pop(sender, None) or Reassembler(
+            self.instance_tag, self.clock)
+        self._reassemblers[sender] = assembler  # most recently used last
+        while len(self._reassemblers) > MAX_REASSEMBLERS:
+            self._reassemblers.popitem(last=False)
+        try:
+            whole = assembler.receive(fragment)
+            return None if whole is None else decode_encoded_message(whole)
+        except OTRError as exc:
+            self._error(sender, f"OTR fragment dropped: {exc}", exc)
+            return None
 
     def _send_compat(self, full_jid: str, data: bytes) -> None:
         kind = carriage.OtrPayload(0, data).message_type
