@@ -146,3 +146,37 @@ def test_exhausted_prekeys_fall_back_to_the_interactive_dake(
             finally:
                 await cast.close()
     run(scenario, 90)
+
+
+def test_no_second_dake_with_a_device_reached_through_prekeys(
+        prosody: ProsodyServer, tmp_path: Path) -> None:
+    """After a non-interactive start, the peer's device comes online at a full JID whose
+    instance tag Juliet has not seen yet; every listed device already has a session,
+    so start_sessions runs no DAKE that would replace the working one."""
+    async def scenario() -> None:
+        async with prekey_service(prosody, tmp_path):
+            cast = Cast(prosody, "no-redundant-dake", OPTIONS)
+            try:
+                await cast.online("romeo/r1")
+                r1 = cast["romeo/r1"]
+                assert await r1.otr.prekey_status() == 1
+                await cast.offline("romeo/r1")
+                await cast.online("juliet/j1")
+                j1 = cast["juliet/j1"]
+                report = await j1.otr.send_message(ROMEO, "by the prekey")
+                assert report.non_interactive == ((ROMEO, r1.otr.instance_tag),)
+                before = j1.otr.conversations.session(ROMEO, r1.otr.instance_tag).ssid
+                await cast.online("romeo/r1")
+                await collect([r1], "by the prekey")
+                await cast.befriend("juliet/j1", "romeo/r1")
+                await cast.see_online("juliet/j1", ROMEO, 1)
+                assert await j1.otr.start_sessions(ROMEO, timeout=5) == []
+                after = j1.otr.conversations.session(ROMEO, r1.otr.instance_tag).ssid
+                assert after == before
+                assert j1.errors == [], [e.reason for e in j1.errors]
+                await j1.otr.send_message(ROMEO, "same session")
+                got = await collect([r1], "same session")
+                assert len(got[r1.boundjid.full]) == 1
+            finally:
+                await cast.close()
+    run(scenario, 90)

@@ -457,11 +457,23 @@ class XEP_OTR4(BasePlugin):
         ``timeout`` seconds (default: the ``dake_timeout`` setting).  Returns
         the sessions with the online devices.  A DAKE that did not complete in
         time is reported through ``otr4_error`` and left out.
+
+        A full JID whose instance tag is not known yet is skipped when every
+        listed device of that account already has a session (for instance one
+        started non-interactively): the device there is one of them, and a DAKE
+        would only replace a working session.
         """
         peer = bare_of(peer)
         targets: list[str] = []
+        now = self.clock.now()
         for account in dict.fromkeys((peer, self.xmpp.boundjid.bare)):
+            listed = self.device_lists.get(account)
+            all_covered = listed is not None and all(
+                self.conversations.has_session(account, e.tag)
+                for e in devices.active(listed, now) if e.tag != self.instance_tag)
             for full in self.online_devices(account):
+                if all_covered and self.conversations.at_full_jid(full) is None:
+                    continue
                 if await self.supports_otr4(full):
                     targets.append(full)
         waits: dict[str, asyncio.Future[PairSession]] = {}
