@@ -54,6 +54,7 @@ __all__ = [
     "WireType",
     "Writer",
     "WrongMessageTypeError",
+    "base64_prefix",
     "decode_encoded_message",
     "encode_byte",
     "encode_data",
@@ -448,6 +449,12 @@ class Reader:
 # --------------------------------------------------------------------------- header
 
 
+def base64_prefix(message_type: int) -> str:
+    """The first four base64 characters of any encoded version-4 message of this type byte
+    (``base64(0x0004 || type)``); shared with the prekey server's messages."""
+    return base64.b64encode(encode_short(PROTOCOL_VERSION) + encode_byte(message_type))[:4].decode()
+
+
 class MessageType(enum.IntEnum):
     """Message type bytes of OTRv4 (the ``Message type (BYTE)`` field of each message section).
 
@@ -470,7 +477,7 @@ class MessageType(enum.IntEnum):
     @property
     def base64_prefix(self) -> str:
         """``base64(version || type)``, e.g. ``"AAQ1"`` for Identity."""
-        return base64.b64encode(encode_short(PROTOCOL_VERSION) + encode_byte(self))[:4].decode()
+        return base64_prefix(self)
 
     @property
     def has_receiver_tag(self) -> bool:

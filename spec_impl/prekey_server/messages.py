@@ -37,6 +37,7 @@ from otrv4.encoding import (
     MAC_BYTES,
     PROTOCOL_VERSION,
     Reader,
+    base64_prefix,
     encode_byte,
     encode_data,
     encode_int,
@@ -153,7 +154,7 @@ class PrekeyServerMessageType(enum.IntEnum):
     @property
     def base64_prefix(self) -> str:
         """The first four characters of the encoded message (e.g. ``AAQ1`` for DAKE-1)."""
-        return base64.b64encode(encode_short(PROTOCOL_VERSION) + encode_byte(self))[:4].decode()
+        return base64_prefix(self)
 
 
 _TYPE_NAMES = {
