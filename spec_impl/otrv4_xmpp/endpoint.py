@@ -11,7 +11,7 @@ of stanzas beyond :class:`~otrv4_xmpp.carriage.OtrElement`.
 
 It drives the DAKEs and the double ratchet directly, so that the examples and
 measurements built on it show each step's bytes; a client runs the session
-state machine instead (:class:`otrv4_xmpp.conversations.Conversations`, which
+state machine instead (:class:`otrv4_xmpp.engine.DeviceEngine`, which
 the slixmpp plugin uses).
 """
 
@@ -36,7 +36,7 @@ from otrv4.tlv import TLV, Payload, TLVType, decode_payload, encode_payload
 from otrv4.xzdh import receive_non_interactive_auth, send_non_interactive_auth
 
 from .carriage import OtrElement, OtrPayload
-from .conversations import NoSessionError, bare_of
+from .engine import NoSessionError, bare_of
 
 __all__ = ["Endpoint", "NoSessionError", "bare_of"]
 

@@ -1,6 +1,6 @@
 """The plugin's per-device conversation engine, without XMPP.
 
-Devices talk through :class:`Conversations` directly: what one returns as
+Devices talk through :class:`DeviceEngine` directly: what one returns as
 payloads the test hands to the other, with the full JID the stanza would
 have come from.
 """
@@ -13,8 +13,8 @@ from otrv4.clock import FixedClock
 from otrv4.encoding import MessageType, peek_message_type
 from otrv4.primitives.rng import DeterministicRng
 from otrv4.session import NoticeKind, ProtocolState
-from otrv4_xmpp.conversations import (
-    Conversations,
+from otrv4_xmpp.engine import (
+    DeviceEngine,
     DeviceIdentity,
     NoSessionError,
     NotAConversationMessageError,
@@ -27,9 +27,9 @@ J1, J2 = "juliet@localhost/balcony", "juliet@localhost/phone"
 R1 = "romeo@localhost/garden"
 
 
-def device(label: str, jid: str, clock: FixedClock) -> Conversations:
+def device(label: str, jid: str, clock: FixedClock) -> DeviceEngine:
     identity = DeviceIdentity.generate(DeterministicRng(f"id/{label}"), clock)
-    return Conversations(identity, bare_of(jid), rng=DeterministicRng(f"run/{label}"),
+    return DeviceEngine(identity, bare_of(jid), rng=DeterministicRng(f"run/{label}"),
                          clock=clock)
 
 
@@ -38,11 +38,11 @@ def clock() -> FixedClock:
     return FixedClock(NOW)
 
 
-def relay(out: Outcome, to: Conversations, sender_full: str) -> list[Outcome]:
+def relay(out: Outcome, to: DeviceEngine, sender_full: str) -> list[Outcome]:
     return [to.receive(sender_full, p) for p in out.payloads]
 
 
-def dake(a: Conversations, a_full: str, b: Conversations, b_full: str) -> None:
+def dake(a: DeviceEngine, a_full: str, b: DeviceEngine, b_full: str) -> None:
     """a starts a DAKE with b's full JID; run it to completion."""
     identity = a.start_dake(b_full)
     assert [peek_message_type(p) for p in identity.payloads] == [MessageType.IDENTITY]

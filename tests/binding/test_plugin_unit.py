@@ -1,7 +1,7 @@
 """The ``xep_otr4`` slixmpp plugin on slixmpp's mock socket (no server).
 
 A second device is simulated with the plugin's engine
-(:class:`~otrv4_xmpp.conversations.Conversations`): the test feeds
+(:class:`~otrv4_xmpp.engine.DeviceEngine`): the test feeds
 the plugin the stanzas that device would send and reads back what the plugin
 writes on the socket.
 """
@@ -20,7 +20,7 @@ from otrv4.clock import FixedClock
 from otrv4.encoding import MessageType, peek_message_type
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp import devices
-from otrv4_xmpp.conversations import Conversations, DeviceIdentity
+from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity
 from otrv4_xmpp.namespaces import NS_CARBONS, NS_DEVICES, NS_EME, NS_HINTS, NS_OTR4
 from otrv4_xmpp.slixmpp_plugin.plugin import XEP_OTR4, NoRecipientsError
 from otrv4_xmpp.validation import StanzaValidator, split_stanzas
@@ -55,7 +55,7 @@ class PluginBase(SlixTest):
         self.xmpp.add_event_handler("otr4_error", self.errors.append)
         self.xmpp.add_event_handler("otr4_message", self.messages.append)
         self.xmpp.add_event_handler("otr4_session_started", self.started.append)
-        self.romeo = Conversations(
+        self.romeo = DeviceEngine(
             DeviceIdentity.generate(DeterministicRng("unit/romeo"), self.clock),
             "romeo@localhost", rng=DeterministicRng("unit/romeo/run"), clock=self.clock)
 
@@ -152,14 +152,14 @@ class PluginTest(PluginBase):
                   f"<received xmlns='{NS_CARBONS}'><forwarded xmlns='urn:xmpp:forward:0'>"
                   f"{inner}</forwarded></received></message>")
         assert self.sent() is None
-        assert self.otr.conversations.pending == {}
+        assert self.otr.engine.pending == {}
         assert self.errors == []
 
     def test_identity_not_addressed_to_our_full_jid_is_ignored(self) -> None:
         identity = self.romeo.start_dake(ME).payloads[0]
         self.recv(self.otr_stanza(identity, 0, to="juliet@localhost"))
         assert self.sent() is None
-        assert self.otr.conversations.pending == {}
+        assert self.otr.engine.pending == {}
 
     def test_data_message_is_shown_once_whatever_the_path(self) -> None:
         self.complete_dake()
@@ -184,7 +184,7 @@ class PluginTest(PluginBase):
 
     def test_stanza_without_payload_for_this_device_is_skipped_silently(self) -> None:
         # Romeo talks to another device of Juliet's; that stanza reaches us too.
-        phone = Conversations(DeviceIdentity.generate(DeterministicRng("unit/phone"),
+        phone = DeviceEngine(DeviceIdentity.generate(DeterministicRng("unit/phone"),
                                                       self.clock),
                               "juliet@localhost", rng=DeterministicRng("unit/phone/run"),
                               clock=self.clock)
@@ -197,10 +197,10 @@ class PluginTest(PluginBase):
         assert self.messages == [] and self.errors == [] and self.sent() is None
 
     def test_data_without_session_reports_it_could_not_be_decrypted(self) -> None:
-        other = Conversations(DeviceIdentity.generate(DeterministicRng("unit/x"), self.clock),
+        other = DeviceEngine(DeviceIdentity.generate(DeterministicRng("unit/x"), self.clock),
                               "romeo@localhost", rng=DeterministicRng("unit/x/run"),
                               clock=self.clock)
-        peer = Conversations(DeviceIdentity.generate(DeterministicRng("unit/y"), self.clock),
+        peer = DeviceEngine(DeviceIdentity.generate(DeterministicRng("unit/y"), self.clock),
                              "juliet@localhost", rng=DeterministicRng("unit/y/run"),
                              clock=self.clock,)
         out = other.start_dake("juliet@localhost/y")
@@ -333,7 +333,7 @@ class CompatTest(PluginBase):
         identity = bytearray(self.romeo.start_dake(ME).payloads[0])
         identity[7:11] = (0x0BADCAFE).to_bytes(4, "big")
         self.recv(self.body(bytes(identity)))
-        assert self.sent() is None and self.otr.conversations.pending == {}
+        assert self.sent() is None and self.otr.engine.pending == {}
 
     def test_query_message_is_refused_quietly(self) -> None:
         self.recv(f"<message from='{ROMEO}' to='{ME}' type='chat'><body>?OTRv4?</body></message>")

@@ -235,10 +235,10 @@ def test_disconnect_tlv_ends_only_that_pair(prosody: ProsodyServer) -> None:
             await j1.otr.end_session(ROMEO, r1.otr.instance_tag)
 
             async def ended() -> None:
-                while r1.otr.conversations.has_session(JULIET, j1.otr.instance_tag):
+                while r1.otr.engine.has_session(JULIET, j1.otr.instance_tag):
                     await asyncio.sleep(0.05)
             await asyncio.wait_for(ended(), 10)
-            assert r2.otr.conversations.has_session(JULIET, j1.otr.instance_tag)
+            assert r2.otr.engine.has_session(JULIET, j1.otr.instance_tag)
             report = await j1.otr.send_message(ROMEO, "still here")
             assert report.recipients == ((ROMEO, r2.otr.instance_tag),)
             assert report.missing == ((ROMEO, r1.otr.instance_tag),)

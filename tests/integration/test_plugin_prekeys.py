@@ -165,13 +165,13 @@ def test_no_second_dake_with_a_device_reached_through_prekeys(
                 j1 = cast["juliet/j1"]
                 report = await j1.otr.send_message(ROMEO, "by the prekey")
                 assert report.non_interactive == ((ROMEO, r1.otr.instance_tag),)
-                before = j1.otr.conversations.session(ROMEO, r1.otr.instance_tag).ssid
+                before = j1.otr.engine.session(ROMEO, r1.otr.instance_tag).ssid
                 await cast.online("romeo/r1")
                 await collect([r1], "by the prekey")
                 await cast.befriend("juliet/j1", "romeo/r1")
                 await cast.see_online("juliet/j1", ROMEO, 1)
                 assert await j1.otr.start_sessions(ROMEO, timeout=5) == []
-                after = j1.otr.conversations.session(ROMEO, r1.otr.instance_tag).ssid
+                after = j1.otr.engine.session(ROMEO, r1.otr.instance_tag).ssid
                 assert after == before
                 assert j1.errors == [], [e.reason for e in j1.errors]
                 await j1.otr.send_message(ROMEO, "same session")

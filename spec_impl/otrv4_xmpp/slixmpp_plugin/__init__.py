@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from slixmpp.plugins.base import register_plugin
 
-from ..conversations import Conversations, DeviceIdentity, NoSessionError, PairSession
+from ..engine import DeviceEngine, DeviceIdentity, NoSessionError, PairSession
 from .plugin import (
     XEP_OTR4,
     NoRecipientsError,
@@ -28,7 +28,7 @@ from .plugin import (
 
 __all__ = [
     "XEP_OTR4",
-    "Conversations",
+    "DeviceEngine",
     "DeviceIdentity",
     "NoRecipientsError",
     "NoSessionError",

@@ -80,8 +80,8 @@ from prekey_server.retrieval import Ensembles, Exhausted, read_answer
 
 from .. import carriage, compat, devices, policy
 from .. import prekey as prekey_iq
-from ..conversations import Conversations, DeviceIdentity, Outcome, PairSession, bare_of
 from ..discovery import parse_disco_info_result
+from ..engine import DeviceEngine, DeviceIdentity, Outcome, PairSession, bare_of
 from ..namespaces import NS_DEVICES, NS_OTR4, NS_PUBSUB
 from ..validation import StanzaValidator
 from .stanza import NS_DELAY, NS_SID, Devices, register_stanzas, to_lxml
@@ -281,7 +281,7 @@ class XEP_OTR4(BasePlugin):
                                                mode=self.config.get("mode", Mode.STANDALONE))
         self.identity: DeviceIdentity = identity
         self.validator: StanzaValidator = self.config.get("validator") or StanzaValidator()
-        self.conversations = Conversations(self.identity, self.xmpp.boundjid.bare,
+        self.engine = DeviceEngine(self.identity, self.xmpp.boundjid.bare,
                                            rng=self.rng, clock=self.clock,
                                            config=self.config.get("session_config"))
         self.device_lists: dict[str, devices.DeviceList] = {}
@@ -469,26 +469,26 @@ class XEP_OTR4(BasePlugin):
         for account in dict.fromkeys((peer, self.xmpp.boundjid.bare)):
             listed = self.device_lists.get(account)
             all_covered = listed is not None and all(
-                self.conversations.has_session(account, e.tag)
+                self.engine.has_session(account, e.tag)
                 for e in devices.active(listed, now) if e.tag != self.instance_tag)
             for full in self.online_devices(account):
-                if all_covered and self.conversations.at_full_jid(full) is None:
+                if all_covered and self.engine.at_full_jid(full) is None:
                     continue
                 if await self.supports_otr4(full):
                     targets.append(full)
         waits: dict[str, asyncio.Future[PairSession]] = {}
         for full in targets:
-            if self.conversations.at_full_jid(full) is not None:
+            if self.engine.at_full_jid(full) is not None:
                 continue
             waits[full] = self._waiter(full)
-            if not self.conversations.dake_in_progress(full):
-                self._deliver(self.conversations.start_dake(full), "live")
+            if not self.engine.dake_in_progress(full):
+                self._deliver(self.engine.start_dake(full), "live")
         limit = self.config.get("dake_timeout", 15.0) if timeout is None else timeout
         if waits:
             await asyncio.wait(list(waits.values()), timeout=limit)
         out: list[PairSession] = []
         for full in targets:
-            s = self.conversations.at_full_jid(full)
+            s = self.engine.at_full_jid(full)
             if s is None:
                 self._error(full, f"DAKE with {full} did not complete in {limit} s")
             else:
@@ -497,7 +497,7 @@ class XEP_OTR4(BasePlugin):
 
     def session_devices(self, account: str) -> list[int]:
         """Instance tags of ``account`` this device has sessions with."""
-        return self.conversations.tags_with_sessions(account)
+        return self.engine.tags_with_sessions(account)
 
     async def send_message(self, peer: str, text: str,
                            only: Collection[tuple[str, int]] | None = None) -> SendReport:
@@ -528,7 +528,7 @@ class XEP_OTR4(BasePlugin):
                     dl = devices.DeviceList()
             for e in devices.active(dl, now):
                 candidates[account][e.tag] = None
-            for tag in self.conversations.tags_with_sessions(account):
+            for tag in self.engine.tags_with_sessions(account):
                 candidates[account][tag] = None
         candidates[own].pop(self.instance_tag, None)
         wanted = self._select(peer, list(candidates[peer]), list(candidates[own]))
@@ -542,7 +542,7 @@ class XEP_OTR4(BasePlugin):
         untrusted: list[tuple[str, int]] = []
         nia: list[tuple[int, bytes]] = []
         offline: list[tuple[str, int]] = []
-        no_session = [(a, t) for a, t in wanted if not self.conversations.has_session(a, t)]
+        no_session = [(a, t) for a, t in wanted if not self.engine.has_session(a, t)]
         if no_session and self.config.get("offline_start", True) \
                 and self.identity.mode is Mode.STANDALONE:
             for account, tag, first, data in await self._start_offline(no_session, text):
@@ -554,13 +554,13 @@ class XEP_OTR4(BasePlugin):
         for account, tag in wanted:
             if (account, tag) in offline:
                 continue
-            if not self.conversations.has_session(account, tag):
+            if not self.engine.has_session(account, tag):
                 missing.append((account, tag))
                 continue
             if not self._trusted(account, tag):
                 untrusted.append((account, tag))
                 continue
-            out = self.conversations.send(account, tag, text)
+            out = self.engine.send(account, tag, text)
             if not out.payloads:
                 missing.append((account, tag))
                 continue
@@ -629,7 +629,7 @@ class XEP_OTR4(BasePlugin):
                 if ensemble is None:
                     continue
                 try:
-                    step = self.conversations.send_offline(account, ensemble, text)
+                    step = self.engine.send_offline(account, ensemble, text)
                 except OTRError as exc:
                     self._error(account, f"non-interactive DAKE with {tag:08x} failed: {exc}",
                                 exc)
@@ -720,7 +720,7 @@ class XEP_OTR4(BasePlugin):
                 pc.MAX_PREKEYS_PER_PUBLICATION)
             if count == 0 and self._profiles_published:
                 return 0
-        local = self.conversations.local_prekeys
+        local = self.engine.local_prekeys
         existing = {p.identifier for p in local.prekeys}
         new = []
         for _ in range(count):
@@ -736,14 +736,14 @@ class XEP_OTR4(BasePlugin):
         reply = client.finish(await self._prekey_exchange(service, request))
         if not isinstance(reply, Success):
             raise PublicationRefusedError("the service did not confirm the publication")
-        self.conversations.local_prekeys = self.conversations.local_prekeys.with_prekeys(new)
+        self.engine.local_prekeys = self.engine.local_prekeys.with_prekeys(new)
         self._profiles_published = True
         return len(new)
 
     def _regenerate_identity(self) -> None:
         """A new identity and instance tag for a device that has no conversation yet."""
         self.identity = DeviceIdentity.generate(self.rng, self.clock, mode=self.identity.mode)
-        self.conversations = Conversations(self.identity, self.xmpp.boundjid.bare,
+        self.engine = DeviceEngine(self.identity, self.xmpp.boundjid.bare,
                                            rng=self.rng, clock=self.clock,
                                            config=self.config.get("session_config"))
 
@@ -767,7 +767,7 @@ class XEP_OTR4(BasePlugin):
         hook = self.config.get("trust")
         if hook is None:
             return True
-        pair = self.conversations.session(account, tag)
+        pair = self.engine.session(account, tag)
         return bool(hook(account, tag, pair.fingerprint))
 
     def _select(self, peer: str, peer_tags: list[int],
@@ -776,7 +776,7 @@ class XEP_OTR4(BasePlugin):
 
         def info(account: str, tag: int) -> policy.InstanceInfo:
             return policy.InstanceInfo(
-                tag, encrypted=self.conversations.has_session(account, tag),
+                tag, encrypted=self.engine.has_session(account, tag),
                 last_received=self._last_received.get((account, tag)),
                 last_sent=self._last_sent.get((account, tag)))
 
@@ -793,12 +793,12 @@ class XEP_OTR4(BasePlugin):
     async def end_session(self, peer: str, tag: int) -> None:
         """End the conversation with one device (TLV 1, disconnected); other devices'
         sessions stay.  Raises :class:`~.engine.NoSessionError`."""
-        self._deliver(self.conversations.end(peer, tag), "live")
+        self._deliver(self.engine.end(peer, tag), "live")
 
     def tick(self) -> None:
         """Run the state machine's timer on every session (heartbeats, session expiry,
         stored early messages); the plugin schedules it every ``timer_seconds``."""
-        for out in self.conversations.tick():
+        for out in self.engine.tick():
             self._deliver(out, "live")
 
     async def catch_up(self, page: int = 50) -> int:
@@ -835,7 +835,7 @@ class XEP_OTR4(BasePlugin):
 
     async def _on_session_start(self, _event: Any) -> None:
         self._ready.clear()
-        self.conversations.own_jid = bare_of(self.xmpp.boundjid.bare)
+        self.engine.own_jid = bare_of(self.xmpp.boundjid.bare)
         try:
             await self.xmpp.plugin["xep_0280"].enable()
         except (IqError, IqTimeout) as exc:
@@ -924,7 +924,7 @@ class XEP_OTR4(BasePlugin):
             return
         if parsed.kind is compat.BodyKind.ERROR:
             try:
-                self._deliver(self.conversations.receive_error(sender, parsed.text), "live",
+                self._deliver(self.engine.receive_error(sender, parsed.text), "live",
                               stanza=msg)
             except OTRError as exc:
                 log.info("OTR error message from %s without a session: %s", sender, exc)
@@ -949,7 +949,7 @@ class XEP_OTR4(BasePlugin):
         self._remember(key)
         self._compat_jids.add(sender)
         try:
-            out = self.conversations.receive(sender, data)
+            out = self.engine.receive(sender, data)
         except OTRError as exc:
             self._error(sender, f"a message could not be decrypted: {exc}", exc)
             return
@@ -1029,7 +1029,7 @@ class XEP_OTR4(BasePlugin):
             return
         self._remember(key)
         try:
-            out = self.conversations.receive(sender, payload.data)
+            out = self.engine.receive(sender, payload.data)
         except OTRError as exc:
             reaction = policy.on_undecryptable(arrival, sender in self.online_devices(
                 bare_of(sender)))

@@ -51,7 +51,7 @@ from otrv4.session import (
 )
 
 __all__ = [
-    "Conversations",
+    "DeviceEngine",
     "DeviceIdentity",
     "NoSessionError",
     "NotAConversationMessageError",
@@ -199,7 +199,7 @@ _EVENTS = {
 }
 
 
-class Conversations:
+class DeviceEngine:
     """All OTRv4 conversations of one device (one instance tag).
 
     ``own_jid``: the account's bare JID (``phi'`` uses the bare JIDs, decision 8).
