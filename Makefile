@@ -10,7 +10,7 @@ OUT    ?= build
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := build
-.PHONY: help build test lint docs check-generated bench measure clean distclean venv
+.PHONY: help build test lint docs check-generated bench measure demo clean distclean venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -44,7 +44,10 @@ bench: $(STAMP) ## run the benchmarks (not tests: they print timings and ratios 
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; PYTHONPATH=spec_impl $(BIN)/python $$b || exit 1; done
 
 measure: $(STAMP) ## re-measure multi-device delivery (xep/data/multidevice.json; times depend on the machine)
-	$(BIN)/python -m xepgen.measure_multidevice
+	PYTHONPATH=spec_impl $(BIN)/python -m otrv4_devtools.measure_multidevice
+
+demo: $(STAMP) ## run the demo: a throw-away Prosody, Juliet and Romeo with several devices (needs prosody)
+	PYTHONPATH=spec_impl $(BIN)/python -m otrv4_devtools.demo $(ARGS)
 
 clean: ## remove build outputs and caches
 	rm -rf $(OUT) docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -33,7 +33,7 @@ from otrv4.errors import OTRError, ValidationError
 from otrv4.instance_tag import generate_instance_tag
 from otrv4.keys import ForgingKey, fingerprint, format_fingerprint
 from otrv4.modes import Mode
-from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble
+from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble, PrekeySecret, generate_prekey_message
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
 from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile, PrekeyProfile
@@ -49,6 +49,8 @@ from otrv4.session import (
     new_session,
     step,
 )
+from prekey_server.dake import PublisherIdentity
+from prekey_server.publication import SharedPrekey
 
 __all__ = [
     "DeviceEngine",
@@ -132,6 +134,15 @@ class DeviceIdentity:
     def participant(self) -> dake.Participant:
         """What :mod:`otrv4.dake` needs of us."""
         return dake.Participant(self.keypair, self.forging_key.public, self.client_profile)
+
+    def publisher(self, account: str) -> PublisherIdentity:
+        """What the prekey-server client needs of us to publish for ``account`` (a bare JID)."""
+        return PublisherIdentity(bare_of(account), self.instance_tag, self.keypair,
+                                 self.client_profile)
+
+    def shared(self) -> SharedPrekey:
+        """The Prekey Profile with its shared prekey pair (published with the proofs)."""
+        return SharedPrekey(self.prekey_profile, self.shared_prekey)
 
 
 @dataclass
@@ -386,6 +397,33 @@ class DeviceEngine:
         out = self._run(self.session(peer, tag), Event.USER_END, None)
         return Outcome(out.pair, out.payloads, out.texts, out.displays, out.notices,
                        out.established, True)
+
+    # -- prekeys ----------------------------------------------------------------------------
+
+    def new_prekeys(self, count: int) -> tuple[PrekeySecret, ...]:
+        """``count`` new Prekey messages with identifiers unused by this device
+        (otrv4.md §Prekey Message).  They are not kept yet: call :meth:`prekeys_published`
+        once the prekey service confirmed them.  Raises
+        :class:`~otrv4.modes.PrekeyPublicationRefusedError` in interactive-only mode."""
+        existing = {p.identifier for p in self.local_prekeys.prekeys}
+        out: list[PrekeySecret] = []
+        for _ in range(count):
+            secret = generate_prekey_message(self.rng, self.instance_tag, existing=existing,
+                                             mode=self.identity.mode)
+            existing.add(secret.identifier)
+            out.append(secret)
+        return tuple(out)
+
+    def prekeys_published(self, secrets: tuple[PrekeySecret, ...] | list[PrekeySecret]) -> None:
+        """Keep the secrets of Prekey messages the service stored, for the
+        Non-Interactive-Auth messages that will use them."""
+        self.local_prekeys = self.local_prekeys.with_prekeys(secrets)
+
+    def ensembles(self, secrets: tuple[PrekeySecret, ...] | list[PrekeySecret]
+                  ) -> list[PrekeyEnsemble]:
+        """The Prekey Ensembles a retriever gets for ``secrets`` (otrv4.md §Prekey Ensemble)."""
+        return [PrekeyEnsemble(self.identity.client_profile, self.identity.prekey_profile,
+                               s.message) for s in secrets]
 
     def tick(self) -> list[Outcome]:
         """The timer event for every session (heartbeats, expiry, stored messages)."""

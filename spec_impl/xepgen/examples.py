@@ -17,7 +17,7 @@ from otrv4_xmpp.validation import Engine, StanzaValidator
 from otrv4_xmpp.xmltext import parse, to_text
 
 from . import __version__
-from .scenarios import InvalidExample, ScenarioContext, Step, all_scenarios
+from .scenarios import InvalidExample, ScenarioContext, Step, all_scenarios, new_story
 
 __all__ = ["CheckedExample", "ExampleError", "run_scenarios"]
 
@@ -40,6 +40,8 @@ class CheckedExample:
     accepted_by: str = ""
     mutation: str = ""
     rule: str = ""
+    sender: str = ""
+    """How the document names the device that sent the stanza ("" for a server)."""
 
     @property
     def ref(self) -> str:
@@ -78,7 +80,8 @@ def _check_valid(scenario: str, index: int, step: Step,
         raise ExampleError(f"example {ref} was rejected by {step.accepted_by}: "
                            f"{type(exc).__name__}: {exc}") from exc
     return CheckedExample(scenario, index, step.name, step.title, text, True,
-                          step.produced_by, step.accepted_by)
+                          step.produced_by, step.accepted_by,
+                          sender=step.sender.name if step.sender is not None else "")
 
 
 def _check_invalid(scenario: str, index: int, bad: InvalidExample,
@@ -104,7 +107,9 @@ def _check_invalid(scenario: str, index: int, bad: InvalidExample,
 
 def run_scenarios(validator: StanzaValidator, only: set[str] | None = None,
                   warnings: list[str] | None = None) -> list[CheckedExample]:
-    """Run every scenario (or those named in ``only``) and check every example.
+    """Run the story (every scenario, in order) and check every example (or those of the
+    scenarios named in ``only``; the others still run, since each chapter continues the
+    previous one).
 
     With an incomplete schema set (no XSF stanza schemas), an invalid example
     that no loaded schema rejects is not an error; a note goes to ``warnings``.
@@ -112,10 +117,11 @@ def run_scenarios(validator: StanzaValidator, only: set[str] | None = None,
     notes: list[str] = [] if warnings is None else warnings
     out: list[CheckedExample] = []
     seen: set[str] = set()
+    story = new_story()
     for name, scenario in all_scenarios().items():
+        items = scenario(ScenarioContext.for_scenario(name, story))
         if only is not None and name not in only:
             continue
-        items = scenario(ScenarioContext.for_scenario(name))
         for index, item in enumerate(items, start=1):
             if item.name in seen:
                 raise ExampleError(f"{name}/{item.name}: example name used twice")

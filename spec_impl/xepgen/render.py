@@ -80,15 +80,29 @@ class _Context:
         self._schema_dir = schema_dir
         self.used: list[str] = []
 
-    def example(self, ref: str, caption: str | None = None) -> Markup:
+    def _find(self, ref: str) -> CheckedExample:
         try:
-            ex = self._examples[ref]
+            return self._examples[ref]
         except KeyError:
             raise RenderError(f"template refers to example {ref!r}, which no scenario "
                               f"produced (known: {', '.join(sorted(self._examples))})") from None
+
+    def example(self, ref: str) -> Markup:
+        """The example ``ref``, captioned with the title its scenario gave it."""
+        ex = self._find(ref)
         self.used.append(ref)
-        cap = escape(caption or ex.title)
-        return Markup(f"<example caption='{cap}'>") + cdata(ex.text) + Markup("</example>")
+        return (Markup(f"<example caption='{escape(ex.title)}'>") + cdata(ex.text)
+                + Markup("</example>"))
+
+    def sender(self, ref: str) -> Markup:
+        """How the document names the device that sent example ``ref`` (prose takes it from
+        here, so that it names the device that really sent the stanza).  Raises
+        :class:`RenderError` for an example a server sent."""
+        ex = self._find(ref)
+        if not ex.sender:
+            raise RenderError(f"example {ref!r} was not sent by a device of the cast")
+        # element text: an apostrophe needs no escaping
+        return Markup(str(escape(ex.sender)).replace("&#39;", "'"))
 
     def schema(self, filename: str) -> Markup:
         path = self._schema_dir / filename
@@ -123,6 +137,7 @@ def render_xep(templates: Path, schema_dir: Path, examples: Sequence[CheckedExam
     try:
         text = env.get_template(MAIN_TEMPLATE).render(
             example=ctx.example,
+            sender=ctx.sender,
             schema=ctx.schema,
             revisions=revisions,
             namespaces=sorted(DEFINED.items()),

@@ -6,7 +6,7 @@ template context).
 * ``binding_delivery``: the delivery class of each OTRv4 message type, from
   :data:`otrv4_xmpp.carriage.DELIVERY_OF`;
 * ``binding_multidevice``: the committed measurement ``xep/data/multidevice.json``
-  (written by :mod:`xepgen.measure_multidevice`), when present.
+  (written by ``make measure``, :mod:`otrv4_devtools.measure_multidevice`), when present.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from typing import Any
 from otrv4_xmpp.carriage import DELIVERY_OF
 from otrv4_xmpp.errors import CONDITIONS
 
-from .measure_multidevice import DATA_FILE
+from .paths import PROJECT_ROOT
 
-__all__ = ["TEMPLATE_DATA", "multidevice_table"]
+__all__ = ["DATA_FILE", "TEMPLATE_DATA", "multidevice_table"]
+
+#: The committed multi-device measurement (``make measure`` writes it).
+DATA_FILE = PROJECT_ROOT / "xep" / "data" / "multidevice.json"
 
 
 def multidevice_table() -> dict[str, Any] | None:

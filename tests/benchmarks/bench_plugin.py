@@ -26,8 +26,8 @@ from pathlib import Path
 from slixmpp import JID
 
 from otrv4.primitives.rng import DeterministicRng
+from otrv4_devtools.prosody import ProsodyServer, make_server, prosody_available
 from otrv4_xmpp.slixmpp_plugin.client import Otr4Client
-from otrv4_xmpp.slixmpp_plugin.testserver import ProsodyServer, make_server, prosody_available
 
 ROUNDS = 15
 OPTIONS = {"prekeys_on_start": False, "timer_seconds": 0}

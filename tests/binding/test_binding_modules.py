@@ -1,4 +1,4 @@
-"""Stanza errors, ?OTR: bodies, the SCE profile, the endpoint, and the binding's scenarios."""
+"""Stanza errors, ?OTR: bodies, the SCE profile, the device engine, and the binding's scenarios."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import pytest
 from lxml import etree
 
 from otrv4.clock import FixedClock
-from otrv4.encoding import MessageType, peek_message_type
-from otrv4.modes import Mode, NonInteractiveDakeRefusedError
+from otrv4.encoding import Header, MessageType, Reader, peek_message_type
+from otrv4.modes import Mode, PrekeyPublicationRefusedError
 from otrv4.primitives.rng import DeterministicRng
-from otrv4.ratchet import InstanceTagMismatch
+from otrv4.session import NoticeKind
+from otrv4_devtools.multidevice import Device
 from otrv4_xmpp import compat, sce
 from otrv4_xmpp import errors as e
-from otrv4_xmpp.carriage import AddressingError, Delivery, OtrPayload
-from otrv4_xmpp.endpoint import Endpoint, NoSessionError
+from otrv4_xmpp.carriage import AddressingError, Delivery
+from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity, NoSessionError
 from otrv4_xmpp.namespaces import NS_CLIENT, NS_EME, NS_HINTS, NS_OTR4, NS_SCE, NS_STANZAS
 from otrv4_xmpp.validation import StanzaValidator
 from xepgen.examples import run_scenarios
-from xepgen.scenarios import all_scenarios
+from xepgen.scenarios import CHAPTERS, all_scenarios
 
 from ._pairs import NOW, pair
 
@@ -124,39 +125,44 @@ def test_sce_errors(xml: bytes, error: type[Exception]) -> None:
         sce.parse_envelope(xml, peer="j@c")
 
 
-def test_endpoint_sessions_are_per_pair() -> None:
-    j, r, rng = pair("endpoint")
-    data = j.encrypt(r.tag, "one", rng)
-    assert r.decrypt(OtrPayload(r.tag, data)).text == "one"
+def test_engine_sessions_are_per_pair() -> None:
+    j, r, rng = pair("engine")
+    assert r.decrypt(j, j.encrypt(r, "one")) == "one"
     with pytest.raises(NoSessionError):
-        j.encrypt(0x999, "x", rng)
-    stranger = Endpoint.create("tybalt@capulet.lit/x", rng, FixedClock(NOW))
+        j.engine.send(r.account, 0x999, "x")
+    stranger = Device.create("tybalt@capulet.lit/x", rng, FixedClock(NOW))
     with pytest.raises(NoSessionError):
-        stranger.decrypt(OtrPayload(stranger.tag, data))
-    with pytest.raises(InstanceTagMismatch):  # another instance's payload
-        r.decrypt(OtrPayload(r.tag, j.encrypt(r.tag, "two", rng)[:7] + (0x999).to_bytes(4, "big")
-                             + j.encrypt(r.tag, "three", rng)[11:]))
+        stranger.engine.receive(j.jid, j.encrypt(r, "two"))
+    # a data message whose receiver tag is another instance's is not for this session
+    data = j.encrypt(r, "three")
+    other = Header.read(Reader(data))
+    retagged = Header(other.message_type, other.sender_tag, 0x999).encode() + data[11:]
+    out = r.engine.receive(j.jid, retagged)
+    assert [n.kind for n in out.notices] == [NoticeKind.NOT_FOR_US] and not out.displays
 
 
-def test_endpoint_non_interactive_and_modes() -> None:
-    rng = DeterministicRng("endpoint-nia")
+def test_engine_non_interactive_and_modes() -> None:
+    rng = DeterministicRng("engine-nia")
     clock = FixedClock(NOW)
-    j = Endpoint.create("juliet@capulet.lit/balcony", rng, clock)
-    cell = Endpoint.create("romeo@montague.lit/cell", rng, clock)
-    ensemble = cell.make_prekeys(rng, 2)[1]
-    nia = j.send_non_interactive(cell.account, ensemble, rng)
+    j = Device.create("juliet@capulet.lit/balcony", rng, clock)
+    cell = Device.create("romeo@montague.lit/cell", rng, clock)
+    secrets = cell.engine.new_prekeys(2)
+    cell.engine.prekeys_published(secrets)
+    ensemble = cell.engine.ensembles(secrets)[1]
+    sent = j.engine.send_offline(cell.account, ensemble, "x")
+    nia, data = sent.payloads
     assert peek_message_type(nia) is MessageType.NON_INTERACTIVE_AUTH
-    assert cell.receive(j.account, j.tag, OtrPayload(cell.tag, nia), rng) is None
-    assert cell.local_prekeys is not None and len(cell.local_prekeys.prekeys) == 1
-    got = cell.receive(j.account, j.tag, OtrPayload(cell.tag, j.encrypt(cell.tag, "x", rng)),
-                       rng)
-    assert getattr(got, "text", None) == "x"
-    strict = Endpoint.create("romeo@montague.lit/desk", rng, clock, mode=Mode.INTERACTIVE_ONLY)
-    with pytest.raises(NonInteractiveDakeRefusedError):
-        strict.receive_non_interactive(j.account, nia)
-    with pytest.raises(NoSessionError):
-        Endpoint.create("romeo@montague.lit/x", rng, clock).receive_non_interactive(
-            j.account, nia)
+    assert cell.engine.receive(j.jid, nia).established
+    assert len(cell.engine.local_prekeys.prekeys) == 1  # the one-time prekey was consumed
+    assert cell.decrypt(j, data) == "x"
+    identity = DeviceIdentity.generate(rng, clock, mode=Mode.INTERACTIVE_ONLY)
+    strict = DeviceEngine(identity, "romeo@montague.lit", rng=rng, clock=clock)
+    refused = strict.receive(j.jid, nia)
+    assert [n.kind for n in refused.notices] == [NoticeKind.REFUSED]
+    with pytest.raises(PrekeyPublicationRefusedError):
+        strict.new_prekeys(1)
+    fresh = Device.create("romeo@montague.lit/x", rng, clock)
+    assert not fresh.engine.receive(j.jid, nia).established
 
 
 BINDING_SCENARIOS = {"interactive-dake", "offline-start", "data-to-all-devices", "device-list",
@@ -165,6 +171,7 @@ BINDING_SCENARIOS = {"interactive-dake", "offline-start", "data-to-all-devices",
 
 def test_binding_scenarios_run_and_check(validator: StanzaValidator) -> None:
     assert set(all_scenarios()) >= BINDING_SCENARIOS
+    assert list(all_scenarios()) == list(CHAPTERS)
     examples = run_scenarios(validator, BINDING_SCENARIOS)
     valid = sorted(x.ref for x in examples if x.valid)
     assert valid == sorted([
@@ -179,27 +186,30 @@ def test_binding_scenarios_run_and_check(validator: StanzaValidator) -> None:
 
 def test_error_scenario_is_accepted_by_the_sender(validator: StanzaValidator) -> None:
     from otrv4_xmpp.xmltext import parse, to_text
-    from xepgen.scenarios import ScenarioContext, Step
+    from xepgen.scenarios import ScenarioContext, Step, new_story
     from xepgen.scenarios.errors import SCENARIOS
-    (step,) = SCENARIOS["stanza-error"](ScenarioContext.for_scenario("stanza-error"))
+    story = new_story()
+    for name, chapter in all_scenarios().items():  # the chapters before it set the scene
+        if name == "stanza-error":
+            break
+        chapter(ScenarioContext.for_scenario(name, story))
+    (step,) = SCENARIOS["stanza-error"](ScenarioContext.for_scenario("stanza-error", story))
     assert isinstance(step, Step)
     assert isinstance(step.accept(parse(to_text(step.stanza))), e.StanzaError)
     assert validator.validate_text(to_text(step.stanza)).ok
 
 
 def test_disconnected_tlv_ends_only_that_pair() -> None:
-    from otrv4.tlv import disconnected
-
     from ._pairs import connect
-    j, r, rng = pair("endpoint-tlv1")
-    other = Endpoint.create("romeo@montague.lit/cell", rng, FixedClock(NOW))
-    connect(j, other, rng)
-    bye = r.encrypt(j.tag, "", rng, tlvs=[disconnected()])
-    r.end_session(j.tag)
-    assert j.decrypt(OtrPayload(j.tag, bye)).text == ""
-    assert r.tag not in j.sessions and other.tag in j.sessions
-    assert other.decrypt(OtrPayload(other.tag, j.encrypt(other.tag, "still here", rng))).text \
-        == "still here"
+    j, r, rng = pair("engine-tlv1")
+    other = Device.create("romeo@montague.lit/cell", rng, FixedClock(NOW))
+    connect(j, other)
+    bye = r.engine.end(j.account, j.tag)
+    assert bye.ended and len(bye.payloads) == 1
+    got = j.engine.receive(r.jid, bye.payloads[0])
+    assert got.ended and not j.engine.has_session(r.account, r.tag)
+    assert j.engine.has_session(other.account, other.tag)
+    assert other.decrypt(j, j.encrypt(other, "still here")) == "still here"
 
 
 def test_carbons_unwrap() -> None:

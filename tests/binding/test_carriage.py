@@ -20,18 +20,19 @@ J_BARE, R_BARE = "juliet@capulet.lit", "romeo@montague.lit"
 
 @pytest.fixture(scope="module")
 def data_otr() -> tuple[c.OtrElement, int, int]:
-    j, r, rng = pair("carriage-data")
-    return j.fan_out([r.tag], "hello", rng), j.tag, r.tag
+    j, r, _ = pair("carriage-data")
+    return c.OtrElement.of(j.tag, [(r.tag, j.encrypt(r, "hello"))]), j.tag, r.tag
 
 
 @pytest.fixture(scope="module")
 def identity_otr() -> c.OtrElement:
     from otrv4.clock import FixedClock
     from otrv4.primitives.rng import DeterministicRng
-    from otrv4_xmpp.endpoint import Endpoint
+    from otrv4_devtools.multidevice import Device
     rng = DeterministicRng("carriage-identity")
-    j = Endpoint.create("juliet@capulet.lit/balcony", rng, FixedClock(1776945600))
-    return j.start_dake(R_BARE, 0x1234, rng)
+    j = Device.create("juliet@capulet.lit/balcony", rng, FixedClock(1776945600))
+    (identity,) = j.engine.start_dake(f"{R_BARE}/orchard").payloads
+    return c.OtrElement.of(j.tag, [(0, identity)])
 
 
 def _header(sender: int, receiver: int, kind: MessageType = MessageType.DATA) -> bytes:

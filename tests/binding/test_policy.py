@@ -114,16 +114,16 @@ def test_answers_only_live() -> None:
 def test_ensembles_only_for_listed_standalone_devices() -> None:
     from otrv4.clock import FixedClock
     from otrv4.primitives.rng import DeterministicRng
+    from otrv4_devtools.multidevice import Device
     from otrv4_xmpp.devices import DeviceList
-    from otrv4_xmpp.endpoint import Endpoint
     from otrv4_xmpp.policy import ensembles_for_devices
 
     rng, clock = DeterministicRng("policy-ensembles"), FixedClock(1776945600)
-    phones = [Endpoint.create(f"romeo@montague.lit/p{i}", rng, clock) for i in range(4)]
-    offered = [e for p in phones for e in p.make_prekeys(rng, 1)]
+    phones = [Device.create(f"romeo@montague.lit/p{i}", rng, clock) for i in range(4)]
+    offered = [e for p in phones for e in p.engine.ensembles(p.engine.new_prekeys(1))]
     listed = DeviceList.of([
-        DeviceEntry(phones[0].tag, DeviceMode.STANDALONE, phones[0].expires),
-        DeviceEntry(phones[1].tag, DeviceMode.INTERACTIVE_ONLY, phones[1].expires),
+        DeviceEntry(phones[0].tag, DeviceMode.STANDALONE, phones[0].engine.identity.expires),
+        DeviceEntry(phones[1].tag, DeviceMode.INTERACTIVE_ONLY, phones[1].engine.identity.expires),
         DeviceEntry(phones[2].tag, DeviceMode.STANDALONE, clock.now()),  # expired entry
     ])  # phones[3] is not listed at all
     got = ensembles_for_devices(listed, offered, clock)

@@ -1,8 +1,8 @@
-"""A real Prosody for the integration tests (``otrv4_xmpp.slixmpp_plugin.testserver``).
+"""A real Prosody for the integration tests (``otrv4_devtools.prosody``).
 
 The ``prosody`` fixture gives each test a fresh server: its own folder under
 the test's ``tmp_path``, its own free ports on 127.0.0.1, the accounts of
-:data:`~otrv4_xmpp.slixmpp_plugin.testserver.ACCOUNTS`, and the component
+:data:`~otrv4_devtools.prosody.ACCOUNTS`, and the component
 ``prekeys.localhost`` for the prekey service; the server is stopped (by PID)
 at teardown.  Where ``prosody`` is not installed the tests skip, saying so;
 in CI (``CI`` set) they fail (``tests/conftest.py``'s ``require_program``).
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from otrv4_xmpp.slixmpp_plugin.testserver import (
+from otrv4_devtools.prosody import (
     ACCOUNTS,
     PREKEY_COMPONENT,
     PREKEY_SECRET,

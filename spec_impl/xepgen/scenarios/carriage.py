@@ -15,7 +15,7 @@ from otrv4_xmpp.namespaces import NS_CLIENT, NS_OTR4
 from otrv4_xmpp.policy import Arrival
 
 from . import InvalidExample, ScenarioContext, Step
-from ._cast import Cast, deliver, expect_payload
+from ._cast import StoryError, deliver, expect_payload
 
 __all__ = ["SCENARIOS"]
 
@@ -39,38 +39,35 @@ def _payload(otr: etree._Element) -> etree._Element:
 
 
 def interactive_dake(ctx: ScenarioContext) -> list[Step | InvalidExample]:
-    """Juliet's laptop starts an interactive DAKE with Romeo's online laptop."""
-    cast = Cast.create(ctx.rng, ctx.clock)
-    j, r = cast.balcony, cast.orchard
-    identity = j.start_dake(r.account, r.tag, ctx.rng)
-    s1 = build_message(identity, sender=j.jid, to=r.jid, stanza_id="dake1")
-    got = payload_for(parse_message(deliver(s1)), r.tag)
-    auth_r = r.receive_dake(j.account, got, j.tag, ctx.rng)
-    assert auth_r is not None  # an Identity message is always answered
-    s2 = build_message(auth_r, sender=r.jid, to=j.jid, stanza_id="dake2")
-    got_r = payload_for(parse_message(deliver(s2)), j.tag)
-    auth_i = j.receive_dake(r.account, got_r, r.tag, ctx.rng)
-    assert auth_i is not None
-    s3 = build_message(auth_i, sender=j.jid, to=r.jid, stanza_id="dake3")
-    got_i = payload_for(parse_message(deliver(s3)), r.tag)
-    r.receive_dake(j.account, got_i, j.tag, ctx.rng)
-    if j.tag not in r.sessions or r.tag not in j.sessions:
-        raise RuntimeError("the DAKE did not complete")
+    """Juliet's laptop starts an interactive DAKE with Romeo's laptop, which is online."""
+    story = ctx.story
+    j, r = story.juliet_laptop, story.romeo_laptop
+    s1 = story.message(j, j.engine.start_dake(r.jid), to=r.jid, stanza_id="dake1")
+    got1, answer = story.receive(r, j, s1)
+    s2 = story.message(r, answer, to=j.jid, stanza_id="dake2")
+    got2, last = story.receive(j, r, s2)
+    s3 = story.message(j, last, to=r.jid, stanza_id="dake3")
+    got3, done = story.receive(r, j, s3)
+    if not (done.established and j.engine.has_session(r.account, r.tag)):
+        raise StoryError("the DAKE did not complete")
 
     out: list[Step | InvalidExample] = [
-        Step("identity", "Juliet's laptop sends an Identity message to Romeo's laptop", s1,
-             produced_by="otrv4_xmpp.endpoint.Endpoint.start_dake, "
+        Step("identity", f"{j.name} sends an Identity message to {r.name}", s1,
+             produced_by="otrv4_xmpp.engine.DeviceEngine.start_dake, "
                          "otrv4_xmpp.carriage.build_message",
-             accepted_by="otrv4_xmpp.carriage.parse_message, otrv4.dake.receive",
-             accept=expect_payload(r.tag, got.data, MessageType.IDENTITY)),
-        Step("auth-r", "Romeo's laptop answers with an Auth-R message", s2,
-             produced_by="otrv4_xmpp.endpoint.Endpoint.receive_dake",
-             accepted_by="otrv4_xmpp.carriage.parse_message, otrv4.dake.receive",
-             accept=expect_payload(j.tag, got_r.data, MessageType.AUTH_R)),
-        Step("auth-i", "Juliet's laptop completes the DAKE with an Auth-I message", s3,
-             produced_by="otrv4_xmpp.endpoint.Endpoint.receive_dake",
-             accepted_by="otrv4_xmpp.carriage.parse_message, otrv4.dake.receive",
-             accept=expect_payload(r.tag, got_i.data, MessageType.AUTH_I)),
+             accepted_by="otrv4_xmpp.carriage.parse_message, "
+                         "otrv4_xmpp.engine.DeviceEngine.receive",
+             accept=expect_payload(0, got1, MessageType.IDENTITY), sender=j),
+        Step("auth-r", f"{r.name} answers with an Auth-R message", s2,
+             produced_by="otrv4_xmpp.engine.DeviceEngine.receive",
+             accepted_by="otrv4_xmpp.carriage.parse_message, "
+                         "otrv4_xmpp.engine.DeviceEngine.receive",
+             accept=expect_payload(j.tag, got2, MessageType.AUTH_R), sender=r),
+        Step("auth-i", f"{j.name} completes the DAKE with an Auth-I message", s3,
+             produced_by="otrv4_xmpp.engine.DeviceEngine.receive",
+             accepted_by="otrv4_xmpp.carriage.parse_message, "
+                         "otrv4_xmpp.engine.DeviceEngine.receive",
+             accept=expect_payload(r.tag, got3, MessageType.AUTH_I), sender=j),
     ]
 
     bad, otr = _mutated(s3)
@@ -143,84 +140,87 @@ def interactive_dake(ctx: ScenarioContext) -> list[Step | InvalidExample]:
 
 
 def offline_start(ctx: ScenarioContext) -> list[Step | InvalidExample]:
-    """Romeo's phone is offline; Juliet's laptop starts with a Non-Interactive-Auth message
-    built from a prekey ensemble of that phone."""
-    cast = Cast.create(ctx.rng, ctx.clock)
-    j, cell = cast.balcony, cast.cell
-    ensembles = cell.make_prekeys(ctx.rng, 3)
-    data = j.send_non_interactive(cell.account, ensembles[0], ctx.rng)
-    otr = OtrElement.of(j.tag, [(cell.tag, data)])
-    stanza = build_message(otr, sender=j.jid, to=cell.account, stanza_id="nia1")
-    got = payload_for(parse_message(deliver(stanza)), cell.tag)
-    if cell.receive_non_interactive(j.account, got.data) != j.tag:
-        raise RuntimeError("the Non-Interactive-Auth message came from another instance")
+    """Juliet's phone is offline; Romeo's laptop starts with a Non-Interactive-Auth message
+    built from the phone's Prekey Ensemble it retrieved, then sends its message.  The
+    phone, back online, gets both from offline storage."""
+    story = ctx.story
+    r, phone = story.romeo_laptop, story.juliet_phone
+    ensemble = story.retrieved.get(phone.tag)
+    if ensemble is None:
+        raise StoryError("no ensemble of Juliet's phone was retrieved")
+    sent = r.engine.send_offline(phone.account, ensemble, "Lady, by yonder blessed moon I vow")
+    nia, *data = sent.payloads
+    stanza = build_message(OtrElement.of(r.tag, [(phone.tag, nia)]), sender=r.jid,
+                           to=phone.account, stanza_id=story.stanza_id("offline1"))
+    got, started = story.receive(phone, r, stanza)
+    shown = [t for d in data for t in phone.engine.receive(r.jid, d).displays]
+    if not started.established or shown != ["Lady, by yonder blessed moon I vow"]:
+        raise StoryError("the phone did not start the conversation from the prekeys")
     return [Step("non-interactive-auth",
-                 "Juliet's laptop sends a Non-Interactive-Auth message to Romeo's offline phone",
+                 f"{r.name} sends a Non-Interactive-Auth message to {phone.name}, which is "
+                 "offline",
                  stanza,
-                 produced_by="otrv4_xmpp.endpoint.Endpoint.send_non_interactive, "
+                 produced_by="otrv4_xmpp.engine.DeviceEngine.send_offline, "
                              "otrv4_xmpp.carriage.build_message",
                  accepted_by="otrv4_xmpp.carriage.parse_message, "
-                             "otrv4.xzdh.receive_non_interactive_auth",
-                 accept=expect_payload(cell.tag, got.data, MessageType.NON_INTERACTIVE_AUTH))]
+                             "otrv4_xmpp.engine.DeviceEngine.receive",
+                 accept=expect_payload(phone.tag, got, MessageType.NON_INTERACTIVE_AUTH),
+                 sender=r)]
 
 
 def data_to_all_devices(ctx: ScenarioContext) -> list[Step | InvalidExample]:
-    """Juliet's laptop has sessions with Romeo's two devices and her own phone; one
-    stanza to Romeo's bare JID carries a data message for each of the three."""
-    cast = Cast.create(ctx.rng, ctx.clock)
-    j = cast.balcony
-    for peer in (cast.orchard, cast.chamber):
-        answer = peer.receive_dake(j.account, j.start_dake(peer.account, peer.tag,
-                                                           ctx.rng).payloads[0], j.tag, ctx.rng)
-        assert answer is not None
-        last = j.receive_dake(peer.account, answer.payloads[0], peer.tag, ctx.rng)
-        assert last is not None
-        peer.receive_dake(j.account, last.payloads[0], j.tag, ctx.rng)
-    ensemble = cast.cell.make_prekeys(ctx.rng, 1)[0]
-    cast.cell.receive_non_interactive(j.account, j.send_non_interactive(
-        cast.cell.account, ensemble, ctx.rng))
-    receivers = (cast.orchard, cast.cell, cast.chamber)
+    """Juliet's laptop has sessions with Romeo's two devices and with her own phone (the
+    DAKEs with Romeo's phone and her own phone happen off the page); one stanza to
+    Romeo's bare JID carries a data message for each of the three."""
+    story = ctx.story
+    j, phone = story.juliet_laptop, story.juliet_phone
+    story.connect(j, story.romeo_phone)
+    story.connect(j, phone)
+    receivers = (story.romeo_laptop, story.romeo_phone, phone)
     text = "Art thou not Romeo, and a Montague?"
-    otr = j.fan_out([d.tag for d in receivers], text, ctx.rng)
-    stanza = build_message(otr, sender=j.jid, to=cast.orchard.account, stanza_id="msg1")
-    carbon = build_sent_carbon(stanza, account=j.account, to=cast.chamber.jid)
+    sent = [(d, j.engine.send(d.account, d.tag, text)) for d in receivers]
+    if any(len(out.payloads) != 1 for _, out in sent):
+        raise StoryError("one data message per device was expected")
+    otr = OtrElement.of(j.tag, [(d.tag, out.payloads[0]) for d, out in sent])
+    stanza = build_message(otr, sender=j.jid, to=story.romeo_laptop.account,
+                           stanza_id=story.stanza_id("chat1"))
+    carbon = build_sent_carbon(stanza, account=j.account, to=phone.jid)
     parsed = parse_message(deliver(stanza))
-    copied = unwrap(deliver(carbon), our_account=cast.chamber.account)
+    copied = unwrap(deliver(carbon), our_account=phone.account)
     if copied.arrival is not Arrival.CARBON:
-        raise RuntimeError("the carbon was not recognised")
+        raise StoryError("the carbon was not recognised")
     accepted: dict[int, bytes] = {}
-    for device, seen in ((cast.orchard, parsed), (cast.cell, parsed),
-                         (cast.chamber, parse_message(copied.stanza))):
+    for device, seen in ((story.romeo_laptop, parsed), (story.romeo_phone, parsed),
+                         (phone, parse_message(copied.stanza))):
         payload = payload_for(seen, device.tag)
-        got = device.decrypt(payload).text
-        if got != text:
-            raise RuntimeError(f"{device.jid} decrypted {got!r}")
+        got = device.engine.receive(j.jid, payload.data).displays
+        if got != (text,):
+            raise StoryError(f"{device.jid} showed {got!r}")
         accepted[device.tag] = payload.data
-    phone = cast.chamber.tag
 
     def accept(st: etree._Element) -> object:
         return [expect_payload(tag, data, MessageType.DATA)(st)
-                for tag, data in accepted.items() if tag != phone]
+                for tag, data in accepted.items() if tag != phone.tag]
 
     def accept_carbon(st: etree._Element) -> object:
         inner = unwrap(st, our_account=j.account)
         if inner.arrival is not Arrival.CARBON:
-            raise RuntimeError("not a carbon")
-        return expect_payload(phone, accepted[phone], MessageType.DATA)(inner.stanza)
+            raise StoryError("not a carbon")
+        return expect_payload(phone.tag, accepted[phone.tag], MessageType.DATA)(inner.stanza)
 
     return [
-        Step("data-message", "Juliet's laptop sends one message to all of Romeo's devices "
+        Step("data-message", f"{j.name} sends one message to all of Romeo's devices "
              "and to her own phone", stanza,
-             produced_by="otrv4_xmpp.endpoint.Endpoint.fan_out, "
+             produced_by="otrv4_xmpp.engine.DeviceEngine.send, "
                          "otrv4_xmpp.carriage.build_message",
              accepted_by="otrv4_xmpp.carriage.payload_for, "
-                         "otrv4.ratchet.DoubleRatchet.decrypt (each of Romeo's devices)",
-             accept=accept),
-        Step("carbon", "Juliet's phone receives the carbon copy and takes its own payload",
+                         "otrv4_xmpp.engine.DeviceEngine.receive (each of Romeo's devices)",
+             accept=accept, sender=j),
+        Step("carbon", f"{phone.name} receives the carbon copy and takes its own payload",
              carbon,
              produced_by="otrv4_xmpp.carbons.build_sent_carbon (the server's copy)",
              accepted_by="otrv4_xmpp.carbons.unwrap, otrv4_xmpp.carriage.payload_for, "
-                         "otrv4.ratchet.DoubleRatchet.decrypt",
+                         "otrv4_xmpp.engine.DeviceEngine.receive",
              accept=accept_carbon),
     ]
 

@@ -8,12 +8,10 @@ from lxml import etree
 
 from otrv4.encoding import MessageType, peek_message_type
 from otrv4.plaintext import encode_query, parse_query
-from otrv4_xmpp.carriage import OtrPayload
 from otrv4_xmpp.compat import BodyKind, build_body_message, encoded_body, parse_body_message
-from otrv4_xmpp.endpoint import Endpoint
 
 from . import InvalidExample, ScenarioContext, Step
-from ._cast import Cast, deliver
+from ._cast import StoryError, deliver
 
 __all__ = ["SCENARIOS"]
 
@@ -24,10 +22,11 @@ class CompatMismatchError(Exception):
 
 def query_message(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     """Romeo's desktop client runs OTRv3-compatible mode and asks for OTR version 4."""
-    cast = Cast.create(ctx.rng, ctx.clock)
+    story = ctx.story
+    desktop = story.romeo_desktop
     text = encode_query(["4"], "Romeo has requested an Off-the-Record private conversation.")
-    stanza = build_body_message(text, sender="romeo@montague.lit/desktop",
-                                to=cast.balcony.jid, stanza_id="q1")
+    stanza = build_body_message(text, sender=desktop.jid, to=story.juliet_laptop.jid,
+                                stanza_id=story.stanza_id("query1"))
     got = parse_body_message(deliver(stanza))
     query = parse_query(got.text)
     if query is None or not query.offers_v4:
@@ -40,7 +39,8 @@ def query_message(ctx: ScenarioContext) -> list[Step | InvalidExample]:
             raise CompatMismatchError("not a query message offering version 4")
         return found
 
-    return [Step("query", "A client in OTRv3-compatible mode sends a query message", stanza,
+    return [Step("query", f"{desktop.name}, in OTRv3-compatible mode, sends a query message",
+                 stanza, sender=desktop,
                  produced_by="otrv4.plaintext.encode_query, "
                              "otrv4_xmpp.compat.build_body_message",
                  accepted_by="otrv4_xmpp.compat.parse_body_message, "
@@ -50,19 +50,19 @@ def query_message(ctx: ScenarioContext) -> list[Step | InvalidExample]:
 def encoded_body_message(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     """Romeo's desktop client implements otrv4.md only: it sends its Identity message to
     Juliet's laptop as ?OTR: text; the laptop answers the DAKE (in the same form)."""
-    cast = Cast.create(ctx.rng, ctx.clock)
-    desktop = Endpoint.create("romeo@montague.lit/desktop", ctx.rng, ctx.clock)
-    j = cast.balcony
-    identity = desktop.start_dake(j.account, 0, ctx.rng).payloads[0].data
+    story = ctx.story
+    desktop, j = story.romeo_desktop, story.juliet_laptop
+    started = desktop.engine.start_dake(j.jid)
+    identity = started.payloads[0]
     stanza = build_body_message(encoded_body(identity), sender=desktop.jid, to=j.jid,
-                                stanza_id="c1")
+                                stanza_id=story.stanza_id("compat1"))
     got = parse_body_message(deliver(stanza))
     if got.message is None:
-        raise RuntimeError("no encoded message in the body")
-    answer = j.receive_dake(desktop.account, OtrPayload(j.tag, got.message), desktop.tag,
-                            ctx.rng)
-    if answer is None or peek_message_type(answer.payloads[0].data) is not MessageType.AUTH_R:
-        raise RuntimeError("the laptop did not answer with Auth-R")
+        raise StoryError("no encoded message in the body")
+    answer = j.engine.receive(desktop.jid, got.message)
+    if not answer.payloads or peek_message_type(answer.payloads[0]) is not MessageType.AUTH_R:
+        raise StoryError("the laptop did not answer with Auth-R")
+    story.converse(j, desktop, answer)  # the rest of the DAKE, as ?OTR: bodies
 
     def accept(st: etree._Element) -> object:
         body = parse_body_message(st)
@@ -70,8 +70,8 @@ def encoded_body_message(ctx: ScenarioContext) -> list[Step | InvalidExample]:
             raise CompatMismatchError("the body is not the Identity message processed")
         return peek_message_type(body.message)
 
-    return [Step("encoded-identity", "An otrv4.md client sends an Identity message as ?OTR: "
-                 "text", stanza,
+    return [Step("encoded-identity", f"{desktop.name}, which implements otrv4.md only, sends "
+                 "an Identity message as ?OTR: text", stanza, sender=desktop,
                  produced_by="otrv4.encoding.encode_message, "
                              "otrv4_xmpp.compat.build_body_message",
                  accepted_by="otrv4_xmpp.compat.parse_body_message, otrv4.dake.receive",

@@ -20,7 +20,7 @@ from otrv4_xmpp.devices import (
 from otrv4_xmpp.namespaces import NS_DEVICES
 
 from . import InvalidExample, ScenarioContext, Step
-from ._cast import Cast, deliver
+from ._cast import deliver
 
 __all__ = ["SCENARIOS"]
 
@@ -45,17 +45,18 @@ def _devices(stanza: etree._Element) -> etree._Element:
 def device_list(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     """Juliet's phone is already listed; her laptop joins (read-modify-write) and
     publishes; Romeo's laptop, subscribed through +notify, receives the event."""
-    cast = Cast.create(ctx.rng, ctx.clock)
+    story = ctx.story
     now = ctx.clock.now()
-    phone, laptop = cast.chamber, cast.balcony
+    phone, laptop = story.juliet_phone, story.juliet_laptop
     listed = join(DeviceList(), _entry(phone.tag, phone.expires, phone.label), now,
                   new_device=True)
     wanted = join(listed, _entry(laptop.tag, laptop.expires, laptop.label), now,
                   new_device=True)
-    publish = build_publish(wanted, sender=laptop.jid, stanza_id="pub1")
+    publish = build_publish(wanted, sender=laptop.jid, stanza_id=story.stanza_id("devices1"))
     if parse_publish(deliver(publish)) != wanted:
         raise RuntimeError("the published list does not read back")
-    event = build_event(wanted, owner=laptop.account, to=cast.orchard.jid, stanza_id="ev1")
+    event = build_event(wanted, owner=laptop.account, to=story.romeo_laptop.jid,
+                        stanza_id=story.stanza_id("devices2"))
     owner, seen = parse_event(deliver(event))
     if (owner, seen) != (laptop.account, wanted):
         raise RuntimeError("the notification does not read back")
@@ -71,10 +72,11 @@ def device_list(ctx: ScenarioContext) -> list[Step | InvalidExample]:
         return wanted
 
     out: list[Step | InvalidExample] = [
-        Step("publish", "Juliet's laptop publishes her device list", publish,
+        Step("publish", f"{laptop.name} publishes her device list", publish,
              produced_by="otrv4_xmpp.devices.join, otrv4_xmpp.devices.build_publish",
-             accepted_by="otrv4_xmpp.devices.parse_publish", accept=accept_publish),
-        Step("event", "Romeo's laptop is notified of Juliet's device list", event,
+             accepted_by="otrv4_xmpp.devices.parse_publish", accept=accept_publish,
+             sender=laptop),
+        Step("event", f"{story.romeo_laptop.name} is notified of Juliet's device list", event,
              produced_by="otrv4_xmpp.devices.build_event",
              accepted_by="otrv4_xmpp.devices.parse_event", accept=accept_event),
     ]

@@ -31,12 +31,13 @@ def _accept(iq: etree._Element) -> object:
 
 
 def discovery(ctx: ScenarioContext) -> list[Step | InvalidExample]:
-    """Juliet's client asks Romeo's device what it supports; the answer lists OTRv4."""
+    """Juliet's laptop asks Romeo's laptop what it supports; the answer lists OTRv4."""
+    asker, device = ctx.story.juliet_laptop, ctx.story.romeo_laptop
     result = build_disco_info_result(
-        sender="romeo@montague.lit/orchard",
-        to="juliet@capulet.lit/balcony",
-        stanza_id="disco1",
-        identities=[Identity("client", "pc", "Orchard laptop")],
+        sender=device.jid,
+        to=asker.jid,
+        stanza_id=ctx.story.stanza_id("disco1"),
+        identities=[Identity("client", "pc", device.label)],
         features=["http://jabber.org/protocol/disco#info", NS_OTR4, NS_DEVICES + "+notify",
                   "urn:xmpp:eme:0"],
     )
@@ -45,9 +46,10 @@ def discovery(ctx: ScenarioContext) -> list[Step | InvalidExample]:
         del feature.attrib["var"]
         break
     return [
-        Step("disco-info-result", "A device advertises OTRv4 support", result,
+        Step("disco-info-result", f"{device.name} advertises OTRv4 support", result,
              produced_by="otrv4_xmpp.discovery.build_disco_info_result",
-             accepted_by="otrv4_xmpp.discovery.parse_disco_info_result", accept=_accept),
+             accepted_by="otrv4_xmpp.discovery.parse_disco_info_result", accept=_accept,
+             sender=device),
         InvalidExample("disco-feature-without-var", no_var,
                        mutation="the 'var' attribute of the first <feature/> removed",
                        rule="'var' is required"),

@@ -16,15 +16,15 @@ from lxml import etree
 
 from otrv4_xmpp.carriage import (
     NoPayloadForDeviceError,
+    OtrElement,
     build_message,
     parse_message,
     payload_for,
 )
-from otrv4_xmpp.endpoint import Endpoint
 from otrv4_xmpp.errors import Condition, StanzaError, build_error, parse_error
 
 from . import InvalidExample, Scenario, ScenarioContext, Step
-from ._cast import Cast, deliver
+from ._cast import ROMEO, deliver
 
 __all__ = ["SCENARIOS"]
 
@@ -34,17 +34,17 @@ class ConditionMismatchError(Exception):
 
 
 def no_payload_for_device(ctx: ScenarioContext) -> list[Step | InvalidExample]:
-    cast = Cast.create(ctx.rng, ctx.clock)
-    j, r = cast.balcony, cast.orchard
-    tablet = Endpoint.create("romeo@montague.lit/tablet", ctx.rng, ctx.clock)
-    answer = r.receive_dake(j.account, j.start_dake(r.account, r.tag, ctx.rng).payloads[0],
-                            j.tag, ctx.rng)
-    assert answer is not None
-    last = j.receive_dake(r.account, answer.payloads[0], r.tag, ctx.rng)
-    assert last is not None
-    r.receive_dake(j.account, last.payloads[0], j.tag, ctx.rng)
-    stanza = build_message(j.fan_out([r.tag], "Wherefore art thou Romeo?", ctx.rng),
-                           sender=j.jid, to=r.account, stanza_id="msg7")
+    """Romeo's new tablet is online but Juliet's laptop does not know it yet: a message
+    to Romeo's devices holds no payload for it, and the tablet says so."""
+    story = ctx.story
+    j, tablet = story.juliet_laptop, story.romeo_tablet
+    known = (story.romeo_laptop, story.romeo_phone)
+    text = "Wherefore art thou Romeo?"
+    sent = [(d, j.engine.send(d.account, d.tag, text)) for d in known]
+    otr = OtrElement.of(j.tag, [(d.tag, out.payloads[0]) for d, out in sent])
+    stanza = build_message(otr, sender=j.jid, to=ROMEO, stanza_id=story.stanza_id("chat3"))
+    for device, _ in sent:  # Romeo's devices Juliet knows read it
+        story.receive(device, j, stanza)
     received = parse_message(deliver(stanza))
     try:
         payload_for(received, tablet.tag)
@@ -61,10 +61,10 @@ def no_payload_for_device(ctx: ScenarioContext) -> list[Step | InvalidExample]:
             raise ConditionMismatchError(f"{got.condition} from {got.tag:08x}")
         return got
 
-    return [Step("no-payload-for-device", "Romeo's tablet reports that the stanza holds no "
+    return [Step("no-payload-for-device", f"{tablet.name} reports that the stanza holds no "
                  "payload for it", error,
                  produced_by="otrv4_xmpp.errors.build_error",
-                 accepted_by="otrv4_xmpp.errors.parse_error", accept=accept)]
+                 accepted_by="otrv4_xmpp.errors.parse_error", accept=accept, sender=tablet)]
 
 
 SCENARIOS: dict[str, Scenario] = {"stanza-error": no_payload_for_device}

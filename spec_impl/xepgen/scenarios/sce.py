@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from lxml import etree
 
-from otrv4_xmpp.carriage import OtrElement, build_message, parse_message, payload_for
 from otrv4_xmpp.namespaces import NS_CLIENT
 from otrv4_xmpp.sce import build_envelope, envelope_plaintext, is_envelope, parse_envelope
 
 from . import InvalidExample, ScenarioContext, Step
-from ._cast import Cast, deliver
+from ._cast import StoryError
 
 __all__ = ["SCENARIOS"]
 
@@ -21,15 +20,8 @@ class EnvelopeMismatchError(Exception):
 def envelope(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     """Juliet's laptop puts the body, her chat state and a receipt request in an SCE
     envelope and encrypts it for Romeo's laptop; the laptop decrypts and reads it back."""
-    cast = Cast.create(ctx.rng, ctx.clock)
-    j, r = cast.balcony, cast.orchard
-    answer = r.receive_dake(j.account, j.start_dake(r.account, r.tag, ctx.rng).payloads[0],
-                            j.tag, ctx.rng)
-    assert answer is not None
-    last = j.receive_dake(r.account, answer.payloads[0], r.tag, ctx.rng)
-    assert last is not None
-    r.receive_dake(j.account, last.payloads[0], j.tag, ctx.rng)
-
+    story = ctx.story
+    j, r = story.juliet_laptop, story.romeo_laptop
     body = etree.Element(f"{{{NS_CLIENT}}}body", nsmap={None: NS_CLIENT})  # type: ignore[dict-item]
     body.text = "Good night, good night! Parting is such sweet sorrow."
     # a chat state (XEP-0085) and a receipt request (XEP-0184) travel encrypted too
@@ -39,9 +31,12 @@ def envelope(ctx: ScenarioContext) -> list[Step | InvalidExample]:
                             nsmap={None: "urn:xmpp:receipts"})  # type: ignore[dict-item]
     env = build_envelope([body, state, receipt], from_jid=j.jid, time=ctx.clock.now())
     plaintext = envelope_plaintext(env)
-    otr = OtrElement.of(j.tag, [(r.tag, j.encrypt_bytes(r.tag, plaintext, ctx.rng))])
-    stanza = build_message(otr, sender=j.jid, to=r.account, stanza_id="sce1")
-    decrypted = r.decrypt_raw(payload_for(parse_message(deliver(stanza)), r.tag))
+    sent = j.engine.send(r.account, r.tag, plaintext.decode("utf-8"))
+    stanza = story.message(j, sent, to=r.account, stanza_id="chat2")
+    _, received = story.receive(r, j, stanza)
+    if len(received.displays) != 1:
+        raise StoryError("Romeo's laptop did not decrypt the envelope")
+    decrypted = received.displays[0].encode("utf-8")
     if not is_envelope(decrypted):
         raise RuntimeError("the decrypted plaintext is not an envelope")
     seen = parse_envelope(decrypted, peer=j.account)
@@ -52,10 +47,12 @@ def envelope(ctx: ScenarioContext) -> list[Step | InvalidExample]:
             raise EnvelopeMismatchError("the envelope is not the decrypted plaintext")
         return got
 
-    return [Step("envelope", "The plaintext of a data message: an SCE envelope", env,
-                 produced_by="otrv4_xmpp.sce.build_envelope",
-                 accepted_by="otrv4.ratchet.DoubleRatchet.decrypt, "
-                             "otrv4_xmpp.sce.parse_envelope", accept=accept)]
+    return [Step("envelope", f"The plaintext of a data message from {j.name}: an SCE "
+                 "envelope", env,
+                 produced_by="otrv4_xmpp.sce.build_envelope, "
+                             "otrv4_xmpp.engine.DeviceEngine.send",
+                 accepted_by="otrv4_xmpp.engine.DeviceEngine.receive, "
+                             "otrv4_xmpp.sce.parse_envelope", accept=accept, sender=j)]
 
 
 SCENARIOS = {"sce-envelope": envelope}

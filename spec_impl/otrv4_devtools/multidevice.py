@@ -4,19 +4,20 @@
 (a) :func:`per_device` (the binding's choice): one OTRv4 data message per
     device, all in one ``<otr/>`` element.
 (b) :func:`shared_ciphertext` (OMEMO-style): the message encrypted once under a
-    random key with ChaCha20-Poly1305; the key (and nothing else) travels in each
-    device's OTRv4 data message.  The shared ciphertext is authenticated by a
-    Poly1305 tag under a key that is never revealed, and it is not malleable:
-    nobody without the key can alter it, whereas OTRv4's revealed MAC keys and
-    malleable encryption let anyone alter an OTRv4 data message after the fact.
-    That forgeability is what OTRv4's deniability rests on, so the binding does
-    not use this design.
+    random key with ChaCha20-Poly1305; the key (and nothing else, base64-encoded
+    as the message text) travels in each device's OTRv4 data message.  The shared
+    ciphertext is authenticated by a Poly1305 tag under a key that is never
+    revealed, and it is not malleable: nobody without the key can alter it,
+    whereas OTRv4's revealed MAC keys and malleable encryption let anyone alter
+    an OTRv4 data message after the fact.  That forgeability is what OTRv4's
+    deniability rests on, so the binding does not use this design.
 (c) :func:`check_batch` (Wire-style): a delivery rule that refuses a stanza
     whose payloads miss a device of the published lists and names the missing
     ones; its cost is the refused stanza, the refusal and the resent stanza.
 
-:func:`measure` runs the three over real OTRv4 sessions and returns wire bytes
-(deterministic) and CPU time (machine-dependent) per message.
+:func:`measure` runs the three over real OTRv4 sessions between
+:class:`~otrv4_xmpp.engine.DeviceEngine` instances (the engine the plugin runs) and
+returns wire bytes (deterministic) and CPU time (machine-dependent) per message.
 """
 
 from __future__ import annotations
@@ -34,15 +35,15 @@ from lxml import etree
 
 from otrv4.clock import Clock
 from otrv4.errors import ValidationError
-from otrv4.primitives.rng import Rng
-
-from .carriage import OtrElement, OtrPayload, build_message, tag_text
-from .devices import DeviceEntry, DeviceList, DeviceMode, active
-from .endpoint import Endpoint
-from .namespaces import NS_CLIENT, NS_OTR4, NS_STANZAS
+from otrv4.primitives.rng import DeterministicRng, Rng
+from otrv4_xmpp.carriage import OtrElement, OtrPayload, build_message, tag_text
+from otrv4_xmpp.devices import DeviceEntry, DeviceList, DeviceMode, active
+from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity, NoSessionError, bare_of
+from otrv4_xmpp.namespaces import NS_CLIENT, NS_OTR4, NS_STANZAS
 
 __all__ = [
     "DEVICE_COUNTS",
+    "Device",
     "Measurement",
     "MissingDevicesError",
     "Row",
@@ -71,15 +72,52 @@ class MissingDevicesError(ValidationError):
         self.missing = missing
 
 
+@dataclass
+class Device:
+    """A device of the measurement: its full JID and its engine."""
+
+    jid: str
+    engine: DeviceEngine
+
+    @classmethod
+    def create(cls, jid: str, rng: Rng, clock: Clock) -> Device:
+        """A new device with its own identity; ``rng`` seeds the device's own generator."""
+        own = DeterministicRng(f"device:{jid}:{rng.random_bytes(16).hex()}")
+        return cls(jid, DeviceEngine(DeviceIdentity.generate(own, clock), bare_of(jid),
+                                     rng=own, clock=clock))
+
+    @property
+    def tag(self) -> int:
+        return self.engine.instance_tag
+
+    @property
+    def account(self) -> str:
+        return bare_of(self.jid)
+
+    def encrypt(self, to: Device, text: str) -> bytes:
+        """One data message for ``to``.  Raises :class:`NoSessionError`."""
+        out = self.engine.send(to.account, to.tag, text)
+        if len(out.payloads) != 1:
+            raise NoSessionError(f"no encrypted session with {to.jid}")
+        return out.payloads[0]
+
+    def decrypt(self, sender: Device, data: bytes) -> str:
+        """The text of a data message from ``sender``.  Raises :class:`NoSessionError`
+        when it cannot be read."""
+        out = self.engine.receive(sender.jid, data)
+        if len(out.displays) != 1:
+            raise NoSessionError(f"the message from {sender.jid} could not be read")
+        return out.displays[0]
+
+
 def wire_bytes(stanza: etree._Element) -> int:
     """Octets of the stanza as sent on a stream (UTF-8, no pretty-printing)."""
     return len(etree.tostring(stanza, encoding="utf-8"))
 
 
-def per_device(sender: Endpoint, receivers: Sequence[int], text: str,
-               rng: Rng) -> OtrElement:
+def per_device(sender: Device, receivers: Sequence[Device], text: str) -> OtrElement:
     """Candidate (a): one OTRv4 data message per receiving instance."""
-    return sender.fan_out(receivers, text, rng)
+    return OtrElement.of(sender.tag, [(r.tag, sender.encrypt(r, text)) for r in receivers])
 
 
 @dataclass(frozen=True)
@@ -98,14 +136,14 @@ class SharedCiphertext:
         return otr
 
 
-def shared_ciphertext(sender: Endpoint, receivers: Sequence[int], text: str,
+def shared_ciphertext(sender: Device, receivers: Sequence[Device], text: str,
                       rng: Rng) -> SharedCiphertext:
     """Candidate (b): encrypt ``text`` once under a fresh key; send the key to each
     device inside an OTRv4 data message."""
     key = rng.random_bytes(_SHARED_KEY_BYTES)
     ciphertext = ChaCha20Poly1305(key).encrypt(_NONCE, text.encode("utf-8"), None)
-    keys = OtrElement.of(sender.tag, [(t, sender.encrypt_bytes(t, key, rng))
-                                      for t in receivers])
+    wrapped = base64.b64encode(key).decode("ascii")
+    keys = OtrElement.of(sender.tag, [(r.tag, sender.encrypt(r, wrapped)) for r in receivers])
     return SharedCiphertext(ciphertext, keys)
 
 
@@ -113,14 +151,14 @@ def _payload(otr: OtrElement, tag: int) -> OtrPayload:
     return next(p for p in otr.payloads if p.receiver == tag)
 
 
-def open_shared(receiver: Endpoint, message: SharedCiphertext) -> str:
+def open_shared(receiver: Device, sender: Device, message: SharedCiphertext) -> str:
     """Candidate (b), receiving side: decrypt the key payload, then the shared ciphertext.
 
-    Raises what :meth:`Endpoint.decrypt_raw` raises and
+    Raises what :meth:`Device.decrypt` raises and
     :class:`cryptography.exceptions.InvalidTag`.
     """
     payload = _payload(message.keys, receiver.tag)
-    key = receiver.decrypt_raw(payload)
+    key = base64.b64decode(receiver.decrypt(sender, payload.data))
     return ChaCha20Poly1305(key).decrypt(_NONCE, message.ciphertext, None).decode("utf-8")
 
 
@@ -199,22 +237,18 @@ TEXT = ("But soft, what light through yonder window breaks? It is the east, "
         "and Juliet is the sun. Arise, fair sun!")
 
 
-def _sessions(rng: Rng, clock: Clock, n: int) -> tuple[Endpoint, list[Endpoint]]:
-    sender = Endpoint.create("juliet@capulet.lit/balcony", rng, clock)
-    receivers = [Endpoint.create(f"romeo@montague.lit/device{i}", rng, clock)
-                 for i in range(n)]
+def _sessions(rng: Rng, clock: Clock, n: int) -> tuple[Device, list[Device]]:
+    sender = Device.create("juliet@capulet.lit/balcony", rng, clock)
+    receivers = [Device.create(f"romeo@montague.lit/device{i}", rng, clock) for i in range(n)]
     for r in receivers:
-        answer = r.receive_dake(sender.account,
-                                sender.start_dake(r.account, r.tag, rng).payloads[0],
-                                sender.tag, rng)
-        assert answer is not None  # an Identity message is always answered
-        last = sender.receive_dake(r.account, answer.payloads[0], r.tag, rng)
-        assert last is not None  # Auth-R is always answered
-        r.receive_dake(sender.account, last.payloads[0], sender.tag, rng)
+        queue = [(sender, r, d) for d in sender.engine.start_dake(r.jid).payloads]
+        while queue:
+            src, dst, data = queue.pop(0)
+            queue.extend((dst, src, d) for d in dst.engine.receive(src.jid, data).payloads)
         # warm-up: one exchange each way, so that the measured messages are in the sender's
         # chain 3, a chain without a new 3072-bit DH key (two chains in three are so)
-        r.decrypt(OtrPayload(r.tag, sender.encrypt(r.tag, "warm-up", rng)))
-        sender.decrypt(OtrPayload(sender.tag, r.encrypt(sender.tag, "warm-up reply", rng)))
+        r.decrypt(sender, sender.encrypt(r, "warm-up"))
+        sender.decrypt(r, r.encrypt(sender, "warm-up reply"))
     return sender, receivers
 
 
@@ -239,11 +273,11 @@ def _row(n: int, rng: Rng, clock: Clock, repeats: int) -> Row:
     first = receivers[0]
 
     def send_a() -> etree._Element:
-        return build_message(per_device(sender, tags, TEXT, rng), sender=sender.jid,
+        return build_message(per_device(sender, receivers, TEXT), sender=sender.jid,
                              to=bare, stanza_id="m")
 
     def send_b() -> etree._Element:
-        shared = shared_ciphertext(sender, tags, TEXT, rng)
+        shared = shared_ciphertext(sender, receivers, TEXT, rng)
         msg = build_message(shared.keys, sender=sender.jid, to=bare, stanza_id="m")
         otr = msg.find(f"{{{NS_OTR4}}}otr")
         assert otr is not None  # build_message always adds it
@@ -253,24 +287,24 @@ def _row(n: int, rng: Rng, clock: Clock, repeats: int) -> Row:
     a_ms, stanza_a = _timed(send_a, repeats)
     b_ms, stanza_b = _timed(send_b, repeats)
     # receiving: one device reads each kind of message, `repeats` times
-    it_a = iter([per_device(sender, tags, TEXT, rng) for _ in range(repeats)])
-    ra_ms, _ = _timed(lambda: first.decrypt(_payload(next(it_a), first.tag)), repeats)
-    it_b = iter([shared_ciphertext(sender, tags, TEXT, rng) for _ in range(repeats)])
-    rb_ms, _ = _timed(lambda: open_shared(first, next(it_b)), repeats)
+    it_a = iter([per_device(sender, receivers, TEXT) for _ in range(repeats)])
+    ra_ms, _ = _timed(lambda: first.decrypt(sender, _payload(next(it_a), first.tag).data),
+                      repeats)
+    it_b = iter([shared_ciphertext(sender, receivers, TEXT, rng) for _ in range(repeats)])
+    rb_ms, _ = _timed(lambda: open_shared(first, sender, next(it_b)), repeats)
     # candidate (c): the sender missed the last device once
     lists = [DeviceList.of(DeviceEntry(t, DeviceMode.STANDALONE, clock.now() + 86400)
                            for t in tags)]
     c_bytes: int | None = None
     if n > 1:
-        partial = OtrElement.of(sender.tag, [(t, sender.encrypt(t, TEXT, rng))
-                                             for t in tags[:-1]])
+        partial = per_device(sender, receivers[:-1], TEXT)
         try:
             check_batch(lists, partial, clock.now())
         except MissingDevicesError as exc:
             refusal = refusal_stanza(exc, server="capulet.lit", to=sender.jid, stanza_id="m")
         else:
             raise RuntimeError("the batch check accepted a batch that misses a device")
-        full = per_device(sender, tags, TEXT, rng)
+        full = per_device(sender, receivers, TEXT)
         check_batch(lists, full, clock.now())
         c_bytes = (wire_bytes(build_message(partial, sender=sender.jid, to=bare,
                                             stanza_id="m"))
@@ -288,13 +322,12 @@ def _ratchet_step_ms(rng: Rng, clock: Clock, repeats: int) -> float:
     steps: list[float] = []
     steady: list[float] = []
     for _ in range(max(repeats, 3)):
-        reply = peer.encrypt(sender.tag, "reply", rng)
-        sender.decrypt(OtrPayload(sender.tag, reply))
+        sender.decrypt(peer, peer.encrypt(sender, "reply"))
         for into in (steps, steady):
             start = time.perf_counter()
-            data = sender.encrypt(peer.tag, TEXT, rng)
+            data = sender.encrypt(peer, TEXT)
             into.append((time.perf_counter() - start) * 1000)
-            peer.decrypt(OtrPayload(peer.tag, data))
+            peer.decrypt(sender, data)
     return statistics.fmean(steps) - statistics.fmean(steady)
 
 

@@ -1,8 +1,8 @@
 """Demo: OTRv4 over XMPP with several devices per user, on a real server.
 
-Run ``python -m otrv4_xmpp.demo`` (with ``spec_impl`` on the path).  By
+Run ``python -m otrv4_devtools.demo`` (with ``spec_impl`` on the path).  By
 default it starts a throw-away Prosody on loopback
-(:mod:`otrv4_xmpp.slixmpp_plugin.testserver`; needs ``prosody`` installed) and
+(:mod:`otrv4_devtools.prosody`; needs ``prosody`` installed) and
 the prekey service (:mod:`otrv4_xmpp.component`) in this process, then plays
 a conversation between Juliet and Romeo and prints what happens:
 
@@ -34,10 +34,10 @@ from typing import Any
 
 from otrv4.clock import SystemClock
 from otrv4.primitives.rng import SystemRng
+from otrv4_xmpp.slixmpp_plugin import Otr4Message
+from otrv4_xmpp.slixmpp_plugin.client import Otr4Client
 
-from .slixmpp_plugin.client import Otr4Client
-from .slixmpp_plugin.plugin import Otr4Message
-from .slixmpp_plugin.testserver import ProsodyServer, make_server, prosody_available
+from .prosody import ProsodyServer, make_server, prosody_available
 
 __all__ = ["main"]
 
@@ -51,7 +51,7 @@ def say(text: str) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m otrv4_xmpp.demo",
+        prog="python -m otrv4_devtools.demo",
         description="OTRv4 over XMPP with two users and several devices each, on a real "
                     "XMPP server: online and offline conversations, prekey exhaustion.")
     p.add_argument("--server", metavar="HOST:PORT",
@@ -222,9 +222,8 @@ class Demo:
 
 async def _component(host: str, port: int, jid: str, secret: str, folder: Path,
                      stack: AsyncExitStack) -> bool:
+    from otrv4_xmpp.component import PrekeyComponent, build_server, load_or_create_key
     from prekey_server.storage import SqliteStorage
-
-    from .component import PrekeyComponent, build_server, load_or_create_key
 
     storage = SqliteStorage(folder / "prekeys.sqlite")
     stack.callback(storage.close)

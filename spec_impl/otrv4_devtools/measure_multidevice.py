@@ -1,7 +1,7 @@
 """Measure the multi-device candidates and write ``xep/data/multidevice.json``.
 
-Run ``python -m xepgen.measure_multidevice`` (from the project root, with
-``spec_impl`` on the path).  Bytes are the same on every run; times depend on
+Run ``make measure`` (``python -m otrv4_devtools.measure_multidevice`` from the
+project root, with ``spec_impl`` on the path).  Bytes are the same on every run; times depend on
 the machine, which is why the build does not produce this file: it is
 measured, committed, and rendered by the XEP template from the committed copy
 (:mod:`xepgen.tables_binding`).
@@ -18,15 +18,12 @@ from pathlib import Path
 
 from otrv4.clock import FixedClock
 from otrv4.primitives.rng import DeterministicRng
-from otrv4_xmpp.multidevice import Measurement, measure
+from xepgen.scenarios import EXAMPLE_TIME
+from xepgen.tables_binding import DATA_FILE
 
-from .paths import PROJECT_ROOT
-from .scenarios import EXAMPLE_TIME
+from .multidevice import Measurement, measure
 
-__all__ = ["DATA_FILE", "describe_machine", "main", "to_json"]
-
-#: The committed measurement.
-DATA_FILE = PROJECT_ROOT / "xep" / "data" / "multidevice.json"
+__all__ = ["describe_machine", "main", "to_json"]
 
 
 def describe_machine() -> str:
@@ -46,7 +43,7 @@ def describe_machine() -> str:
 def to_json(m: Measurement) -> str:
     """The data file's text: the measurement, its conclusion, and how it was made."""
     data = {
-        "generated_by": "python -m xepgen.measure_multidevice",
+        "generated_by": "make measure (python -m otrv4_devtools.measure_multidevice)",
         "machine": m.machine,
         "plaintext_bytes": m.plaintext_bytes,
         "repeats": m.repeats,
