@@ -31,7 +31,7 @@ from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble, generate_prekey_message
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
 from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile, PrekeyProfile
-from otrv4.ratchet import DoubleRatchet, RatchetInit
+from otrv4.ratchet import DoubleRatchet, RatchetStart
 from otrv4.tlv import TLV, Payload, TLVType, decode_payload, encode_payload
 from otrv4.xzdh import receive_non_interactive_auth, send_non_interactive_auth
 
@@ -136,7 +136,7 @@ class Endpoint:
         state = self.pending.get(sender, dake.START)
         step = dake.receive(self._ctx(peer_account), state, payload.data, rng)
         if step.result is not None:
-            self.sessions[sender] = DoubleRatchet(RatchetInit.from_dake(step.result))
+            self.sessions[sender] = DoubleRatchet(RatchetStart.from_dake(step.result))
             self.pending.pop(sender, None)
         else:
             self.pending[sender] = step.state
@@ -153,7 +153,7 @@ class Endpoint:
         §Non-Interactive DAKE Overview); the pair's ratchet starts.  Raises what
         :func:`otrv4.xzdh.send_non_interactive_auth` raises."""
         msg, result = send_non_interactive_auth(self._ctx(peer_account), ensemble, rng)
-        self.sessions[ensemble.instance_tag] = DoubleRatchet(RatchetInit.from_dake(result.result))
+        self.sessions[ensemble.instance_tag] = DoubleRatchet(RatchetStart.from_dake(result.result))
         self.peer_accounts[ensemble.instance_tag] = peer_account
         return msg.encode()
 
@@ -171,7 +171,7 @@ class Endpoint:
                                                      self.local_prekeys, data)
         sender = result.result.their_instance_tag
         self.local_prekeys = local
-        self.sessions[sender] = DoubleRatchet(RatchetInit.from_dake(result.result))
+        self.sessions[sender] = DoubleRatchet(RatchetStart.from_dake(result.result))
         self.peer_accounts[sender] = peer_account
         return sender
 
