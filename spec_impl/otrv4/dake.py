@@ -16,8 +16,8 @@ Flow::
 
     state, identity = start(ctx, rng)                     # initiator
     step = receive(ctx_r, START, identity.encode(), rng)  # responder: Auth-R
-    step = receive(ctx, state, auth_r_bytes, rng)         # initiator: Auth-I + RatchetInit
-    step = receive(ctx_r, waiting, auth_i_bytes, rng)     # responder: RatchetInit
+    step = receive(ctx, state, auth_r_bytes, rng)         # initiator: Auth-I + DakeResult
+    step = receive(ctx_r, waiting, auth_i_bytes, rng)     # responder: DakeResult
 
 Decision on **ambiguity 10** (registered here): the tie-break hash, see
 :func:`identity_tiebreak_hash`.
@@ -46,8 +46,8 @@ from .primitives.rng import Rng
 from .profiles import ClientProfile
 from .shared_state import (
     DakeKind,
+    DakeResult,
     FirstKeys,
-    RatchetInit,
     Role,
     brace_key_from_dh,
     derive_ratchet_keys,
@@ -191,11 +191,11 @@ DakeState = Union[DakeStart, WaitingAuthR, WaitingAuthI]  # noqa: UP007  (used a
 @dataclass(frozen=True)
 class Step:
     """The result of a handler: the next state, the message to send (if any), and the
-    :class:`~otrv4.shared_state.RatchetInit` once the DAKE is complete."""
+    :class:`~otrv4.shared_state.DakeResult` once the DAKE is complete."""
 
     state: DakeState
     send: DakeMessage | None = None
-    result: RatchetInit | None = None
+    result: DakeResult | None = None
 
 
 # --------------------------------------------------------------------------- pieces
@@ -373,7 +373,7 @@ def receive_auth_r(
     builds Auth-I (``RSig(H_b, sk_hb, {H_b, F_a, X}, t')``: five draws), initialises
     the double ratchet as the initiator (two more draws: a new ECDH and a new DH
     key pair) and returns the final state with the
-    :class:`~otrv4.shared_state.RatchetInit`.
+    :class:`~otrv4.shared_state.DakeResult`.
 
     Raises :class:`UnexpectedMessageError` in any other state, the decoding
     errors of :class:`~otrv4.messages.AuthRMessage`, the instance-tag errors, the
@@ -418,7 +418,7 @@ def receive_auth_r(
     new_dh = generate_dh(rng)
     k2, brace2 = _dake_secret(new_ecdh, msg.ecdh_first, new_dh, msg.dh_first)
     root2, chain_s = derive_ratchet_keys(root, k2)
-    result = RatchetInit(
+    result = DakeResult(
         kind=DakeKind.INTERACTIVE, role=Role.INTERACTIVE_INITIATOR, ssid=ssid(k),
         dake_secret=k, brace_key=brace2, root_key=root2,
         chain_key_sending=chain_s, chain_key_receiving=chain_r,
@@ -466,7 +466,7 @@ def receive_auth_i(
     prev_root = first_root_key(state.dake_secret)
     k1, brace1 = _dake_secret(state.ecdh_first, their.ecdh_first, state.dh_first, their.dh_first)
     root, chain_s = derive_ratchet_keys(prev_root, k1)
-    result = RatchetInit(
+    result = DakeResult(
         kind=DakeKind.INTERACTIVE, role=Role.INTERACTIVE_RESPONDER, ssid=state.ssid,
         dake_secret=state.dake_secret, brace_key=brace1, root_key=root,
         chain_key_sending=chain_s, chain_key_receiving=None,

@@ -33,8 +33,8 @@ from .primitives.ed448 import Point
 from .primitives.ring_signature import ring_sign
 from .primitives.rng import RecordingRng, Rng
 from .profiles import ClientProfile
-from .ratchet import DoubleRatchet, RatchetInit, mac_key_of, message_keys, next_chain_key
-from .shared_state import RatchetInit as DakeResult
+from .ratchet import DoubleRatchet, RatchetStart, mac_key_of, message_keys, next_chain_key
+from .shared_state import DakeResult
 from .tlv import encode_payload
 
 __all__ = [
@@ -177,8 +177,8 @@ def forge_entire_transcript(
     done = dake.receive_auth_i(forger, waiting, auth_i)
     if done.result is None:  # pragma: no cover - receive_auth_i always returns one
         raise dake.UnexpectedMessageError("no ratchet state")
-    ours = DoubleRatchet(RatchetInit.from_dake(done.result))
-    theirs = DoubleRatchet(RatchetInit.interactive(
+    ours = DoubleRatchet(RatchetStart.from_dake(done.result))
+    theirs = DoubleRatchet(RatchetStart.interactive(
         done.result.dake_secret, sends_first=False, our_ecdh=peer_ecdh_first,
         their_ecdh=auth_r.ecdh_first, our_dh=peer_dh_first, their_dh=auth_r.dh_first,
         our_tag=peer_tag, their_tag=forger.us.instance_tag))

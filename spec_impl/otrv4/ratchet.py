@@ -71,8 +71,8 @@ __all__ = [
     "Encrypted",
     "InstanceTagMismatch",
     "InvalidPreviousChainLength",
-    "RatchetInit",
     "RatchetLimits",
+    "RatchetStart",
     "SessionExpired",
     "SkippedKeyStorageFull",
     "TooManyExtraSymmetricKeys",
@@ -231,8 +231,11 @@ def derive_extra_keys(extra_key: bytes, payload: Payload) -> list[tuple[bytes, b
 
 
 @dataclass(frozen=True)
-class RatchetInit:
-    """Everything the ratchet needs from a DAKE, in one explicit value.
+class RatchetStart:
+    """The state a :class:`DoubleRatchet` starts from, in one explicit value.
+
+    A DAKE yields an :class:`otrv4.shared_state.DakeResult`; :meth:`from_dake`
+    keeps what the ratchet needs from it.
 
     ``root_key`` is the root key after the chains listed here were derived and
     ``brace_key`` the brace key of the newest of them.  ``sending``/``receiving``
@@ -258,7 +261,7 @@ class RatchetInit:
     def interactive(
         cls, shared_secret: bytes, *, sends_first: bool, our_ecdh: ECDHKeyPair,
         their_ecdh: Point, our_dh: DHKeyPair, their_dh: int, our_tag: int, their_tag: int,
-    ) -> RatchetInit:
+    ) -> RatchetStart:
         """Chain 0 after an interactive DAKE (spec §Interactive DAKE Overview).
 
         ``prev_root = KDF(usage_first_root_key || K, 64)``; chain 0 mixes
@@ -281,7 +284,7 @@ class RatchetInit:
         cls, shared_secret: bytes, brace_key: bytes, *, sends_first: bool,
         our_ecdh: ECDHKeyPair, their_ecdh: Point, our_dh: DHKeyPair, their_dh: int,
         our_tag: int, their_tag: int,
-    ) -> RatchetInit:
+    ) -> RatchetStart:
         """Chain 0 after a non-interactive DAKE (spec §Non-Interactive DAKE Overview).
 
         ``root = KDF(usage_root_key || K, 64)``, chain 0 ``= KDF(usage_chain_key || K, 64)``,
@@ -293,8 +296,8 @@ class RatchetInit:
                    our_ecdh, their_ecdh, our_dh, their_dh, our_tag, their_tag)
 
     @classmethod
-    def from_dake(cls, result: shared_state.RatchetInit) -> RatchetInit:
-        """Convert the DAKE's result (:class:`otrv4.shared_state.RatchetInit`).
+    def from_dake(cls, result: shared_state.DakeResult) -> RatchetStart:
+        """Convert the DAKE's result (:class:`otrv4.shared_state.DakeResult`).
 
         The interactive initiator (sender of Auth-I) arrives with its receiving
         chain 0 and its sending chain 1 already derived; the other roles with
@@ -365,7 +368,7 @@ class DoubleRatchet:
     decrypts one, or raises and changes nothing.
     """
 
-    def __init__(self, init: RatchetInit, limits: RatchetLimits | None = None) -> None:
+    def __init__(self, init: RatchetStart, limits: RatchetLimits | None = None) -> None:
         self.limits = limits or RatchetLimits()
         self.our_tag = init.our_tag
         self.their_tag = init.their_tag
@@ -394,6 +397,23 @@ class DoubleRatchet:
             self._our_dh_public_in_chain = init.our_dh.public
         self.expired = False
         self._their_point_cache: tuple[bytes, Point] | None = (self.their_ecdh, init.their_ecdh)
+
+    def copy(self) -> DoubleRatchet:
+        """An independent copy: operating on either never changes the other.
+
+        The key material is immutable (bytes, ints, frozen key pairs, points);
+        only the containers (stored skipped keys, MAC keys to reveal) are
+        copied, so the cost is one small object plus those containers.  A
+        :class:`otrv4.session.Session` copies its ratchet before every
+        operation (copy on write), which keeps old session values unchanged.
+        Raises nothing.
+        """
+        twin = object.__new__(DoubleRatchet)
+        twin.__dict__.update(self.__dict__)
+        twin.skipped = dict(self.skipped)
+        twin.mac_keys_to_reveal = list(self.mac_keys_to_reveal)
+        twin._reveal_now = list(self._reveal_now)
+        return twin
 
     # -- introspection ------------------------------------------------------------------------
 

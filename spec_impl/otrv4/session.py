@@ -9,10 +9,22 @@ unlisted case (for instance an Auth-R message outside WAITING_AUTH_R).
 
 A :class:`Session` is an immutable value.  :func:`step` takes a session, an
 event, its input, an ``rng`` and a ``clock`` and returns ``(new_session,
-outputs)``; on any exception the caller keeps its old session, unchanged
-(the double ratchet inside commits only after a message verified).  Outputs
-are :class:`Send` (a text to put on the wire), :class:`Display` (text for the
-user), :class:`Notice`, :class:`SmpUpdate` and :class:`ExtraKey`.
+outputs)``; it never changes the session it was given, whether it succeeds or
+raises, so on any exception the caller keeps its old session exactly as it
+was.  This holds by construction: the double ratchet is the one mutable part
+of a session, and every ratchet operation here runs on a private copy
+(:meth:`otrv4.ratchet.DoubleRatchet.copy`) that only the new session holds
+(copy on write).  Outputs are :class:`Send` (a text to put on the wire),
+:class:`Display` (text for the user), :class:`Notice`, :class:`SmpUpdate` and
+:class:`ExtraKey`.
+
+Each event has one input type, which its handlers take (see
+:data:`TRANSITIONS` and :func:`step`): the received text (``str``) for
+plaintext, query and error messages; the decoded message bytes for the DAKE
+messages; a :class:`~otrv4.data_message.DataMessage` for a data message; the
+text for USER_SEND and USER_SMP_ANSWER; an :class:`OfflineStart` for the
+offline starts; an :class:`SmpRequest` for USER_SMP_START; ``None`` for the
+others.
 
 Modes: both implemented modes (standalone, interactive-only) refuse
 plaintext, query messages and whitespace tags (:mod:`otrv4.modes`), so those
@@ -34,7 +46,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Generic, TypeVar
 
 from . import dake, smp, xzdh
 from .clock import Clock
@@ -46,8 +58,8 @@ from .modes import Capability, ModeRefusalError, require
 from .plaintext import ErrorCode, MessageKind, classify, encode_error, parse_error
 from .prekeys import LocalPrekeys, PrekeyEnsemble
 from .primitives.rng import Rng
-from .ratchet import DoubleRatchet, RatchetInit, RatchetLimits, derive_extra_keys
-from .shared_state import RatchetInit as DakeResult
+from .ratchet import DoubleRatchet, RatchetLimits, RatchetStart, derive_extra_keys
+from .shared_state import DakeResult
 from .tlv import TLV, TLVType, decode_payload, disconnected, encode_payload
 
 __all__ = [
@@ -57,12 +69,15 @@ __all__ = [
     "ExtraKey",
     "Notice",
     "NoticeKind",
+    "OfflineStart",
     "ProtocolState",
     "Send",
     "Session",
     "SessionConfig",
+    "SmpRequest",
     "SmpUpdate",
     "Transition",
+    "UnhandledTransition",
     "new_session",
     "receive",
     "step",
@@ -212,18 +227,108 @@ def new_session(ctx: dake.DakeContext, config: SessionConfig | None = None,
 
 
 Result = tuple[Session, tuple[Output, ...]]
-Handler = Callable[[Session, Any, Rng, Clock], Result]
+
+
+# --------------------------------------------------------------------------- event inputs
 
 
 @dataclass(frozen=True)
-class Transition:
-    """One row of the state machine."""
+class OfflineStart:
+    """Input of USER_SEND_OFFLINE and USER_OFFLINE_AFTER_ONLINE: the peer's prekey
+    ensemble and the first message, queued until the Non-Interactive-Auth is sent."""
+
+    ensemble: PrekeyEnsemble
+    text: str
+
+
+@dataclass(frozen=True)
+class SmpRequest:
+    """Input of USER_SMP_START: the shared secret and the (possibly empty) question."""
+
+    secret: str
+    question: str = ""
+
+
+def _wrong_input(kind: str, inp: object) -> TypeError:
+    return TypeError(f"this event takes {kind}, not {type(inp).__name__}")
+
+
+def text_input(inp: object) -> str:
+    """The input of the text events (received text, USER_SEND, USER_SMP_ANSWER)."""
+    if not isinstance(inp, str):
+        raise _wrong_input("a str", inp)
+    return inp
+
+
+def message_input(inp: object) -> bytes:
+    """The input of the DAKE message events: the decoded message bytes."""
+    if not isinstance(inp, bytes):
+        raise _wrong_input("the decoded message bytes", inp)
+    return inp
+
+
+def data_message_input(inp: object) -> DataMessage:
+    """The input of DATA: a data message, or its bytes (decoded here; raises
+    :class:`otrv4.errors.DecodeError`)."""
+    if isinstance(inp, DataMessage):
+        return inp
+    if isinstance(inp, bytes):
+        return DataMessage.decode(inp)
+    raise _wrong_input("a DataMessage", inp)
+
+
+def offline_start_input(inp: object) -> OfflineStart:
+    """The input of the offline starts: an :class:`OfflineStart`, or ``(ensemble, text)``."""
+    if isinstance(inp, tuple) and len(inp) == 2:
+        inp = OfflineStart(*inp)
+    if not (isinstance(inp, OfflineStart) and isinstance(inp.ensemble, PrekeyEnsemble)
+            and isinstance(inp.text, str)):
+        raise _wrong_input("an OfflineStart(PrekeyEnsemble, str)", inp)
+    return inp
+
+
+def smp_request_input(inp: object) -> SmpRequest:
+    """The input of USER_SMP_START: an :class:`SmpRequest`, or ``(secret, question)``."""
+    if isinstance(inp, tuple) and len(inp) == 2:
+        inp = SmpRequest(*inp)
+    if not (isinstance(inp, SmpRequest) and isinstance(inp.secret, str)
+            and isinstance(inp.question, str)):
+        raise _wrong_input("an SmpRequest(str, str)", inp)
+    return inp
+
+
+def no_input(inp: object) -> None:
+    """The input of the events that take none: ``None``."""
+    if inp is not None:
+        raise _wrong_input("no input (None)", inp)
+
+
+I = TypeVar("I")  # noqa: E741  (the input type of one event)
+
+
+@dataclass(frozen=True)
+class Transition(Generic[I]):
+    """One row of the state machine: ``handler`` runs for ``event`` in ``state``.
+
+    ``takes`` checks the step's input and gives it the event's type ``I``,
+    which ``handler`` takes; ``next_states`` lists the states it may lead to.
+    """
 
     state: ProtocolState
     event: Event
-    handler: str
+    handler: Callable[[Session, I, Rng, Clock], Result]
+    takes: Callable[[object], I]
     next_states: tuple[ProtocolState, ...]
     description: str
+
+    @property
+    def handler_name(self) -> str:
+        """The handler's name (the spec section it implements); the XEP's table shows it."""
+        return self.handler.__name__
+
+    def run(self, s: Session, inp: object, rng: Rng, clock: Clock) -> Result:
+        """Check ``inp`` (raises ``TypeError``) and run the handler."""
+        return self.handler(s, self.takes(inp), rng, clock)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -231,12 +336,13 @@ class Transition:
 
 def _send_data(s: Session, text: str, tlvs: tuple[TLV, ...], rng: Rng, clock: Clock,
                flags: int = 0) -> tuple[Session, Send]:
-    assert s.ratchet is not None
-    before = s.ratchet.latest_chain
-    enc = s.ratchet.encrypt(encode_payload(text, tlvs), rng, flags=flags)
+    """Encrypt on a copy of the ratchet (copy on write): ``s`` is never changed."""
+    assert s.ratchet is not None  # every caller is in ENCRYPTED_MESSAGES
+    ratchet = s.ratchet.copy()
+    enc = ratchet.encrypt(encode_payload(text, tlvs), rng, flags=flags)
     now = clock.now()
-    last_ratchet = now if s.ratchet.latest_chain != before else s.last_ratchet
-    return (replace(s, last_sent=now, last_ratchet=last_ratchet),
+    last_ratchet = now if ratchet.latest_chain != s.ratchet.latest_chain else s.last_ratchet
+    return (replace(s, ratchet=ratchet, last_sent=now, last_ratchet=last_ratchet),
             Send(encode_message(enc.message.encode())))
 
 
@@ -245,7 +351,7 @@ def _encrypted(s: Session, result: DakeResult, clock: Clock) -> Session:
                      result.their_client_profile.forging_key)
     return replace(
         s, state=ProtocolState.ENCRYPTED_MESSAGES,
-        ratchet=DoubleRatchet(RatchetInit.from_dake(result), s.config.limits),
+        ratchet=DoubleRatchet(RatchetStart.from_dake(result), s.config.limits),
         ssid=result.ssid, their_fingerprint=fp, their_tag=result.their_instance_tag,
         smp_state=smp.Expect1(), last_ratchet=clock.now(), last_sent=clock.now(),
     )
@@ -262,8 +368,8 @@ def _after_dake(s: Session, rng: Rng, clock: Clock) -> Result:
     for _, message in stored:
         try:
             s, more = receiving_a_data_message(s, message, rng, clock)
-        except OTRError:
-            continue
+        except OTRError as e:  # s is unchanged: the message is dropped, and said so
+            more = (Notice(NoticeKind.UNREADABLE, f"stored data message: {e}"),)
         outputs.extend(more)
     return s, tuple(outputs)
 
@@ -284,7 +390,7 @@ def _forget(s: Session, state: ProtocolState) -> Session:
 # --------------------------------------------------------------------------- handlers
 
 
-def refused(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def refused(s: Session, inp: object, rng: Rng, clock: Clock) -> Result:
     """Plaintext, query messages and whitespace tags: refused by both implemented modes."""
     try:
         require(s.ctx.mode, Capability.PLAINTEXT)
@@ -293,15 +399,15 @@ def refused(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
     return s, (Notice(NoticeKind.IGNORED, "plaintext handling is not implemented"),)
 
 
-def receiving_an_error_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def receiving_an_error_message(s: Session, inp: str, rng: Rng, clock: Clock) -> Result:
     """§Receiving an Error Message: show known codes, ignore the rest."""
-    err = parse_error(str(inp))
+    err = parse_error(inp)
     if err is None or err.code is None:
         return s, (Notice(NoticeKind.IGNORED, "error message without a known code"),)
     return s, (Notice(NoticeKind.ERROR_RECEIVED, f"ERROR_{int(err.code)}: {err.text}"),)
 
 
-def starting_a_conversation_interactively(s: Session, inp: Any, rng: Rng, clock: Clock
+def starting_a_conversation_interactively(s: Session, inp: None, rng: Rng, clock: Clock
                                           ) -> Result:
     """§Starting a conversation interactively: send an Identity message, WAITING_AUTH_R."""
     started = dake.start(s.ctx, rng, s.their_tag)
@@ -310,7 +416,7 @@ def starting_a_conversation_interactively(s: Session, inp: Any, rng: Rng, clock:
             (Send(encode_message(started.send.encode())),))
 
 
-def receiving_an_identity_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def receiving_an_identity_message(s: Session, inp: bytes, rng: Rng, clock: Clock) -> Result:
     """§Receiving an Identity Message (every state but FINISHED's DAKE state is START)."""
     dake_state = s.dake_state if s.state in (ProtocolState.WAITING_AUTH_R,
                                              ProtocolState.WAITING_AUTH_I) else dake.START
@@ -329,7 +435,7 @@ def receiving_an_identity_message(s: Session, inp: Any, rng: Rng, clock: Clock) 
             (Send(encode_message(out.send.encode())),))
 
 
-def receiving_an_auth_r_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def receiving_an_auth_r_message(s: Session, inp: bytes, rng: Rng, clock: Clock) -> Result:
     """§Receiving an Auth-R Message: reply Auth-I, initialise the ratchet, ENCRYPTED_MESSAGES."""
     try:
         out = dake.receive_auth_r(s.ctx, s.dake_state, inp, rng)
@@ -341,7 +447,7 @@ def receiving_an_auth_r_message(s: Session, inp: Any, rng: Rng, clock: Clock) ->
     return s3, (Send(encode_message(out.send.encode())), *outputs)
 
 
-def receiving_an_auth_i_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def receiving_an_auth_i_message(s: Session, inp: bytes, rng: Rng, clock: Clock) -> Result:
     """§Receiving an Auth-I Message: initialise the ratchet, ENCRYPTED_MESSAGES."""
     try:
         out = dake.receive_auth_i(s.ctx, s.dake_state, inp, rng)
@@ -352,7 +458,7 @@ def receiving_an_auth_i_message(s: Session, inp: Any, rng: Rng, clock: Clock) ->
                        rng, clock)
 
 
-def receiving_a_non_interactive_auth_message(s: Session, inp: Any, rng: Rng, clock: Clock
+def receiving_a_non_interactive_auth_message(s: Session, inp: bytes, rng: Rng, clock: Clock
                                              ) -> Result:
     """§Receiving a Non-Interactive-Auth Message: any state but FINISHED; resets the session."""
     if s.local_prekeys is None:
@@ -368,24 +474,22 @@ def receiving_a_non_interactive_auth_message(s: Session, inp: Any, rng: Rng, clo
                        rng, clock)
 
 
-def sending_a_data_message_to_an_offline_participant(s: Session, inp: Any, rng: Rng,
+def sending_a_data_message_to_an_offline_participant(s: Session, inp: OfflineStart, rng: Rng,
                                                      clock: Clock) -> Result:
     """§Sending a Data Message to an offline participant: a Non-Interactive-Auth message.
 
-    ``inp`` is ``(ensemble, text)``; the text is queued and sent right after.
+    ``inp.text`` is queued and sent right after.
     """
-    ensemble: PrekeyEnsemble = inp[0]
-    text: str = inp[1]
     try:
-        msg, res = xzdh.send_non_interactive_auth(s.ctx, ensemble, rng)
+        msg, res = xzdh.send_non_interactive_auth(s.ctx, inp.ensemble, rng)
     except ModeRefusalError as e:
         return s, (Notice(NoticeKind.REFUSED, str(e)),)
-    fresh = replace(_forget(s, ProtocolState.START), queued=(*s.queued, text))
+    fresh = replace(_forget(s, ProtocolState.START), queued=(*s.queued, inp.text))
     s2, outputs = _after_dake(_encrypted(fresh, res.result, clock), rng, clock)
     return s2, (Send(encode_message(msg.encode())), *outputs)
 
 
-def receiving_a_data_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def receiving_a_data_message(s: Session, inp: DataMessage, rng: Rng, clock: Clock) -> Result:
     """§Receiving a Data Message in ENCRYPTED_MESSAGES.
 
     Unreadable messages are answered with ERROR_1 unless IGNORE_UNREADABLE is
@@ -393,21 +497,21 @@ def receiving_a_data_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Re
     TLV 7 yields extra keys, TLV 1 ends in FINISHED.  A heartbeat follows
     when nothing was sent for ``heartbeat_seconds``.
     """
-    assert s.ratchet is not None
-    message: DataMessage = inp if isinstance(inp, DataMessage) else DataMessage.decode(inp)
+    assert s.ratchet is not None  # ENCRYPTED_MESSAGES always has one
+    message = inp
     if message.receiver_tag != s.ctx.us.instance_tag:
         return s, (Notice(NoticeKind.NOT_FOR_US, f"receiver tag {message.receiver_tag:08x}"),)
-    before = s.ratchet.latest_chain
+    ratchet = s.ratchet.copy()  # copy on write: s keeps its own ratchet
     try:
-        got = s.ratchet.decrypt(message)
+        got = ratchet.decrypt(message)
     except OTRError as e:
-        if message.ignore_unreadable:
-            return s, ()
+        if message.ignore_unreadable:  # the spec: no error message, nothing to show
+            return s, (Notice(NoticeKind.IGNORED, f"unreadable (IGNORE_UNREADABLE): {e}"),)
         return s, (Notice(NoticeKind.UNREADABLE, str(e)),
                    Send(encode_error(ErrorCode.UNREADABLE_MESSAGE)))
     now = clock.now()
-    if s.ratchet.latest_chain != before:
-        s = replace(s, last_ratchet=now)
+    s = replace(s, ratchet=ratchet, last_ratchet=(
+        now if ratchet.latest_chain != s.ratchet.latest_chain else s.last_ratchet))
     outputs: list[Output] = []
     try:
         payload = decode_payload(got.plaintext)
@@ -420,7 +524,8 @@ def receiving_a_data_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Re
         if TLVType.SMP_MESSAGE_1 <= record.type <= TLVType.SMP_ABORT:
             try:
                 smp_step = smp.handle(s.smp_state, record, rng)
-            except OTRError:
+            except OTRError as e:
+                outputs.append(Notice(NoticeKind.IGNORED, f"SMP message: {e}"))
                 smp_step = smp.abort()
             s = replace(s, smp_state=smp_step.state)
             replies.extend(smp_step.send)
@@ -431,8 +536,8 @@ def receiving_a_data_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Re
                 derive_extra_keys(got.extra_key, payload),
                 [t for t in payload.tlvs if t.type == TLVType.EXTRA_SYMMETRIC_KEY], strict=False):
             outputs.append(ExtraKey(context, key, record.value[4:]))
-    except OTRError:
-        pass
+    except OTRError as e:  # raised before any key is derived: none was output
+        outputs.append(Notice(NoticeKind.IGNORED, f"extra symmetric keys: {e}"))
     if payload.find(TLVType.DISCONNECTED) is not None:
         outputs.append(Notice(NoticeKind.DISCONNECTED))
         return _forget(s, ProtocolState.FINISHED), tuple(outputs)
@@ -445,13 +550,13 @@ def receiving_a_data_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Re
     return s, tuple(outputs)
 
 
-def storing_an_early_data_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def storing_an_early_data_message(s: Session, inp: DataMessage, rng: Rng, clock: Clock) -> Result:
     """§Receiving a Data Message outside ENCRYPTED_MESSAGES.
 
     The first ratchet after a DAKE (chains 0 and 1) is stored in WAITING_AUTH_I
     for ``store_seconds``; anything else is answered with ERROR_2.
     """
-    message = inp if isinstance(inp, DataMessage) else DataMessage.decode(inp)
+    message = inp
     if s.state is ProtocolState.WAITING_AUTH_I and message.ratchet_id <= 1:
         return (replace(s, stored=(*s.stored, (clock.now(), message))),
                 (Notice(NoticeKind.STORED),))
@@ -461,18 +566,17 @@ def storing_an_early_data_message(s: Session, inp: Any, rng: Rng, clock: Clock) 
                Send(encode_error(ErrorCode.NOT_IN_PRIVATE_STATE)))
 
 
-def sending_a_data_message(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def sending_a_data_message(s: Session, inp: str, rng: Rng, clock: Clock) -> Result:
     """§Sending a Data Message: encrypt in ENCRYPTED_MESSAGES, queue otherwise."""
-    text = str(inp)
     if s.state is ProtocolState.ENCRYPTED_MESSAGES:
-        s2, sent = _send_data(s, text, (), rng, clock)
+        s2, sent = _send_data(s, inp, (), rng, clock)
         return s2, (sent,)
     if s.state is ProtocolState.FINISHED:
-        return replace(s, queued=(*s.queued, text)), (Notice(NoticeKind.CANNOT_SEND),)
-    return replace(s, queued=(*s.queued, text)), (Notice(NoticeKind.QUEUED),)
+        return replace(s, queued=(*s.queued, inp)), (Notice(NoticeKind.CANNOT_SEND),)
+    return replace(s, queued=(*s.queued, inp)), (Notice(NoticeKind.QUEUED),)
 
 
-def user_requests_to_end(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def user_requests_to_end(s: Session, inp: None, rng: Rng, clock: Clock) -> Result:
     """§User requests to end an OTRv4 Conversation: TLV 1 when encrypted, then START."""
     outputs: tuple[Output, ...] = ()
     if s.state is ProtocolState.ENCRYPTED_MESSAGES:
@@ -481,55 +585,54 @@ def user_requests_to_end(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result
     return _forget(s, ProtocolState.START), outputs
 
 
-def online_after_offline(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def online_after_offline(s: Session, inp: None, rng: Rng, clock: Clock) -> Result:
     """§Starting an online conversation after an offline one: TLV 1, then an Identity message."""
-    _, ended = user_requests_to_end(s, inp, rng, clock)
+    _, ended = user_requests_to_end(s, None, rng, clock)
     s2, started = starting_a_conversation_interactively(
-        _forget(s, ProtocolState.START), inp, rng, clock)
+        _forget(s, ProtocolState.START), None, rng, clock)
     return s2, (*ended, *started)
 
 
-def offline_after_online(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def offline_after_online(s: Session, inp: OfflineStart, rng: Rng, clock: Clock) -> Result:
     """§Starting an offline conversation after an online one: TLV 1, then Non-Interactive-Auth."""
-    _, ended = user_requests_to_end(s, inp, rng, clock)
+    _, ended = user_requests_to_end(s, None, rng, clock)
     s2, started = sending_a_data_message_to_an_offline_participant(
         _forget(s, ProtocolState.START), inp, rng, clock)
     return s2, (*ended, *started)
 
 
-def user_requests_to_begin_smp(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
-    """§User requests to begin SMP: ``inp`` is ``(secret, question)``; restarts if underway."""
-    secret, question = inp
+def user_requests_to_begin_smp(s: Session, inp: SmpRequest, rng: Rng, clock: Clock) -> Result:
+    """§User requests to begin SMP (``inp.secret``, ``inp.question``); restarts if underway."""
     assert s.ssid is not None and s.their_fingerprint is not None
     tlvs: list[TLV] = []
     if not (isinstance(s.smp_state, smp.Expect1) and s.smp_state.pending is None):
         tlvs.extend(smp.abort().send)
-    x = smp.smp_secret(s.our_fingerprint, s.their_fingerprint, s.ssid, secret)
-    state, m1 = smp.start(x, rng, question.encode("utf-8"))
+    x = smp.smp_secret(s.our_fingerprint, s.their_fingerprint, s.ssid, inp.secret)
+    state, m1 = smp.start(x, rng, inp.question.encode("utf-8"))
     tlvs.append(m1.to_tlv())
     s2, sent = _send_data(replace(s, smp_state=state, smp_we_started=True), "", tuple(tlvs),
                           rng, clock, FLAG_IGNORE_UNREADABLE)
     return s2, (sent,)
 
 
-def user_answers_smp(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def user_answers_smp(s: Session, inp: str, rng: Rng, clock: Clock) -> Result:
     """Answer a received SMP question with the user's secret ``inp`` (SMP message 2)."""
     assert s.ssid is not None and s.their_fingerprint is not None
-    y = smp.smp_secret(s.their_fingerprint, s.our_fingerprint, s.ssid, str(inp))
+    y = smp.smp_secret(s.their_fingerprint, s.our_fingerprint, s.ssid, inp)
     state, m2 = smp.respond(s.smp_state, y, rng)
     s2, sent = _send_data(replace(s, smp_state=state, smp_we_started=False), "",
                           (m2.to_tlv(),), rng, clock, FLAG_IGNORE_UNREADABLE)
     return s2, (sent,)
 
 
-def user_requests_to_abort_smp(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def user_requests_to_abort_smp(s: Session, inp: None, rng: Rng, clock: Clock) -> Result:
     """§User requests to abort SMP: send TLV 6, SMPSTATE_EXPECT1."""
     aborted = smp.abort()
     s2, sent = _send_data(_reset_smp(s), "", aborted.send, rng, clock, FLAG_IGNORE_UNREADABLE)
     return s2, (sent, SmpUpdate(smp.SmpOutcome.ABORTED))
 
 
-def timer_in_encrypted_messages(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def timer_in_encrypted_messages(s: Session, inp: None, rng: Rng, clock: Clock) -> Result:
     """§Session Expiration and heartbeats, on a clock tick."""
     now = clock.now()
     assert s.ratchet is not None
@@ -537,7 +640,7 @@ def timer_in_encrypted_messages(s: Session, inp: Any, rng: Rng, clock: Clock) ->
         keys = s.ratchet.unrevealed_mac_keys()
         s2, sent = _send_data(s, "", (disconnected(keys),), rng, clock, FLAG_IGNORE_UNREADABLE)
         assert s2.ratchet is not None
-        s2.ratchet.expire()
+        s2.ratchet.expire()  # the live copy, which only s2 holds; s keeps its own
         return _forget(s2, ProtocolState.FINISHED), (sent, Notice(NoticeKind.EXPIRED))
     if now - s.last_sent >= s.config.heartbeat_seconds:
         s2, sent = _send_data(s, "", (), rng, clock, FLAG_IGNORE_UNREADABLE)
@@ -545,32 +648,18 @@ def timer_in_encrypted_messages(s: Session, inp: Any, rng: Rng, clock: Clock) ->
     return s, ()
 
 
-def timer_while_waiting(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def timer_while_waiting(s: Session, inp: None, rng: Rng, clock: Clock) -> Result:
     """Drop stored early data messages older than ``store_seconds``."""
     now = clock.now()
     kept = tuple(x for x in s.stored if now - x[0] < s.config.store_seconds)
     return replace(s, stored=kept), ()
 
 
-def ignore(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
-    """Do nothing (the spec's "ignore the message")."""
-    return s, ()
-
-
-def finished_to_start(s: Session, inp: Any, rng: Rng, clock: Clock) -> Result:
+def finished_to_start(s: Session, inp: None, rng: Rng, clock: Clock) -> Result:
     """§User requests to end an OTRv4 Conversation, in FINISHED: go to START."""
     return _forget(s, ProtocolState.START), ()
 
 
-HANDLERS: dict[str, Handler] = {h.__name__: h for h in (
-    refused, receiving_an_error_message, starting_a_conversation_interactively,
-    receiving_an_identity_message, receiving_an_auth_r_message, receiving_an_auth_i_message,
-    receiving_a_non_interactive_auth_message, sending_a_data_message_to_an_offline_participant,
-    receiving_a_data_message, storing_an_early_data_message, sending_a_data_message,
-    user_requests_to_end, online_after_offline, offline_after_online,
-    user_requests_to_begin_smp, user_answers_smp, user_requests_to_abort_smp,
-    timer_in_encrypted_messages, timer_while_waiting, ignore, finished_to_start,
-)}
 
 
 # --------------------------------------------------------------------------- the table
@@ -583,24 +672,28 @@ _NOT_FINISHED = (S.START, S.WAITING_AUTH_R, S.WAITING_AUTH_I, S.ENCRYPTED_MESSAG
 _DAKE_PENDING = (S.START, S.WAITING_AUTH_R, S.WAITING_AUTH_I)
 
 
-def _rows() -> tuple[Transition, ...]:
-    rows: list[Transition] = []
+def _rows() -> tuple[Transition[object], ...]:
+    rows: list[Transition[object]] = []
 
-    def add(states: tuple[ProtocolState, ...], event: Event, handler: str,
+    def add(states: tuple[ProtocolState, ...], event: Event,
+            handler: Callable[[Session, I, Rng, Clock], Result], takes: Callable[[object], I],
             nexts: tuple[ProtocolState, ...] | None, description: str,
             may_stay: bool = True) -> None:
         for st in states:
             targets = (*(nexts or ()), st) if may_stay else (nexts or (st,))
-            rows.append(Transition(st, event, handler, tuple(dict.fromkeys(targets)),
-                                   description))
+            row = Transition(st, event, handler, takes, tuple(dict.fromkeys(targets)),
+                             description)
+            rows.append(row)  # type: ignore[arg-type]  # the row keeps its I
 
-    add(_ALL, E.PLAINTEXT, "refused", None, "Refused by the standalone and interactive-only modes.")
-    add(_ALL, E.TAGGED_PLAINTEXT, "refused", None, "Refused by both implemented modes.")
-    add(_ALL, E.QUERY, "refused", None, "Refused by both implemented modes.")
-    add(_ALL, E.USER_START, "refused", None, "Query messages are not sent in these modes.")
-    add(_ALL, E.ERROR, "receiving_an_error_message", None,
+    add(_ALL, E.PLAINTEXT, refused, text_input, None,
+        "Refused by the standalone and interactive-only modes.")
+    add(_ALL, E.TAGGED_PLAINTEXT, refused, text_input, None, "Refused by both implemented modes.")
+    add(_ALL, E.QUERY, refused, text_input, None, "Refused by both implemented modes.")
+    add(_ALL, E.USER_START, refused, no_input, None,
+        "Query messages are not sent in these modes.")
+    add(_ALL, E.ERROR, receiving_an_error_message, text_input, None,
         "Show the error if its code is ERROR_1, ERROR_2 or ERROR_3; ignore it otherwise.")
-    add(_ALL, E.USER_START_INTERACTIVE, "starting_a_conversation_interactively",
+    add(_ALL, E.USER_START_INTERACTIVE, starting_a_conversation_interactively, no_input,
         (S.WAITING_AUTH_R,), "Send an Identity message.", may_stay=False)
     for st in (S.START, S.ENCRYPTED_MESSAGES, S.FINISHED, S.WAITING_AUTH_R, S.WAITING_AUTH_I):
         nexts = (S.WAITING_AUTH_I,) if st is not S.WAITING_AUTH_R else \
@@ -610,54 +703,54 @@ def _rows() -> tuple[Transition, ...]:
                               "message, the other answers with Auth-R.",
             S.WAITING_AUTH_I: "Answer the new Identity message with a new Auth-R message.",
         }.get(st, "Validate; reply with an Auth-R message.")
-        add((st,), E.IDENTITY, "receiving_an_identity_message", nexts, desc)
-    add((S.WAITING_AUTH_R,), E.AUTH_R, "receiving_an_auth_r_message",
+        add((st,), E.IDENTITY, receiving_an_identity_message, message_input, nexts, desc)
+    add((S.WAITING_AUTH_R,), E.AUTH_R, receiving_an_auth_r_message, message_input,
         (S.ENCRYPTED_MESSAGES, S.WAITING_AUTH_R),
         "Validate; reply with Auth-I, initialise the double ratchet, send queued messages.")
-    add((S.WAITING_AUTH_I,), E.AUTH_I, "receiving_an_auth_i_message",
+    add((S.WAITING_AUTH_I,), E.AUTH_I, receiving_an_auth_i_message, message_input,
         (S.ENCRYPTED_MESSAGES, S.WAITING_AUTH_I),
         "Validate; initialise the double ratchet, send queued messages, try stored ones.")
-    add(_NOT_FINISHED, E.NON_INTERACTIVE_AUTH, "receiving_a_non_interactive_auth_message",
-        (S.ENCRYPTED_MESSAGES,),
+    add(_NOT_FINISHED, E.NON_INTERACTIVE_AUTH, receiving_a_non_interactive_auth_message,
+        message_input, (S.ENCRYPTED_MESSAGES,),
         "Forget the current state; validate; initialise the double ratchet.")
-    add(_ALL, E.USER_SEND_OFFLINE, "sending_a_data_message_to_an_offline_participant",
-        (S.ENCRYPTED_MESSAGES,),
+    add(_ALL, E.USER_SEND_OFFLINE, sending_a_data_message_to_an_offline_participant,
+        offline_start_input, (S.ENCRYPTED_MESSAGES,),
         "Send a Non-Interactive-Auth message, then the message as a data message.")
-    add((S.ENCRYPTED_MESSAGES,), E.DATA, "receiving_a_data_message",
+    add((S.ENCRYPTED_MESSAGES,), E.DATA, receiving_a_data_message, data_message_input,
         (S.ENCRYPTED_MESSAGES, S.FINISHED),
         "Decrypt and show; run SMP; TLV 1 leads to FINISHED; ERROR_1 if unreadable.")
     add((S.START, S.WAITING_AUTH_R, S.WAITING_AUTH_I, S.FINISHED), E.DATA,
-        "storing_an_early_data_message", None,
+        storing_an_early_data_message, data_message_input, None,
         "Store the first ratchet after a DAKE while in WAITING_AUTH_I; otherwise ERROR_2.")
-    add(_ALL, E.USER_SEND, "sending_a_data_message", None,
+    add(_ALL, E.USER_SEND, sending_a_data_message, text_input, None,
         "Encrypt in ENCRYPTED_MESSAGES; queue in the other states (FINISHED: tell the user).")
     add((S.START, S.WAITING_AUTH_R, S.WAITING_AUTH_I, S.ENCRYPTED_MESSAGES), E.USER_END,
-        "user_requests_to_end", (S.START,),
+        user_requests_to_end, no_input, (S.START,),
         "In ENCRYPTED_MESSAGES send TLV 1 (Disconnected); forget all keys.", may_stay=False)
-    add((S.FINISHED,), E.USER_END, "finished_to_start", (S.START,), "Go back to START.",
+    add((S.FINISHED,), E.USER_END, finished_to_start, no_input, (S.START,), "Go back to START.",
         may_stay=False)
-    add(_ALL, E.USER_ONLINE_AFTER_OFFLINE, "online_after_offline", (S.WAITING_AUTH_R,),
+    add(_ALL, E.USER_ONLINE_AFTER_OFFLINE, online_after_offline, no_input, (S.WAITING_AUTH_R,),
         "Send TLV 1 if encrypted, then an Identity message.", may_stay=False)
-    add(_ALL, E.USER_OFFLINE_AFTER_ONLINE, "offline_after_online", (S.ENCRYPTED_MESSAGES,),
-        "Send TLV 1 if encrypted, then a Non-Interactive-Auth message.")
-    add((S.ENCRYPTED_MESSAGES,), E.USER_SMP_START, "user_requests_to_begin_smp", None,
-        "Send SMP message 1 (after an abort if an SMP was underway).")
-    add((S.ENCRYPTED_MESSAGES,), E.USER_SMP_ANSWER, "user_answers_smp", None,
+    add(_ALL, E.USER_OFFLINE_AFTER_ONLINE, offline_after_online, offline_start_input,
+        (S.ENCRYPTED_MESSAGES,), "Send TLV 1 if encrypted, then a Non-Interactive-Auth message.")
+    add((S.ENCRYPTED_MESSAGES,), E.USER_SMP_START, user_requests_to_begin_smp,
+        smp_request_input, None, "Send SMP message 1 (after an abort if an SMP was underway).")
+    add((S.ENCRYPTED_MESSAGES,), E.USER_SMP_ANSWER, user_answers_smp, text_input, None,
         "Answer the pending SMP question with SMP message 2.")
-    add((S.ENCRYPTED_MESSAGES,), E.USER_SMP_ABORT, "user_requests_to_abort_smp", None,
+    add((S.ENCRYPTED_MESSAGES,), E.USER_SMP_ABORT, user_requests_to_abort_smp, no_input, None,
         "Send TLV 6 (SMP abort); SMP goes back to SMPSTATE_EXPECT1.")
-    add((S.ENCRYPTED_MESSAGES,), E.TIMER, "timer_in_encrypted_messages",
+    add((S.ENCRYPTED_MESSAGES,), E.TIMER, timer_in_encrypted_messages, no_input,
         (S.ENCRYPTED_MESSAGES, S.FINISHED),
         "Expire the session (TLV 1 data, FINISHED) or send a heartbeat when due.")
-    add((*_DAKE_PENDING, S.FINISHED), E.TIMER, "timer_while_waiting", None,
+    add((*_DAKE_PENDING, S.FINISHED), E.TIMER, timer_while_waiting, no_input, None,
         "Drop stored early data messages older than the storage time.")
     return tuple(rows)
 
 
-TRANSITIONS: tuple[Transition, ...] = _rows()
+TRANSITIONS: tuple[Transition[object], ...] = _rows()
 """Every handled ``(state, event)`` pair; the XEP renders this table."""
 
-_TABLE: dict[tuple[ProtocolState, Event], Transition] = {
+_TABLE: dict[tuple[ProtocolState, Event], Transition[object]] = {
     (t.state, t.event): t for t in TRANSITIONS
 }
 
@@ -666,18 +759,22 @@ class UnhandledTransition(OTRError):
     """A handler left the session in a state its table row does not list (a bug)."""
 
 
-def step(s: Session, event: Event, inp: Any, rng: Rng, clock: Clock) -> Result:
+def step(s: Session, event: Event, inp: object, rng: Rng, clock: Clock) -> Result:
     """Run the handler the table names for ``(s.state, event)``.
 
-    Unlisted pairs are ignored.  Raises what the handler raises (then ``s`` is
-    unchanged) and :class:`UnhandledTransition` if the result breaks the table.
+    ``inp`` is the event's input (module docstring); the row checks its type
+    and raises ``TypeError`` for another (the offline starts and
+    USER_SMP_START also take the pairs ``(ensemble, text)`` and ``(secret,
+    question)``).  Unlisted pairs are ignored.  Raises what the handler raises
+    and :class:`UnhandledTransition` if the result breaks the table; ``s`` is
+    unchanged in every case (module docstring).
     """
     row = _TABLE.get((s.state, event))
     if row is None:
         return s, (Notice(NoticeKind.IGNORED, f"{event.value} in {s.state.value}"),)
-    new, outputs = HANDLERS[row.handler](s, inp, rng, clock)
+    new, outputs = row.run(s, inp, rng, clock)
     if new.state not in row.next_states:
-        raise UnhandledTransition(f"{row.handler} went to {new.state.value}")
+        raise UnhandledTransition(f"{row.handler_name} went to {new.state.value}")
     return new, outputs
 
 

@@ -3,7 +3,7 @@
 Implements ``otrv4.md`` §Shared Session State, §Secure Session ID, §Shared
 Secrets, the DAKE parts of §Key Management, and the double-ratchet
 initialisation steps of §Interactive DAKE Overview and §Non-Interactive DAKE
-Overview.  The result of a completed DAKE is a :class:`RatchetInit`: everything
+Overview.  The result of a completed DAKE is a :class:`DakeResult`: everything
 the double ratchet (``otrv4.ratchet``) needs, in the state the spec describes
 right after "Initializes the double-ratchet algorithm".
 
@@ -29,8 +29,8 @@ __all__ = [
     "ROOT_KEY_BYTES",
     "SSID_BYTES",
     "DakeKind",
+    "DakeResult",
     "FirstKeys",
-    "RatchetInit",
     "Role",
     "brace_key_from_dh",
     "derive_ratchet_keys",
@@ -186,8 +186,11 @@ def non_interactive_ratchet_keys(k: bytes) -> tuple[bytes, bytes]:
 
 
 @dataclass(frozen=True)
-class RatchetInit:
-    """Everything the double ratchet needs after a completed DAKE.
+class DakeResult:
+    """What a completed DAKE yields: everything the double ratchet needs, and more.
+
+    (The double ratchet itself starts from :class:`otrv4.ratchet.RatchetStart`,
+    which :meth:`~otrv4.ratchet.RatchetStart.from_dake` builds from this value.)
 
     The values are those the spec holds right after "Initializes the double
     ratchet" for this party's :attr:`role`:

@@ -6,10 +6,10 @@ Message and §Receiving a Non-Interactive-Auth Message.
 * The sender ("Alice": she retrieved the ensemble) calls
   :func:`send_non_interactive_auth` with a validated
   :class:`~otrv4.prekeys.PrekeyEnsemble`; she gets the message and her
-  :class:`~otrv4.shared_state.RatchetInit` (she may send data at once).
+  :class:`~otrv4.shared_state.DakeResult` (she may send data at once).
 * The prekey owner ("Bob") calls :func:`receive_non_interactive_auth` with his
   :class:`~otrv4.prekeys.LocalPrekeys`; he gets a copy without the consumed
-  prekey and his :class:`~otrv4.shared_state.RatchetInit`.  On any failure it
+  prekey and his :class:`~otrv4.shared_state.DakeResult`.  On any failure it
   raises and his store is unchanged.
 
 Decision on **ambiguity 11** (registered here): ``t`` hashes phi with
@@ -39,8 +39,8 @@ from .primitives.rng import Rng
 from .profiles import ClientProfile
 from .shared_state import (
     DakeKind,
+    DakeResult,
     FirstKeys,
-    RatchetInit,
     Role,
     brace_key_from_dh,
     non_interactive_ratchet_keys,
@@ -103,7 +103,7 @@ class NonInteractiveKeys:
 class NonInteractiveResult:
     """What a completed non-interactive DAKE gives one side."""
 
-    result: RatchetInit
+    result: DakeResult
     keys: NonInteractiveKeys
 
 
@@ -171,7 +171,7 @@ def send_non_interactive_auth(
         prekey_message_id=ensemble.prekey_message.identifier, auth_mac=auth_mac(mac_key, t),
         ecdh_first=ecdh_first.public, dh_first=dh_first.public,
     )
-    result = RatchetInit(
+    result = DakeResult(
         kind=DakeKind.NON_INTERACTIVE, role=Role.NON_INTERACTIVE_SENDER, ssid=ssid(k),
         dake_secret=k, brace_key=brace, root_key=root,
         chain_key_sending=chain_s, chain_key_receiving=None,
@@ -250,7 +250,7 @@ def _finish(
         raise AuthMacMismatchError("the Auth MAC does not match")
     k = kdf(UsageID.SHARED_SECRET, tmp_k, 64)
     root, chain_r = non_interactive_ratchet_keys(k)
-    result = RatchetInit(
+    result = DakeResult(
         kind=DakeKind.NON_INTERACTIVE, role=Role.NON_INTERACTIVE_RECEIVER, ssid=ssid(k),
         dake_secret=k, brace_key=brace, root_key=root,
         chain_key_sending=None, chain_key_receiving=chain_r,

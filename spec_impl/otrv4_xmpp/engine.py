@@ -42,6 +42,7 @@ from otrv4.session import (
     Event,
     Notice,
     NoticeKind,
+    OfflineStart,
     ProtocolState,
     Send,
     Session,
@@ -389,7 +390,7 @@ class DeviceEngine:
             pair = PairSession(bare_of(peer), bare_of(peer),
                                new_session(self._ctx(peer), self.config, self.local_prekeys))
             self.sessions[(bare_of(peer), tag)] = pair
-        return self._run(pair, Event.USER_SEND_OFFLINE, (ensemble, text))
+        return self._run(pair, Event.USER_SEND_OFFLINE, OfflineStart(ensemble, text))
 
     def end(self, peer: str, tag: int) -> Outcome:
         """§User requests to end an OTRv4 Conversation with one device (TLV 1 when

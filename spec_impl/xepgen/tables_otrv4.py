@@ -53,7 +53,7 @@ TEMPLATE_DATA: dict[str, Any] = {
                        "meaning": TLV_DESCRIPTIONS[t]} for t in TLVType],
     "otr_key_types": [{"value": f"0x{int(k):04X}", "name": k.name} for k in KeyType],
     "otr_errors": _errors(),
-    "otr_transitions": [{"state": t.state.value, "event": t.event.value, "handler": t.handler,
+    "otr_transitions": [{"state": t.state.value, "event": t.event.value, "handler": t.handler_name,
                          "next": ", ".join(s.value for s in t.next_states),
                          "description": t.description} for t in TRANSITIONS],
 }

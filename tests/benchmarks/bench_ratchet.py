@@ -4,7 +4,9 @@ Run: ``PYTHONPATH=spec_impl .venv/bin/python tests/benchmarks/bench_ratchet.py``
 
 Rows: encrypt + decrypt of one data message (1) within a chain, (2) when the
 message starts a new chain with an ECDH ratchet step only, (3) when the new
-chain also agrees on a 3072-bit DH key (chains 1, 4, 7, ...).  The peer,
+chain also agrees on a 3072-bit DH key (chains 1, 4, 7, ...), and (4) the
+same as (1) through :func:`otrv4.session.step` and :func:`otrv4.session.receive`
+(encoding, payload, copy-on-write of the ratchet included).  The peer,
 measured in the same run, is ``cryptography``'s ChaCha20Poly1305 encrypting
 and decrypting the same plaintext.  Then the traced memory of both ratchets
 during a 10,000-message conversation (tracemalloc), which must not grow once
@@ -22,10 +24,16 @@ from array import array
 
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
+from otrv4 import dake
+from otrv4.clock import FixedClock
+from otrv4.keys import ForgingKey
 from otrv4.primitives.dh3072 import generate_dh
 from otrv4.primitives.ecdh import generate_ecdh
+from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import DeterministicRng, SystemRng
-from otrv4.ratchet import DoubleRatchet, RatchetInit, chain_uses_dh
+from otrv4.profiles import ClientProfile
+from otrv4.ratchet import DoubleRatchet, RatchetStart, chain_uses_dh
+from otrv4.session import Event, Send, Session, new_session, receive, step
 
 PLAINTEXT = b"The quick brown fox jumps over the lazy dog. " * 3
 
@@ -34,10 +42,10 @@ def pair() -> tuple[DoubleRatchet, DoubleRatchet]:
     rng = DeterministicRng("bench-ratchet")
     k = rng.random_bytes(64)
     ae, be, ad, bd = generate_ecdh(rng), generate_ecdh(rng), generate_dh(rng), generate_dh(rng)
-    a = DoubleRatchet(RatchetInit.interactive(k, sends_first=True, our_ecdh=ae,
+    a = DoubleRatchet(RatchetStart.interactive(k, sends_first=True, our_ecdh=ae,
                                               their_ecdh=be.public, our_dh=ad, their_dh=bd.public,
                                               our_tag=0x100, their_tag=0x200))
-    b = DoubleRatchet(RatchetInit.interactive(k, sends_first=False, our_ecdh=be,
+    b = DoubleRatchet(RatchetStart.interactive(k, sends_first=False, our_ecdh=be,
                                               their_ecdh=ae.public, our_dh=bd, their_dh=ad.public,
                                               our_tag=0x200, their_tag=0x100))
     return a, b
@@ -68,6 +76,43 @@ def ratchet_steps(n: int) -> tuple[float, float]:
             (with_dh if chain_uses_dh(m.ratchet_id) else ecdh_only).append(dt)
         sender, receiver = receiver, sender
     return statistics.median(ecdh_only), statistics.median(with_dh)
+
+
+def session_pair() -> tuple[Session, Session, FixedClock]:
+    """Two sessions in ENCRYPTED_MESSAGES after an interactive DAKE."""
+    clock = FixedClock(1_700_000_000)
+    rng = DeterministicRng("bench-ratchet-session")
+
+    def context(tag: int, us: str, them: str) -> dake.DakeContext:
+        kp, fk = EdDSAKeyPair.generate(rng), ForgingKey.generate(rng)
+        profile = ClientProfile.create(kp, fk, tag, clock.now() + 86400)
+        return dake.DakeContext(dake.Participant(kp, fk.public, profile), us, them, clock)
+
+    a = new_session(context(0x100, "a@example.org", "b@example.org"))
+    b = new_session(context(0x200, "b@example.org", "a@example.org"))
+    b, out = step(b, Event.USER_START_INTERACTIVE, None, rng, clock)
+    for_a = [o.text for o in out if isinstance(o, Send)]
+    while for_a:
+        for_b: list[str] = []
+        for text in for_a:
+            a, got = receive(a, text, rng, clock)
+            for_b += [o.text for o in got if isinstance(o, Send)]
+        for_a = []
+        for text in for_b:
+            b, got = receive(b, text, rng, clock)
+            for_a += [o.text for o in got if isinstance(o, Send)]
+    return a, b, clock
+
+
+def within_chain_session(n: int) -> float:
+    a, b, clock = session_pair()
+    rng = SystemRng()
+    text = PLAINTEXT.decode()
+    t = time.perf_counter()
+    for _ in range(n):
+        a, out = step(a, Event.USER_SEND, text, rng, clock)
+        b, _ = receive(b, out[0].text, rng, clock)  # type: ignore[union-attr]
+    return (time.perf_counter() - t) / n
 
 
 def peer(n: int) -> float:
@@ -103,11 +148,13 @@ def main() -> None:
     n = 2000
     chain = within_chain(n)
     ecdh_step, dh_step = ratchet_steps(300)
+    through_session = within_chain_session(n)
     base = peer(20000)
     rows = [
         ("encrypt+decrypt, within a chain", chain, 0.2e-3),
         ("encrypt+decrypt, new chain (ECDH step)", ecdh_step, 2e-3),
         ("encrypt+decrypt, new chain (ECDH + 3072-bit DH)", dh_step, None),
+        ("the same through session.step/receive", through_session, None),
         ("peer: ChaCha20Poly1305 encrypt+decrypt", base, None),
     ]
     print(f"{'operation':52} {'ms/msg':>9} {'x peer':>9} {'target':>8}")

@@ -30,8 +30,7 @@ from otrv4.messages import (
 from otrv4.modes import Mode
 from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from otrv4.profiles import ProfileExpiredError
-from otrv4.ratchet import DoubleRatchet
-from otrv4.ratchet import RatchetInit as DoubleRatchetInit
+from otrv4.ratchet import DoubleRatchet, RatchetStart
 from otrv4.shared_state import Role, format_ssid
 from xepgen.vectors import dump_vectors, load_vectors
 from xepgen.vectorsets import dake as scenarios
@@ -98,8 +97,8 @@ def test_deterministic(run: scenarios.InteractiveRun) -> None:
 def test_double_ratchet_hand_off(run: scenarios.InteractiveRun) -> None:
     """The results feed otrv4.ratchet and a message goes each way."""
     rng = DeterministicRng("dake-test/ratchet")
-    alice = DoubleRatchet(DoubleRatchetInit.from_dake(run.alice_result))
-    bob = DoubleRatchet(DoubleRatchetInit.from_dake(run.bob_result))
+    alice = DoubleRatchet(RatchetStart.from_dake(run.alice_result))
+    bob = DoubleRatchet(RatchetStart.from_dake(run.bob_result))
     to_bob = alice.encrypt(b"hello bob", rng)
     assert bob.decrypt(to_bob.message).plaintext == b"hello bob"
     to_alice = bob.encrypt(b"hello alice", rng)

@@ -16,7 +16,7 @@ from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.ring_signature import ring_verify
 from otrv4.primitives.rng import DeterministicRng
 from otrv4.profiles import ClientProfile
-from otrv4.ratchet import DoubleRatchet, RatchetInit, message_keys, ratchet_key_material
+from otrv4.ratchet import DoubleRatchet, RatchetStart, message_keys, ratchet_key_material
 from otrv4.shared_state import FirstKeys, phi
 from otrv4.tlv import decode_payload, encode_payload
 
@@ -27,10 +27,10 @@ def pair(label: str) -> tuple[DoubleRatchet, DoubleRatchet]:
     rng = DeterministicRng(label)
     k = rng.random_bytes(64)
     ae, be, ad, bd = generate_ecdh(rng), generate_ecdh(rng), generate_dh(rng), generate_dh(rng)
-    a = DoubleRatchet(RatchetInit.interactive(k, sends_first=True, our_ecdh=ae,
+    a = DoubleRatchet(RatchetStart.interactive(k, sends_first=True, our_ecdh=ae,
                                               their_ecdh=be.public, our_dh=ad,
                                               their_dh=bd.public, our_tag=A_TAG, their_tag=B_TAG))
-    b = DoubleRatchet(RatchetInit.interactive(k, sends_first=False, our_ecdh=be,
+    b = DoubleRatchet(RatchetStart.interactive(k, sends_first=False, our_ecdh=be,
                                               their_ecdh=ae.public, our_dh=bd,
                                               their_dh=ad.public, our_tag=B_TAG, their_tag=A_TAG))
     return a, b
@@ -107,7 +107,7 @@ def test_forge_entire_transcript() -> None:
     ring_verify((bob_profile.public_key, alice.us.forging_key, t.auth_r.x), t.auth_i.sigma, t_i)
     assert [s for s, _ in t.data_messages] == ["peer", "forger", "peer"]
     # a fresh ratchet from the forger's DAKE result reads the peer's first message
-    judge = DoubleRatchet(RatchetInit.from_dake(t.forger_result))
+    judge = DoubleRatchet(RatchetStart.from_dake(t.forger_result))
     first = DataMessage.decode(t.data_messages[0][1].encode())
     assert decode_payload(judge.decrypt(first).plaintext).text == "I confess everything"
     assert t.forger_result.their_client_profile == bob_profile

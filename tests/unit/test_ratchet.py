@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import replace
 from pathlib import Path
@@ -27,8 +28,8 @@ from otrv4.ratchet import (
     ECDHKeyMismatch,
     InstanceTagMismatch,
     InvalidPreviousChainLength,
-    RatchetInit,
     RatchetLimits,
+    RatchetStart,
     SessionExpired,
     SkippedKeyStorageFull,
     TooManyExtraSymmetricKeys,
@@ -65,10 +66,10 @@ def make_pair(
     k = rng.random_bytes(64)
     ae, be = generate_ecdh(rng), generate_ecdh(rng)
     ad, bd = generate_dh(rng), generate_dh(rng)
-    alice = DoubleRatchet(RatchetInit.interactive(
+    alice = DoubleRatchet(RatchetStart.interactive(
         k, sends_first=True, our_ecdh=ae, their_ecdh=be.public, our_dh=ad, their_dh=bd.public,
         our_tag=A_TAG, their_tag=B_TAG), limits)
-    bob = DoubleRatchet(RatchetInit.interactive(
+    bob = DoubleRatchet(RatchetStart.interactive(
         k, sends_first=False, our_ecdh=be, their_ecdh=ae.public, our_dh=bd, their_dh=ad.public,
         our_tag=B_TAG, their_tag=A_TAG), limits)
     return alice, bob
@@ -229,10 +230,10 @@ def test_non_interactive_start() -> None:
     k, brace = rng.random_bytes(64), rng.random_bytes(32)
     ae, be = generate_ecdh(rng), generate_ecdh(rng)
     ad, bd = generate_dh(rng), generate_dh(rng)
-    alice = DoubleRatchet(RatchetInit.non_interactive(
+    alice = DoubleRatchet(RatchetStart.non_interactive(
         k, brace, sends_first=True, our_ecdh=ae, their_ecdh=be.public, our_dh=ad,
         their_dh=bd.public, our_tag=A_TAG, their_tag=B_TAG))
-    bob = DoubleRatchet(RatchetInit.non_interactive(
+    bob = DoubleRatchet(RatchetStart.non_interactive(
         k, brace, sends_first=False, our_ecdh=be, their_ecdh=ae.public, our_dh=bd,
         their_dh=ad.public, our_tag=B_TAG, their_tag=A_TAG))
     assert alice.send_chain_key == kdf(UsageID.CHAIN_KEY, k, 64) == bob.recv_chain_key
@@ -420,7 +421,7 @@ TestConversation = Conversation.TestCase
 
 
 def dake_results(label: str) -> tuple[Any, Any]:
-    """Run the real interactive DAKE; return (Alice's, Bob's) shared_state.RatchetInit."""
+    """Run the real interactive DAKE; return (Alice's, Bob's) shared_state.DakeResult."""
     from otrv4 import dake
     from otrv4.clock import FixedClock
     from otrv4.keys import ForgingKey
@@ -451,8 +452,8 @@ def dake_results(label: str) -> tuple[Any, Any]:
 @pytest.mark.parametrize("bob_first", [False, True])
 def test_from_real_dake(bob_first: bool) -> None:
     alice_init, bob_init = dake_results("ratchet-dake")
-    alice = DoubleRatchet(RatchetInit.from_dake(alice_init))
-    bob = DoubleRatchet(RatchetInit.from_dake(bob_init))
+    alice = DoubleRatchet(RatchetStart.from_dake(alice_init))
+    bob = DoubleRatchet(RatchetStart.from_dake(bob_init))
     rng = DeterministicRng("ratchet-dake-run")
     assert (alice.send_id, alice.recv_id, bob.send_id, bob.recv_id) == (0, None, 1, 0)
     if bob_first:
@@ -528,3 +529,23 @@ def conv_from(test: dict[str, Any]) -> RecordedConversation:
         [DataMessage.decode(bytes.fromhex(m)) for m in out["dataMessages"]],
         [bytes.fromhex(p) for p in test["inputs"]["plaintexts"]],
         [(r, i) for r, i in out["deliveryOrder"]], [], [])
+
+
+def test_copy_is_independent() -> None:
+    """A copy and its original never change each other; both go on the same way."""
+    alice, bob = make_pair("ratchet-copy")
+    bob.decrypt(alice.encrypt(b"one", DeterministicRng("c1")).message)
+    lost = alice.encrypt(b"lost", DeterministicRng("c2")).message
+    bob.decrypt(alice.encrypt(b"skips one", DeterministicRng("c3")).message)
+    assert bob.skipped
+    before = copy.deepcopy(vars(bob))
+    twin = bob.copy()
+    assert vars(twin) == vars(bob)
+    # the twin moves: a new chain, a stored key used, keys to reveal, then a wipe
+    reply = twin.encrypt(b"reply", DeterministicRng("c4"))
+    assert twin.decrypt(lost).from_skipped and not twin.skipped
+    twin.expire()
+    assert vars(bob) == before and bob.skipped
+    # the original still does all of it, with the same result
+    assert bob.encrypt(b"reply", DeterministicRng("c4")) == reply
+    assert bob.decrypt(lost).plaintext == b"lost"

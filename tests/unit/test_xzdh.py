@@ -30,8 +30,7 @@ from otrv4.prekeys import (
 )
 from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from otrv4.profiles import PrekeyProfile, ProfileExpiredError
-from otrv4.ratchet import DoubleRatchet
-from otrv4.ratchet import RatchetInit as DoubleRatchetInit
+from otrv4.ratchet import DoubleRatchet, RatchetStart
 from otrv4.shared_state import Role
 from xepgen.vectors import dump_vectors, load_vectors
 from xepgen.vectorsets import dake as scenarios
@@ -80,8 +79,8 @@ def test_prekey_is_one_time(run: scenarios.NonInteractiveRun) -> None:
 
 def test_double_ratchet_hand_off(run: scenarios.NonInteractiveRun) -> None:
     rng = DeterministicRng("xzdh-test/ratchet")
-    alice = DoubleRatchet(DoubleRatchetInit.from_dake(run.alice_side.result))
-    bob = DoubleRatchet(DoubleRatchetInit.from_dake(run.bob_side.result))
+    alice = DoubleRatchet(RatchetStart.from_dake(run.alice_side.result))
+    bob = DoubleRatchet(RatchetStart.from_dake(run.bob_side.result))
     first = alice.encrypt(b"offline hello", rng)
     assert bob.decrypt(first.message).plaintext == b"offline hello"
     reply = bob.encrypt(b"back online", rng)

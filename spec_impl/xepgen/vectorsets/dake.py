@@ -32,8 +32,8 @@ from otrv4.primitives.ecdh import ecdh
 from otrv4.primitives.rng import DeterministicRng, RecordingRng, Rng
 from otrv4.profiles import ClientProfile, PrekeyProfile
 from otrv4.shared_state import (
+    DakeResult,
     FirstKeys,
-    RatchetInit,
     brace_key_from_dh,
     derive_ratchet_keys,
     first_root_key,
@@ -122,13 +122,13 @@ class InteractiveRun:
     done: Step
 
     @property
-    def bob_result(self) -> RatchetInit:
+    def bob_result(self) -> DakeResult:
         """The initiator's result (after sending Auth-I)."""
         assert self.auth_i.result is not None
         return self.auth_i.result
 
     @property
-    def alice_result(self) -> RatchetInit:
+    def alice_result(self) -> DakeResult:
         """The responder's result (after receiving Auth-I)."""
         assert self.done.result is not None
         return self.done.result

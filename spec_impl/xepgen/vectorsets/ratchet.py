@@ -23,7 +23,7 @@ from otrv4.primitives.kdf import hcmac
 from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng, Rng
 from otrv4.ratchet import (
     DoubleRatchet,
-    RatchetInit,
+    RatchetStart,
     derive_extra_keys,
     derive_ratchet_keys,
     extra_symmetric_key,
@@ -62,11 +62,11 @@ class Setup:
 
     def ratchets(self) -> tuple[DoubleRatchet, DoubleRatchet]:
         """Fresh ratchets for Alice (first sender) and Bob."""
-        alice = DoubleRatchet(RatchetInit.interactive(
+        alice = DoubleRatchet(RatchetStart.interactive(
             self.shared_secret, sends_first=True, our_ecdh=self.alice_ecdh,
             their_ecdh=self.bob_ecdh.public, our_dh=self.alice_dh, their_dh=self.bob_dh.public,
             our_tag=ALICE_TAG, their_tag=BOB_TAG))
-        bob = DoubleRatchet(RatchetInit.interactive(
+        bob = DoubleRatchet(RatchetStart.interactive(
             self.shared_secret, sends_first=False, our_ecdh=self.bob_ecdh,
             their_ecdh=self.alice_ecdh.public, our_dh=self.bob_dh, their_dh=self.alice_dh.public,
             our_tag=BOB_TAG, their_tag=ALICE_TAG))
