@@ -27,7 +27,7 @@ from otrv4.encoding import (
 from otrv4.errors import OTRError
 from otrv4.primitives.cipher import encrypt_data_message
 
-from ..vectors_support import raises_exactly, vector_cases
+from ..helpers.vectors import raises_exactly, vector_cases
 
 SAMPLE = DataMessage(
     sender_tag=0x11111111, receiver_tag=0x22222222, flags=1, previous_chain_length=3,

@@ -31,7 +31,7 @@ from otrv4.fragment import (
 )
 from otrv4.primitives.rng import DeterministicRng, ReplayRng
 
-from ..vectors_support import raises_exactly, vector_cases
+from ..helpers.vectors import raises_exactly, vector_cases
 
 OURS = 0x27E31597
 THEIRS = 0x5A73A599

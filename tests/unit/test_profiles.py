@@ -34,7 +34,7 @@ from otrv4.profiles import (
     ProfileSignatureError,
 )
 
-from ..vectors_support import raises_exactly, unhex, vector_cases
+from ..helpers.vectors import raises_exactly, unhex, vector_cases
 
 NOW = 1_767_225_600
 

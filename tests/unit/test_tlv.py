@@ -24,7 +24,7 @@ from otrv4.tlv import (
     smp_abort,
 )
 
-from ..vectors_support import raises_exactly, vector_cases
+from ..helpers.vectors import raises_exactly, vector_cases
 
 
 def test_type_numbers_are_the_specs() -> None:

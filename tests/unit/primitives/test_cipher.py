@@ -15,7 +15,7 @@ from otrv4.primitives.cipher import (
     encrypt_data_message,
 )
 
-from ...vectors_support import Case, cases_of, vector_cases
+from ...helpers.vectors import Case, cases_of, vector_cases
 
 Vectors = list[Case]
 

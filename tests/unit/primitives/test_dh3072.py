@@ -37,7 +37,7 @@ from otrv4.primitives.dh3072 import (
 from otrv4.primitives.kdf import UsageID, kdf
 from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
 
-from ...vectors_support import Case, error_class, vector_cases
+from ...helpers.vectors import Case, error_class, vector_cases
 
 Vectors = list[Case]
 

@@ -16,7 +16,7 @@ from otrv4.primitives import ecdh as ecdh_module
 from otrv4.primitives import ed448, eddsa, keytypes
 from otrv4.primitives.ed448 import Point, base_mul, hash_and_prune, prune
 
-from ...vectors_support import cases_of, vector_cases
+from ...helpers.vectors import cases_of, vector_cases
 
 MODULES = (ed448, eddsa, ecdh_module, keytypes)
 STEMS = ("ecdh-ed448", "ed448-points", "eddsa-ed448", "pubkey-encoding")

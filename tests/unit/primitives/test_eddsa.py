@@ -27,7 +27,7 @@ from otrv4.primitives.eddsa import (
 )
 from otrv4.primitives.rng import DeterministicRng
 
-from ...vectors_support import cases_of
+from ...helpers.vectors import cases_of
 
 RFC_PREFIX = "RFC 8032 §7.4 -----TEST "
 

@@ -24,7 +24,7 @@ from otrv4.primitives.kdf import (
     shake256,
 )
 
-from ...vectors_support import Case, vector_cases
+from ...helpers.vectors import Case, vector_cases
 
 Vectors = list[Case]
 

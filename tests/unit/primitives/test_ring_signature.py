@@ -35,7 +35,7 @@ from otrv4.primitives.ring_signature import (
 )
 from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
 
-from ...vectors_support import Case, error_class, vector_cases
+from ...helpers.vectors import Case, error_class, vector_cases
 
 Vectors = list[Case]
 Ring = tuple[Point, Point, Point]

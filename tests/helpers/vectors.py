@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-VECTORS_DIR = Path(__file__).resolve().parents[1] / "examples" / "vectors"
+VECTORS_DIR = Path(__file__).resolve().parents[2] / "examples" / "vectors"
 
 Case = tuple[dict[str, Any], dict[str, Any]]
 """``(group, test)``: one test of a vector file and the group that holds it."""
