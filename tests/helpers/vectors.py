@@ -84,10 +84,10 @@ def _error_classes() -> dict[str, type[Exception] | None]:
         ]
         for module in modules:
             for name, value in vars(module).items():
-                if isinstance(value, type) and issubclass(value, Exception) \
-                        and value.__module__.startswith(ERROR_PACKAGES):
-                    if found.setdefault(name, value) is not value:
-                        found[name] = None
+                ours = isinstance(value, type) and issubclass(value, Exception) \
+                    and value.__module__.startswith(ERROR_PACKAGES)
+                if ours and found.setdefault(name, value) is not value:
+                    found[name] = None
     return found
 
 
