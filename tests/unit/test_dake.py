@@ -141,7 +141,8 @@ def test_race_resolves_to_one_dake() -> None:
     assert auth_i.result is not None and done.result is not None
     assert done.result.ssid == auth_i.result.ssid
     assert {"bob_identity": sent(starts["bob"]).hex(),
-            "alice_identity": sent(starts["alice"]).hex(), "initiator": winner, "auth_r": sent(answer).hex(), "auth_i": sent(auth_i).hex(),
+            "alice_identity": sent(starts["alice"]).hex(), "initiator": winner,
+            "auth_r": sent(answer).hex(), "auth_i": sent(auth_i).hex(),
             "ssid": done.result.ssid.hex()} == test["outputs"]
 
 
