@@ -10,7 +10,7 @@ state its receiver had in the transcript.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otrv4 import dake, xzdh
 from otrv4.clock import FixedClock
@@ -19,9 +19,11 @@ from otrv4.keys import ForgingKey, LongTermKeyPair, SharedPrekeyPair
 from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble, PrekeySecret, generate_prekey_message
 from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng, Rng
 from otrv4.profiles import ClientProfile, PrekeyProfile
-from otrv4.shared_state import RatchetInit
 
 from .vectors import cases_of, draws, unhex, vector_cases
+
+if TYPE_CHECKING:  # the DAKE's result type, named here for the annotations only
+    from otrv4.shared_state import RatchetInit
 
 NOW = 1_767_225_600
 """2026-01-01T00:00:00Z, the time of the DAKE vectors."""
