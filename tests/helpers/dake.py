@@ -84,27 +84,32 @@ def contexts(label: str, inputs: dict[str, Any] | None) -> tuple[DakeContext, Da
 # --------------------------------------------------------------------------- interactive
 
 
+def _result(step: Step) -> RatchetInit:
+    assert step.result is not None, "this step completes no DAKE"
+    return step.result
+
+
 @dataclass(frozen=True)
 class Interactive:
     """Bob sends Identity, Alice Auth-R, Bob Auth-I, Alice takes it (``done``)."""
 
-    bob: DakeContext
-    alice: DakeContext
-    draws: tuple[bytes, ...]
     identity: Step
     auth_r: Step
     auth_i: Step
     done: Step
+    bob: DakeContext
+    alice: DakeContext
+    draws: tuple[bytes, ...]
 
     @property
     def bob_result(self) -> RatchetInit:
-        assert self.auth_i.result is not None
-        return self.auth_i.result
+        """The initiator's result: Bob took Auth-R and sent Auth-I."""
+        return _result(self.auth_i)
 
     @property
     def alice_result(self) -> RatchetInit:
-        assert self.done.result is not None
-        return self.done.result
+        """The responder's result: Alice took Auth-I."""
+        return _result(self.done)
 
     def deliver(self, step: str, message: bytes) -> Step:
         """Hand ``message`` to the receiver of the transcript's ``step`` message, in the
@@ -127,8 +132,8 @@ def interactive(label: str = "tests/dake", rng: Rng | None = None, *,
     auth_r = dake.receive(alice, dake.START, sent(identity), recorder)
     auth_i = dake.receive(bob, identity.state, sent(auth_r), recorder)
     done = dake.receive(alice, auth_r.state, sent(auth_i), recorder)
-    return Interactive(bob, alice, tuple(d.value for d in recorder.draws), identity, auth_r,
-                       auth_i, done)
+    return Interactive(identity, auth_r, auth_i, done, bob, alice,
+                       tuple(d.value for d in recorder.draws))
 
 
 def interactive_transcript() -> tuple[Interactive, dict[str, Any]]:
@@ -144,17 +149,17 @@ def interactive_transcript() -> tuple[Interactive, dict[str, Any]]:
 class NonInteractive:
     """Bob publishes one ensemble; Alice sends Non-Interactive-Auth; Bob receives it."""
 
-    bob: DakeContext
-    alice: DakeContext
-    shared_prekey_sym: bytes
-    prekey: PrekeySecret
-    local: LocalPrekeys
-    ensemble: PrekeyEnsemble
-    draws: tuple[bytes, ...]
     message: xzdh.NonInteractiveAuthMessage
     alice_side: xzdh.NonInteractiveResult
-    bob_local_after: LocalPrekeys
     bob_side: xzdh.NonInteractiveResult
+    local: LocalPrekeys  # Bob's store before the message
+    bob_local_after: LocalPrekeys
+    ensemble: PrekeyEnsemble
+    prekey: PrekeySecret
+    shared_prekey_sym: bytes
+    bob: DakeContext
+    alice: DakeContext
+    draws: tuple[bytes, ...]
 
     def deliver(self, message: bytes) -> tuple[LocalPrekeys, xzdh.NonInteractiveResult]:
         """Hand ``message`` to Bob with the store he had before the transcript's message."""
@@ -175,11 +180,10 @@ def non_interactive(label: str = "tests/xzdh", rng: Rng | None = None, *,
     prekey = generate_prekey_message(recorder, me.instance_tag)
     store = LocalPrekeys((me.client_profile,), ((prekey_profile, shared),), (prekey,))
     published = PrekeyEnsemble(me.client_profile, prekey_profile, prekey.message)
-    sent, alice_side = xzdh.send_non_interactive_auth(alice, published, recorder)
-    after, bob_side = xzdh.receive_non_interactive_auth(bob, store, sent.encode())
-    return NonInteractive(bob, alice, sym, prekey, store, published,
-                          tuple(d.value for d in recorder.draws), sent, alice_side, after,
-                          bob_side)
+    auth, alice_side = xzdh.send_non_interactive_auth(alice, published, recorder)
+    after, bob_side = xzdh.receive_non_interactive_auth(bob, store, auth.encode())
+    return NonInteractive(auth, alice_side, bob_side, store, after, published, prekey, sym,
+                          bob, alice, tuple(d.value for d in recorder.draws))
 
 
 def non_interactive_transcript() -> tuple[NonInteractive, dict[str, Any]]:
