@@ -1,14 +1,14 @@
 """The interactive DAKE (otrv4.md §Interactive DAKE Overview, §Identity/Auth-R/Auth-I Message).
 
 Complete runs in both directions, the simultaneous-Identity race, every negative case of
-the vectors (with the receiver's state compared to an untouched copy, and the DAKE then
-completed with the genuine message), the vectors replayed from their JSON, and the
-hand-off to the double ratchet.
+the committed vectors (with the receiver's state compared to an untouched copy, and the
+DAKE then completed with the genuine message), the committed transcript replayed from its
+JSON, and the hand-off to the double ratchet.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +17,6 @@ from otrv4.clock import FixedClock
 from otrv4.dake import START, DakeContext, UnexpectedMessageError, WaitingAuthI, WaitingAuthR
 from otrv4.decisions import DECISIONS
 from otrv4.encoding import MessageType, decode_encoded_message, encode_message
-from otrv4.errors import OTRError
 from otrv4.instance_tag import InvalidReceiverTagError
 from otrv4.messages import (
     AuthIMessage,
@@ -32,16 +31,26 @@ from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from otrv4.profiles import ProfileExpiredError
 from otrv4.ratchet import DoubleRatchet, RatchetStart
 from otrv4.shared_state import Role, format_ssid
-from xepgen.vectors import dump_vectors, load_vectors
-from xepgen.vectorsets import dake as scenarios
+
+from ..helpers.dake import (
+    NOW,
+    Interactive,
+    contexts,
+    interactive,
+    interactive_transcript,
+    rejected,
+    sent,
+)
+from ..helpers.vectors import cases_of, draws, raises_exactly
 
 
 @pytest.fixture(scope="module")
-def run() -> scenarios.InteractiveRun:
-    return scenarios.interactive_run()
+def run() -> Interactive:
+    """The committed transcript, replayed from its inputs and random draws."""
+    return interactive_transcript()[0]
 
 
-def test_completes_and_agrees(run: scenarios.InteractiveRun) -> None:
+def test_completes_and_agrees(run: Interactive) -> None:
     bob, alice = run.bob_result, run.alice_result
     assert bob.ssid == alice.ssid and len(bob.ssid) == 8
     assert bob.dake_secret == alice.dake_secret
@@ -61,7 +70,7 @@ def test_completes_and_agrees(run: scenarios.InteractiveRun) -> None:
     assert isinstance(run.done.state, type(START)) and run.done.send is None
 
 
-def test_message_sizes(run: scenarios.InteractiveRun) -> None:
+def test_message_sizes(run: Interactive) -> None:
     assert run.identity.send is not None and run.auth_r.send is not None
     assert run.auth_i.send is not None
     assert len(run.identity.send.encode()) == 1164
@@ -71,7 +80,7 @@ def test_message_sizes(run: scenarios.InteractiveRun) -> None:
 
 def test_other_direction() -> None:
     """Alice initiates and Bob responds; also with distinct labels (fresh keys)."""
-    first = scenarios.interactive_run("dake-test/other")
+    first = interactive("dake-test/other")
     bob, alice = first.alice, first.bob  # swapped roles
     rng = DeterministicRng("dake-test/other-direction")
     s1 = dake.start(bob, rng)
@@ -87,14 +96,15 @@ def test_other_direction() -> None:
     assert s4.result.chain_key_sending == s3.result.chain_key_receiving
 
 
-def test_deterministic(run: scenarios.InteractiveRun) -> None:
-    again = scenarios.interactive_run()
-    assert again.draws == run.draws
+def test_deterministic(run: Interactive) -> None:
+    again, test = interactive_transcript()
+    assert again.draws == run.draws == tuple(draws(test))
     assert again.auth_i.send == run.auth_i.send
     assert again.identity.state == run.identity.state
+    assert interactive("dake-test/det").draws == interactive("dake-test/det").draws
 
 
-def test_double_ratchet_hand_off(run: scenarios.InteractiveRun) -> None:
+def test_double_ratchet_hand_off(run: Interactive) -> None:
     """The results feed otrv4.ratchet and a message goes each way."""
     rng = DeterministicRng("dake-test/ratchet")
     alice = DoubleRatchet(RatchetStart.from_dake(run.alice_result))
@@ -106,13 +116,37 @@ def test_double_ratchet_hand_off(run: scenarios.InteractiveRun) -> None:
 
 
 def test_race_resolves_to_one_dake() -> None:
-    case = scenarios._race_case()  # raises if the race does not end in one DAKE
-    assert case.outputs["initiator"] in {"bob", "alice"}
-    assert case.intermediates["bob_tiebreak_hash"] != case.intermediates["alice_tiebreak_hash"]
+    """The committed race: both send Identity; the higher SHA-256(MPI(B)) resends its
+    Identity, the other answers both with the same Auth-R, and one DAKE completes."""
+    (test,) = cases_of("dake-interactive", "race")
+    bob, alice, _ = contexts("", test["inputs"])
+    rng = ReplayRng(draws(test))
+    starts = {"bob": dake.start(bob, rng), "alice": dake.start(alice, rng)}
+    hashes = {name: dake.identity_tiebreak_hash(step.send.b) for name, step in starts.items()
+              if isinstance(step.send, IdentityMessage)}
+    assert {f"{name}_tiebreak_hash": h.to_bytes(32, "big").hex()
+            for name, h in hashes.items()} == test["intermediates"]
+    winner = max(hashes, key=hashes.__getitem__)
+    loser = "alice" if winner == "bob" else "bob"
+    ctx = {"bob": bob, "alice": alice}
+    # each receives the other's Identity, the winner first
+    resend = dake.receive(ctx[winner], starts[winner].state, sent(starts[loser]), rng)
+    answer = dake.receive(ctx[loser], starts[loser].state, sent(starts[winner]), rng)
+    assert resend.send == starts[winner].send and isinstance(answer.send, AuthRMessage)
+    again = dake.receive(ctx[loser], answer.state, sent(resend), rng)
+    assert again.send == answer.send
+    auth_i = dake.receive(ctx[winner], resend.state, sent(answer), rng)
+    done = dake.receive(ctx[loser], again.state, sent(auth_i), rng)
+    assert auth_i.result is not None and done.result is not None
+    assert done.result.ssid == auth_i.result.ssid
+    assert {"bob_identity": sent(starts["bob"]).hex(),
+            "alice_identity": sent(starts["alice"]).hex(), "initiator": winner,
+            "auth_r": sent(answer).hex(), "auth_i": sent(auth_i).hex(),
+            "ssid": done.result.ssid.hex()} == test["outputs"]
 
 
 def test_race_step_by_step() -> None:
-    first = scenarios.interactive_run("dake-test/race")
+    first = interactive("dake-test/race")
     a, b = first.bob, first.alice
     rng = DeterministicRng("dake-test/race-steps")
     sa, sb = dake.start(a, rng), dake.start(b, rng)
@@ -126,7 +160,7 @@ def test_race_step_by_step() -> None:
     assert isinstance(loser.state, WaitingAuthI) and isinstance(loser.send, AuthRMessage)
 
 
-def test_identity_in_waiting_auth_i_restarts(run: scenarios.InteractiveRun) -> None:
+def test_identity_in_waiting_auth_i_restarts(run: Interactive) -> None:
     """A different Identity message in WAITING_AUTH_I (receiver tag = ours) gets a new Auth-R."""
     rng = DeterministicRng("dake-test/restart")
     fresh = dake.start(run.bob, rng, receiver_tag=run.alice.us.instance_tag)
@@ -141,7 +175,7 @@ def test_identity_in_waiting_auth_i_restarts(run: scenarios.InteractiveRun) -> N
         dake.receive(run.alice, run.auth_r.state, unknown.send.encode(), rng)
 
 
-def test_messages_out_of_state(run: scenarios.InteractiveRun) -> None:
+def test_messages_out_of_state(run: Interactive) -> None:
     rng = DeterministicRng("dake-test/state")
     assert run.auth_r.send is not None and run.auth_i.send is not None
     with pytest.raises(UnexpectedMessageError):
@@ -152,15 +186,15 @@ def test_messages_out_of_state(run: scenarios.InteractiveRun) -> None:
         dake.receive(run.alice, run.identity.state, run.auth_i.send.encode(), rng)
 
 
-def test_expired_profile_by_clock(run: scenarios.InteractiveRun) -> None:
+def test_expired_profile_by_clock(run: Interactive) -> None:
     late = DakeContext(run.alice.us, run.alice.our_jid, run.alice.their_jid,
-                       FixedClock(scenarios.NOW + 8 * 24 * 3600))
+                       FixedClock(NOW + 8 * 24 * 3600))
     assert run.identity.send is not None
     with pytest.raises(ProfileExpiredError):
         dake.receive(late, START, run.identity.send.encode(), DeterministicRng("x"))
 
 
-def test_wrong_jid_breaks_authentication(run: scenarios.InteractiveRun) -> None:
+def test_wrong_jid_breaks_authentication(run: Interactive) -> None:
     """phi binds the bare JIDs: Alice believing she talks to mallory@ fails at Bob."""
     from otrv4.primitives.ring_signature import InvalidRingSignatureError
 
@@ -174,30 +208,27 @@ def test_wrong_jid_breaks_authentication(run: scenarios.InteractiveRun) -> None:
         dake.receive(run.bob, run.identity.state, step.send.encode(), rng)
 
 
-def _mutations() -> list[tuple[str, scenarios.Mutation]]:
-    run = scenarios.interactive_run()
-    return [(f"{step}:{m.comment}", m)
-            for step, muts in scenarios.interactive_mutations(run).items() for m in muts]
+NEGATIVES = rejected("dake-interactive")
 
 
-@pytest.mark.parametrize(("name", "mutation"), _mutations(), ids=lambda v: str(v)[:60])
+@pytest.mark.parametrize(("step", "test"), NEGATIVES,
+                         ids=[f"{step}:{t['comment']}"[:60] for step, t in NEGATIVES])
 def test_mutation_rejected_and_state_unchanged(
-    run: scenarios.InteractiveRun, name: str, mutation: scenarios.Mutation
+    run: Interactive, step: str, test: dict[str, Any]
 ) -> None:
-    pristine = scenarios.interactive_run()  # an untouched copy of every state
-    with pytest.raises(mutation.error) as info:
-        scenarios.apply_interactive(run, mutation)
-    assert type(info.value) is mutation.error, name
+    pristine = interactive_transcript()[0]  # an untouched copy of every state
+    with raises_exactly(test["expectedError"], test["comment"]):
+        run.deliver(step, bytes.fromhex(test["inputs"]["message"]))
     assert run.identity.state == pristine.identity.state
     assert run.auth_r.state == pristine.auth_r.state
     # the untouched state still accepts the genuine message, with the same outcome
     rng = DeterministicRng("dake-test/continue")
-    if mutation.step == "identity":
+    if step == "identity":
         assert run.identity.send is not None
         step = dake.receive(run.alice, START, run.identity.send.encode(), rng)
         assert isinstance(step.state, WaitingAuthI)
         assert step.state.their_identity == run.identity.send
-    elif mutation.step == "auth_r":
+    elif step == "auth_r":
         assert run.auth_r.send is not None
         step = dake.receive(run.bob, run.identity.state, run.auth_r.send.encode(), rng)
         assert step.result is not None and step.result.ssid == run.bob_result.ssid
@@ -208,49 +239,37 @@ def test_mutation_rejected_and_state_unchanged(
 
 
 def test_every_rule_has_a_case() -> None:
-    flags = {m.flag for _, m in _mutations()}
+    flags = {flag for _, test in NEGATIVES for flag in test["flags"]}
     assert {"WrongVersion", "WrongType", "Truncated", "TrailingData", "SenderTag",
             "ReceiverTag", "SwappedProfile", "ExpiredProfile", "ForgedProfileSignature",
             "PointNotOnCurve", "IdentityPoint", "SmallOrderPoint", "DHOutOfRange",
             "DHNotInSubgroup", "NonMinimalMPI", "WrongRingSignature"} <= flags
 
 
-def test_vectors_replay(tmp_path: Path) -> None:
-    """Load the JSON back: the transcript reproduces from its draws; negatives raise."""
-    path = tmp_path / "dake-interactive.json"
-    path.write_text(dump_vectors(scenarios.interactive_vectors(), "0" * 40))
-    run = scenarios.interactive_run()
-    counts = {"valid": 0, "invalid": 0}
-    for group, test in load_vectors(path):
-        counts[test["result"]] += 1
-        if group["type"] == "transcript":
-            replay = scenarios.interactive_run(
-                rng=ReplayRng([bytes.fromhex(d) for d in test["randomDraws"]]))
-            assert replay.identity.send is not None and replay.auth_r.send is not None
-            assert replay.auth_i.send is not None
-            assert replay.identity.send.encode().hex() == test["outputs"]["identity"]
-            assert replay.auth_r.send.encode().hex() == test["outputs"]["auth_r"]
-            assert replay.auth_i.send.encode().hex() == test["outputs"]["auth_i"]
-            assert replay.alice_result.ssid.hex() == test["outputs"]["ssid"]
-            inter = test["intermediates"]
-            assert replay.bob_result.dake_secret.hex() == inter["K"]
-            assert replay.alice_result.chain_key_sending is not None
-            assert replay.alice_result.chain_key_sending.hex() == inter["chain0_chain_key"]
-            assert replay.alice_result.chain_key_sending.hex() == inter["alice_chain_key_sending"]
-        elif test["result"] == "invalid":
-            step = group["type"].split(" ")[0]
-            mutation = scenarios.Mutation(step, "", "", bytes.fromhex(test["inputs"]["message"]),
-                                          OTRError)
-            with pytest.raises(OTRError) as info:
-                scenarios.apply_interactive(run, mutation)
-            assert type(info.value).__name__ == test["expectedError"], test["comment"]
-    assert counts["valid"] == 2 and counts["invalid"] > 50
-
-
+def test_vectors_replay() -> None:
+    """The committed transcript reproduces from its inputs and draws; negatives raise."""
+    replay, test = interactive_transcript()
+    out, inter = test["outputs"], test["intermediates"]
+    assert sent(replay.identity).hex() == out["identity"]
+    assert sent(replay.auth_r).hex() == out["auth_r"]
+    assert sent(replay.auth_i).hex() == out["auth_i"]
+    assert replay.alice_result.ssid.hex() == replay.bob_result.ssid.hex() == out["ssid"]
+    assert replay.bob_result.dake_secret.hex() == inter["K"]
+    assert replay.alice_result.chain_key_sending is not None
+    assert replay.alice_result.chain_key_sending.hex() == inter["chain0_chain_key"]
+    assert replay.alice_result.chain_key_sending.hex() == inter["alice_chain_key_sending"]
+    assert replay.bob_result.root_key.hex() == inter["bob_root_key"]
+    assert replay.alice_result.root_key.hex() == inter["alice_root_key"]
+    assert replay.alice.us.client_profile.encode().hex() == inter["alice_client_profile"]
+    assert replay.bob.us.client_profile.encode().hex() == inter["bob_client_profile"]
+    for step, negative in NEGATIVES:
+        with raises_exactly(negative["expectedError"], negative["comment"]):
+            replay.deliver(step, bytes.fromhex(negative["inputs"]["message"]))
+    assert len(NEGATIVES) > 50
 
 
 @pytest.mark.parametrize("cls", [IdentityMessage, AuthRMessage, AuthIMessage])
-def test_wire_round_trip_and_table(run: scenarios.InteractiveRun, cls: type[DakeMessage]) -> None:
+def test_wire_round_trip_and_table(run: Interactive, cls: type[DakeMessage]) -> None:
     msg = {IdentityMessage: run.identity.send, AuthRMessage: run.auth_r.send,
            AuthIMessage: run.auth_i.send}[cls]
     assert isinstance(msg, cls)
@@ -267,7 +286,7 @@ def test_wire_round_trip_and_table(run: scenarios.InteractiveRun, cls: type[Dake
     assert decode_dake_message(decode_encoded_message(text)) == msg
 
 
-def test_modes_allow_the_interactive_dake(run: scenarios.InteractiveRun) -> None:
+def test_modes_allow_the_interactive_dake(run: Interactive) -> None:
     ctx = DakeContext(run.bob.us, run.bob.our_jid, run.bob.their_jid, run.bob.clock,
                       Mode.INTERACTIVE_ONLY)
     step = dake.start(ctx, DeterministicRng("dake-test/mode"))

@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from otrv4 import dake
 from otrv4.errors import OTRError
 from otrv4.primitives.rng import DeterministicRng
-from xepgen.vectorsets import dake as scenarios
 
-_RUN = scenarios.interactive_run()
-_NON = scenarios.non_interactive_run()
+from ..helpers.dake import interactive_transcript, non_interactive_transcript
+
+_RUN = interactive_transcript()[0]
+_NON = non_interactive_transcript()[0]
 _MESSAGES = {
     "identity": _RUN.identity.send,
     "auth_r": _RUN.auth_r.send,
@@ -43,10 +44,10 @@ def test_interactive_bit_flips(step: str, data: st.DataObject) -> None:
     raw = msg.encode()
     bit = data.draw(st.integers(0, len(raw) * 8 - 1), label="bit")
     before = (_RUN.identity.state, _RUN.auth_r.state)
-    mutation = scenarios.Mutation(step, "BitFlip", f"bit {bit}", _flip(raw, bit), OTRError)
+    flipped = _flip(raw, bit)
     if step == "identity":
         try:
-            answered = scenarios.apply_interactive(_RUN, mutation)
+            answered = _RUN.deliver(step, flipped)
         except OTRError:
             return
         assert answered.send is not None  # Alice answered a tampered Identity: Bob must refuse
@@ -55,7 +56,7 @@ def test_interactive_bit_flips(step: str, data: st.DataObject) -> None:
                                 DeterministicRng("fuzz"))
     else:
         with pytest.raises(OTRError):
-            scenarios.apply_interactive(_RUN, mutation)
+            _RUN.deliver(step, flipped)
     assert (_RUN.identity.state, _RUN.auth_r.state) == before
 
 
@@ -65,7 +66,5 @@ def test_non_interactive_bit_flips(bit: int) -> None:
     raw = _NON.message.encode()
     before = _NON.local
     with pytest.raises(OTRError):
-        scenarios.apply_non_interactive(
-            _NON, scenarios.Mutation("non_interactive_auth", "BitFlip", f"bit {bit}",
-                                     _flip(raw, bit), OTRError))
+        _NON.deliver(_flip(raw, bit))
     assert _NON.local == before

@@ -22,9 +22,10 @@ from otrv4.messages import (
 from otrv4.primitives import dh3072
 from otrv4.primitives.ed448 import Q, base_mul
 from otrv4.primitives.ring_signature import RingSignature
-from xepgen.vectorsets import dake as scenarios
 
-_PROFILE = scenarios.interactive_run().bob.us.client_profile
+from ..helpers.dake import interactive
+
+_PROFILE = interactive("messages-test").bob.us.client_profile
 
 
 def _value(wire: WireType, draw: st.DrawFn) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import hashlib
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from otrv4.primitives.dh3072 import generate_dh
 from otrv4.primitives.ecdh import generate_ecdh
 from otrv4.primitives.ed448 import IdentityPointError
 from otrv4.primitives.kdf import UsageID, kdf
-from otrv4.primitives.rng import DeterministicRng
+from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from otrv4.ratchet import (
     AuthenticatorMismatch,
     DHKeyPresenceError,
@@ -47,14 +46,9 @@ from otrv4.ratchet import (
 )
 from otrv4.tlv import TLV, Payload, decode_payload, encode_payload
 from otrv4.tlv import extra_symmetric_key as tlv7
-from xepgen.vectors import dump_vectors, load_vectors
-from xepgen.vectorsets.ratchet import Conversation as RecordedConversation
-from xepgen.vectorsets.ratchet import (
-    Setup,
-    deliver_prefix,
-    ratchet_vectors,
-    replay_rng,
-)
+
+from ..helpers.ratchet import ratchets_from_vector, replay_conversation
+from ..helpers.vectors import draws, raises_exactly, vector_cases
 
 A_TAG, B_TAG = 0x00000101, 0x00000202
 
@@ -468,18 +462,13 @@ def test_from_real_dake(bob_first: bool) -> None:
         assert alice.decrypt(bob.encrypt(b"hi", rng).message).ratchet_id == 1
 
 
-def test_vectors_reproduce(tmp_path: Path) -> None:
-    path = tmp_path / "ratchet.json"
-    path.write_text(dump_vectors(ratchet_vectors(), "test"), encoding="utf-8")
-    tests = list(load_vectors(path))
+def test_vectors_reproduce() -> None:
+    tests = vector_cases("ratchet")
     conversation = [t for g, t in tests if g["type"] == "Conversation"]
     first = conversation[0]
     inp, inter, out = first["inputs"], first["intermediates"], first["outputs"]
-    s = Setup.from_inputs(inp)
-    draws = [bytes.fromhex(d) for d in first["randomDraws"]]
-    rng = replay_rng(draws)
-    alice, bob = s.ratchets()
-    parties = {"alice": alice, "bob": bob}
+    rng = ReplayRng(draws(first))
+    parties = ratchets_from_vector(inp)
     sent: list[bytes] = []
     plaintexts = [bytes.fromhex(p) for p in inp["plaintexts"]]
     for chain, (sender, order) in zip(inter["chains"], inp["script"], strict=True):
@@ -507,12 +496,13 @@ def test_vectors_reproduce(tmp_path: Path) -> None:
         assert (mk_enc.hex(), mk_mac.hex()) == (detail["mkEnc"], detail["mkMac"])
         assert compute_authenticator(mk_mac, m.authenticated_sections()) == m.authenticator
     assert sorted(i for _, i in out["deliveryOrder"]) == list(range(len(sent)))
+    assert replay_conversation(first).delivered == len(sent)
     for test in conversation[1:]:
-        parties = deliver_prefix(s, conv_from(first), draws, test["inputs"]["deliveredFirst"])
-        with pytest.raises(OTRError) as info:
+        assert test["randomDraws"] == first["randomDraws"]
+        parties = replay_conversation(first, test["inputs"]["deliveredFirst"]).parties
+        with raises_exactly(test["expectedError"], test["comment"]):
             parties[test["inputs"]["receiver"]].decrypt(
                 DataMessage.decode(bytes.fromhex(test["inputs"]["message"])))
-        assert type(info.value).__name__ == test["expectedError"]
     schedule = {t["comment"]: t for g, t in tests if g["type"] == "KeySchedule"}
     assert len(schedule) == 4
     for t in schedule.values():
@@ -521,14 +511,6 @@ def test_vectors_reproduce(tmp_path: Path) -> None:
             assert next_chain_key(bytes.fromhex(i["chainKey"])).hex() == o["nextChainKey"]
             assert extra_symmetric_key(bytes.fromhex(i["chainKey"])).hex() == \
                 o["extraSymmetricKey"]
-
-
-def conv_from(test: dict[str, Any]) -> RecordedConversation:
-    out = test["outputs"]
-    return RecordedConversation(
-        [DataMessage.decode(bytes.fromhex(m)) for m in out["dataMessages"]],
-        [bytes.fromhex(p) for p in test["inputs"]["plaintexts"]],
-        [(r, i) for r, i in out["deliveryOrder"]], [], [])
 
 
 def test_copy_is_independent() -> None:

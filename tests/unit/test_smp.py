@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otrv4 import smp
-from otrv4.errors import OTRError
 from otrv4.primitives.ed448 import G, Q, prune
-from otrv4.primitives.rng import DeterministicRng
+from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from otrv4.tlv import TLV, TLVType, padding, smp_abort
-from xepgen.vectors import dump_vectors, load_vectors
-from xepgen.vectorsets.smp import (
-    INITIATOR_FP,
-    RESPONDER_FP,
-    SSID,
-    mutations,
-    replay_rng,
-    run_exchange,
-    smp_vectors,
-)
+
+from ..helpers.smp import QUESTION, SmpRun, run_smp
+from ..helpers.vectors import cases_of, draws, raises_exactly, unhex, vector_cases
+
+_IDS = cases_of("smp", "SmpSecret")[0]["inputs"]
+INITIATOR_FP, RESPONDER_FP, SSID = (unhex(_IDS[k]) for k in (
+    "initiatorFingerprint", "responderFingerprint", "ssid"))
+MUTATED = cases_of("smp", "SmpMutatedMessage")
 
 
 def secret(s: str) -> int:
@@ -44,7 +41,7 @@ def test_secret_derivation() -> None:
     ("purple", "Purple", smp.SmpOutcome.FAILED),
 ])
 def test_both_sides_agree(a: str, b: str, outcome: smp.SmpOutcome) -> None:
-    ex, _ = run_exchange(secret(a), secret(b), DeterministicRng(f"smp-{a}-{b}"))
+    ex = run_smp(secret(a), secret(b), DeterministicRng(f"smp-{a}-{b}"))
     assert ex.bob_outcome is outcome and ex.alice_outcome is outcome
     assert [len(v) for v in ex.values] == [4 + 18 + 6 * 57, 11 * 57, 8 * 57, 3 * 57]
 
@@ -52,7 +49,7 @@ def test_both_sides_agree(a: str, b: str, outcome: smp.SmpOutcome) -> None:
 @settings(max_examples=8, deadline=None)
 @given(st.text(max_size=12), st.text(max_size=12))
 def test_outcome_is_equality(a: str, b: str) -> None:
-    ex, _ = run_exchange(secret(a), secret(b), DeterministicRng("smp-prop"))
+    ex = run_smp(secret(a), secret(b), DeterministicRng("smp-prop"))
     expected = smp.SmpOutcome.SUCCEEDED if a == b else smp.SmpOutcome.FAILED
     assert ex.bob_outcome is expected and ex.alice_outcome is expected
 
@@ -85,34 +82,29 @@ def test_state_machine() -> None:
         smp.handle(alice, padding(1), rng)
 
 
+def _equal_exchange() -> tuple[SmpRun, dict[str, Any]]:
+    """The committed exchange with equal secrets, replayed from its draws."""
+    (test,) = [t for t in cases_of("smp", "SmpExchange") if t["inputs"]["x"] == t["inputs"]["y"]]
+    x = int.from_bytes(unhex(test["inputs"]["x"]), "little")
+    return run_smp(x, x, ReplayRng(draws(test)), unhex(test["inputs"]["question"])), test
+
+
 def test_every_mutation_rejected_with_its_class() -> None:
-    x = secret("purple elephant")
-    rec_draws: list[bytes] = []
-
-    class Rec:
-        def __init__(self) -> None:
-            self.inner = DeterministicRng("smp-mutations")
-
-        def random_bytes(self, n: int) -> bytes:
-            v = self.inner.random_bytes(n)
-            rec_draws.append(v)
-            return v
-
-    ex, _ = run_exchange(x, x, Rec())
-    cases = mutations(ex.values)
-    assert len(cases) == 6 + 11 + 8 + 3 + 7
-    for step, comment, value, error, _flags in cases:
-        with pytest.raises(OTRError) as info:
-            run_exchange(x, x, replay_rng(rec_draws), upto=step, mutated=value)
-        assert type(info.value).__name__ == error, comment
+    ex, _ = _equal_exchange()
+    assert len(MUTATED) == 6 + 11 + 8 + 3 + 7
+    assert {t["inputs"]["receiver"] for t in MUTATED} == {"alice", "bob"}
+    for test in MUTATED:
+        step = test["inputs"]["step"]
+        assert test["inputs"]["receiver"] == ("bob" if step % 2 else "alice")
+        with raises_exactly(test["expectedError"], test["comment"]):
+            ex.deliver(step, unhex(test["inputs"]["value"]))
     # the untouched message passes the same path
-    _, ok = run_exchange(x, x, replay_rng(rec_draws), upto=3, mutated=ex.values[2])
-    assert ok.outcome is smp.SmpOutcome.SUCCEEDED
+    assert ex.deliver(3, ex.values[2]).outcome is smp.SmpOutcome.SUCCEEDED
 
 
 def test_scalars_reduced_and_points_checked() -> None:
-    m1 = smp.SmpMessage1.decode(run_exchange(secret("a"), secret("a"),
-                                             DeterministicRng("smp-enc"))[0].values[0])
+    m1 = smp.SmpMessage1.decode(run_smp(secret("a"), secret("a"),
+                                        DeterministicRng("smp-enc")).values[0])
     assert all(0 <= v < Q for v in (m1.c2, m1.d2, m1.c3, m1.d3))
     raw = m1.encode()
     big = bytearray(raw)
@@ -123,34 +115,27 @@ def test_scalars_reduced_and_points_checked() -> None:
     assert smp.SmpMessage1.decode(raw).g2a == m1.g2a != G
 
 
-def test_vectors_reproduce(tmp_path: Path) -> None:
-    path = tmp_path / "smp.json"
-    path.write_text(dump_vectors(smp_vectors(), "test"), encoding="utf-8")
+def test_vectors_reproduce() -> None:
     kinds = set()
-    exchange_draws: list[bytes] = []
-    for group, test in load_vectors(path):
+    for group, test in vector_cases("smp"):
         kind, inp, out = group["type"], test["inputs"], test["outputs"]
         kinds.add(kind)
         if kind == "SmpSecret":
-            got = smp.smp_secret(bytes.fromhex(inp["initiatorFingerprint"]),
-                                 bytes.fromhex(inp["responderFingerprint"]),
-                                 bytes.fromhex(inp["ssid"]), inp["secret"])
+            got = smp.smp_secret(unhex(inp["initiatorFingerprint"]),
+                                 unhex(inp["responderFingerprint"]), unhex(inp["ssid"]),
+                                 inp["secret"])
             assert got.to_bytes(57, "little").hex() == out["secretValue"]
         elif kind == "SmpExchange":
-            draws = [bytes.fromhex(d) for d in test["randomDraws"]]
-            x = int.from_bytes(bytes.fromhex(inp["x"]), "little")
-            y = int.from_bytes(bytes.fromhex(inp["y"]), "little")
-            ex, _ = run_exchange(x, y, replay_rng(list(draws)))
+            x = int.from_bytes(unhex(inp["x"]), "little")
+            y = int.from_bytes(unhex(inp["y"]), "little")
+            assert unhex(inp["question"]) == QUESTION
+            ex = run_smp(x, y, ReplayRng(draws(test)))
             assert [v.hex() for v in ex.values] == [out[f"message{i}"] for i in range(1, 5)]
             assert ex.bob_outcome.name == out["bobOutcome"] == ex.alice_outcome.name
-            if x == y:
-                exchange_draws = draws
-                x_equal = x
         else:
-            with pytest.raises(OTRError) as info:
-                run_exchange(x_equal, x_equal, replay_rng(list(exchange_draws)),
-                             upto=inp["step"], mutated=bytes.fromhex(inp["value"]))
-            assert type(info.value).__name__ == test["expectedError"]
+            replay, _ = _equal_exchange()
+            with raises_exactly(test["expectedError"], test["comment"]):
+                replay.deliver(inp["step"], unhex(inp["value"]))
     assert kinds == {"SmpSecret", "SmpExchange", "SmpMutatedMessage"}
 
 

@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from otrv4 import xzdh
 from otrv4.clock import FixedClock
 from otrv4.dake import DakeContext
-from otrv4.errors import OTRError
 from otrv4.keys import SharedPrekeyPair
 from otrv4.messages import NonInteractiveAuthMessage, PrekeyMessage, decode_dake_message
 from otrv4.modes import (
@@ -28,20 +27,32 @@ from otrv4.prekeys import (
     select_ensembles,
     validate_ensemble,
 )
-from otrv4.primitives.rng import DeterministicRng, ReplayRng
+from otrv4.primitives.rng import DeterministicRng
 from otrv4.profiles import PrekeyProfile, ProfileExpiredError
 from otrv4.ratchet import DoubleRatchet, RatchetStart
 from otrv4.shared_state import Role
-from xepgen.vectors import dump_vectors, load_vectors
-from xepgen.vectorsets import dake as scenarios
+
+from ..helpers.dake import (
+    ALICE,
+    BOB,
+    NOW,
+    NonInteractive,
+    non_interactive,
+    non_interactive_transcript,
+    rejected,
+)
+from ..helpers.vectors import raises_exactly
+
+BOB_TAG, ALICE_TAG = BOB[1], ALICE[1]
 
 
 @pytest.fixture(scope="module")
-def run() -> scenarios.NonInteractiveRun:
-    return scenarios.non_interactive_run()
+def run() -> NonInteractive:
+    """The committed transcript, replayed from its inputs and random draws."""
+    return non_interactive_transcript()[0]
 
 
-def test_completes_and_agrees(run: scenarios.NonInteractiveRun) -> None:
+def test_completes_and_agrees(run: NonInteractive) -> None:
     alice, bob = run.alice_side.result, run.bob_side.result
     assert alice.ssid == bob.ssid
     assert alice.root_key == bob.root_key
@@ -57,12 +68,12 @@ def test_completes_and_agrees(run: scenarios.NonInteractiveRun) -> None:
 
 def test_other_direction() -> None:
     """Alice publishes, Bob sends: the roles swapped, with fresh keys."""
-    first = scenarios.non_interactive_run("xzdh-test/other")
+    first = non_interactive("xzdh-test/other")
     owner, sender = first.alice, first.bob
     rng = DeterministicRng("xzdh-test/other-direction")
     shared = SharedPrekeyPair.generate(rng)
     profile = PrekeyProfile.create(owner.us.keypair, shared, owner.us.instance_tag,
-                                   scenarios.NOW + 100)
+                                   NOW + 100)
     prekey = generate_prekey_message(rng, owner.us.instance_tag)
     local = LocalPrekeys((owner.us.client_profile,), ((profile, shared),), (prekey,))
     ensemble = PrekeyEnsemble(owner.us.client_profile, profile, prekey.message)
@@ -72,12 +83,12 @@ def test_other_direction() -> None:
     assert after.prekeys == ()
 
 
-def test_prekey_is_one_time(run: scenarios.NonInteractiveRun) -> None:
+def test_prekey_is_one_time(run: NonInteractive) -> None:
     with pytest.raises(UnknownPrekeyError):
         xzdh.receive_non_interactive_auth(run.bob, run.bob_local_after, run.message.encode())
 
 
-def test_double_ratchet_hand_off(run: scenarios.NonInteractiveRun) -> None:
+def test_double_ratchet_hand_off(run: NonInteractive) -> None:
     rng = DeterministicRng("xzdh-test/ratchet")
     alice = DoubleRatchet(RatchetStart.from_dake(run.alice_side.result))
     bob = DoubleRatchet(RatchetStart.from_dake(run.bob_side.result))
@@ -87,57 +98,46 @@ def test_double_ratchet_hand_off(run: scenarios.NonInteractiveRun) -> None:
     assert alice.decrypt(reply.message).plaintext == b"back online"
 
 
-def _mutations() -> list[scenarios.Mutation]:
-    run = scenarios.non_interactive_run()
-    return [m for muts in scenarios.non_interactive_mutations(run).values() for m in muts]
+NEGATIVES = [test for _, test in rejected("dake-non-interactive")]
 
 
-@pytest.mark.parametrize("mutation", _mutations(), ids=lambda m: f"{m.flag}:{m.comment}"[:60])
-def test_mutation_rejected_and_store_unchanged(
-    run: scenarios.NonInteractiveRun, mutation: scenarios.Mutation
-) -> None:
-    pristine = scenarios.non_interactive_run()
-    with pytest.raises(mutation.error) as info:
-        scenarios.apply_non_interactive(run, mutation)
-    assert type(info.value) is mutation.error
+@pytest.mark.parametrize("test", NEGATIVES,
+                         ids=[f"{t['flags'][0]}:{t['comment']}"[:60] for t in NEGATIVES])
+def test_mutation_rejected_and_store_unchanged(run: NonInteractive, test: dict[str, Any]) -> None:
+    pristine = non_interactive_transcript()[0]
+    with raises_exactly(test["expectedError"], test["comment"]):
+        run.deliver(bytes.fromhex(test["inputs"]["message"]))
     assert run.local == pristine.local
-    after, side = xzdh.receive_non_interactive_auth(run.bob, run.local, run.message.encode())
+    after, side = run.deliver(run.message.encode())
     assert side.result == run.bob_side.result and after == run.bob_local_after
 
 
-def test_vectors_replay(tmp_path: Path) -> None:
-    path = tmp_path / "dake-non-interactive.json"
-    path.write_text(dump_vectors(scenarios.non_interactive_vectors(), "0" * 40))
-    run = scenarios.non_interactive_run()
-    counts = {"valid": 0, "invalid": 0}
-    for group, test in load_vectors(path):
-        counts[test["result"]] += 1
-        if group["type"] == "transcript":
-            draws = [bytes.fromhex(d) for d in test["randomDraws"]]
-            replay = scenarios.non_interactive_run(rng=ReplayRng(draws))
-            assert replay.message.encode().hex() == test["outputs"]["non_interactive_auth"]
-            assert replay.bob_side.result.ssid.hex() == test["outputs"]["ssid"]
-            inter = test["intermediates"]
-            keys = replay.bob_side.keys
-            assert (keys.t.hex(), keys.tmp_k.hex(), keys.dake_secret.hex()) == (
-                inter["t"], inter["tmp_k"], inter["K"])
-            assert replay.ensemble.prekey_message.encode().hex() == inter["bob_prekey_message"]
-        else:
-            mutation = scenarios.Mutation("non_interactive_auth", "", "",
-                                          bytes.fromhex(test["inputs"]["message"]), OTRError)
-            with pytest.raises(OTRError) as info:
-                scenarios.apply_non_interactive(run, mutation)
-            assert type(info.value).__name__ == test["expectedError"], test["comment"]
-    assert counts["valid"] == 1 and counts["invalid"] > 25
+def test_vectors_replay() -> None:
+    """The committed transcript reproduces from its inputs and draws; negatives raise."""
+    replay, test = non_interactive_transcript()
+    assert replay.message.encode().hex() == test["outputs"]["non_interactive_auth"]
+    assert replay.bob_side.result.ssid.hex() == test["outputs"]["ssid"]
+    inter = test["intermediates"]
+    keys = replay.bob_side.keys
+    assert (keys.t.hex(), keys.tmp_k.hex(), keys.dake_secret.hex()) == (
+        inter["t"], inter["tmp_k"], inter["K"])
+    assert (keys.brace_key.hex(), keys.auth_mac_key.hex()) == (
+        inter["brace_key"], inter["auth_mac_k"])
+    assert replay.shared_prekey_sym.hex() == inter["bob_shared_prekey_sym_key"]
+    assert replay.ensemble.prekey_message.encode().hex() == inter["bob_prekey_message"]
+    assert replay.ensemble.prekey_profile.encode().hex() == inter["bob_prekey_profile"]
+    assert replay.ensemble.client_profile.encode().hex() == inter["bob_client_profile"]
+    for negative in NEGATIVES:
+        with raises_exactly(negative["expectedError"], negative["comment"]):
+            replay.deliver(bytes.fromhex(negative["inputs"]["message"]))
+    assert len(NEGATIVES) > 25
 
 
-
-
-def test_prekey_message_wire(run: scenarios.NonInteractiveRun) -> None:
+def test_prekey_message_wire(run: NonInteractive) -> None:
     raw = run.prekey.message.encode()
     assert raw[:3] == b"\x00\x04\x0f"
     assert raw[3:7] == run.prekey.identifier.to_bytes(4, "big")
-    assert raw[7:11] == scenarios.BOB_TAG.to_bytes(4, "big")
+    assert raw[7:11] == BOB_TAG.to_bytes(4, "big")
     assert len(raw) == 3 + 4 + 4 + 57 + 4 + 384
     assert PrekeyMessage.decode(raw) == run.prekey.message
     assert decode_dake_message(run.message.encode()) == run.message
@@ -160,44 +160,44 @@ def test_prekey_identifiers_are_unique() -> None:
     assert secret.identifier != 7
 
 
-def test_ensemble_validation(run: scenarios.NonInteractiveRun) -> None:
-    clock = FixedClock(scenarios.NOW)
+def test_ensemble_validation(run: NonInteractive) -> None:
+    clock = FixedClock(NOW)
     validate_ensemble(run.ensemble, clock)
     other_tag = replace(run.ensemble, prekey_message=replace(run.ensemble.prekey_message,
                                                              owner_tag=0x999))
     with pytest.raises(EnsembleTagMismatchError):
         validate_ensemble(other_tag, clock)
     with pytest.raises(ProfileExpiredError):
-        validate_ensemble(run.ensemble, FixedClock(scenarios.NOW + 8 * 24 * 3600))
+        validate_ensemble(run.ensemble, FixedClock(NOW + 8 * 24 * 3600))
 
 
-def test_select_one_ensemble_per_tag(run: scenarios.NonInteractiveRun) -> None:
-    clock = FixedClock(scenarios.NOW)
-    second = scenarios.non_interactive_run("xzdh-test/second-device")  # same tag, other keys
+def test_select_one_ensemble_per_tag(run: NonInteractive) -> None:
+    clock = FixedClock(NOW)
+    second = non_interactive("xzdh-test/second-device")  # same tag, other keys
     rng = DeterministicRng("xzdh-test/select")
-    extra = generate_prekey_message(rng, scenarios.BOB_TAG)
+    extra = generate_prekey_message(rng, BOB_TAG)
     same_profiles = replace(run.ensemble, prekey_message=extra.message)
     bad = replace(run.ensemble, prekey_message=replace(extra.message, owner_tag=0x999))
     longer = PrekeyProfile.create(second.bob.us.keypair, second.local.prekey_profiles[0][1],
-                                  scenarios.BOB_TAG, scenarios.NOW + 10 * 24 * 3600)
+                                  BOB_TAG, NOW + 10 * 24 * 3600)
     newest = replace(second.ensemble, prekey_profile=longer)
     alice = run.alice.us
     alice_shared = SharedPrekeyPair.generate(rng)
     alice_ensemble = PrekeyEnsemble(
         alice.client_profile,
-        PrekeyProfile.create(alice.keypair, alice_shared, alice.instance_tag, scenarios.NOW + 9),
+        PrekeyProfile.create(alice.keypair, alice_shared, alice.instance_tag, NOW + 9),
         generate_prekey_message(rng, alice.instance_tag).message,
     )
     chosen = select_ensembles([run.ensemble, run.ensemble, bad, same_profiles, newest,
                                alice_ensemble], clock)
-    assert list(chosen) == sorted([scenarios.BOB_TAG, scenarios.ALICE_TAG])
-    assert chosen[scenarios.ALICE_TAG] == alice_ensemble
+    assert list(chosen) == sorted([BOB_TAG, ALICE_TAG])
+    assert chosen[ALICE_TAG] == alice_ensemble
     # equal Client Profile expiry: the Prekey Profile that expires last wins
-    assert chosen[scenarios.BOB_TAG] == newest
+    assert chosen[BOB_TAG] == newest
     assert select_ensembles([bad], clock) == {}
 
 
-def test_interactive_only_mode_refuses(run: scenarios.NonInteractiveRun) -> None:
+def test_interactive_only_mode_refuses(run: NonInteractive) -> None:
     rng = DeterministicRng("xzdh-test/mode")
     ctx = DakeContext(run.bob.us, run.bob.our_jid, run.bob.their_jid, run.bob.clock,
                       Mode.INTERACTIVE_ONLY)
@@ -208,12 +208,12 @@ def test_interactive_only_mode_refuses(run: scenarios.NonInteractiveRun) -> None
     with pytest.raises(NonInteractiveDakeRefusedError):
         xzdh.send_non_interactive_auth(sender, run.ensemble, rng)
     with pytest.raises(PrekeyPublicationRefusedError):
-        generate_prekey_message(rng, scenarios.BOB_TAG, mode=Mode.INTERACTIVE_ONLY)
+        generate_prekey_message(rng, BOB_TAG, mode=Mode.INTERACTIVE_ONLY)
     with pytest.raises(NonInteractiveDakeRefusedError):
         select_ensembles([run.ensemble], run.bob.clock, mode=Mode.INTERACTIVE_ONLY)
 
 
-def test_receiver_tries_every_local_profile(run: scenarios.NonInteractiveRun) -> None:
+def test_receiver_tries_every_local_profile(run: NonInteractive) -> None:
     """§Non-Interactive-Auth Message: if sigma fails with one local Client Profile, the
     others still in local storage are tried."""
     from otrv4.profiles import ClientProfile

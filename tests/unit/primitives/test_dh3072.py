@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -38,10 +36,10 @@ from otrv4.primitives.dh3072 import (
 )
 from otrv4.primitives.kdf import UsageID, kdf
 from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
-from xepgen.vectors import dump_vectors, load_vectors
-from xepgen.vectorsets.dh3072 import dh3072_vectors
 
-Vectors = list[tuple[dict[str, Any], dict[str, Any]]]
+from ...helpers.vectors import Case, error_class, vector_cases
+
+Vectors = list[Case]
 
 
 
@@ -345,16 +343,8 @@ def test_encode_dh_public_refuses_values_we_would_reject(value: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def vectors(tmp_path_factory: pytest.TempPathFactory) -> Vectors:
-    path: Path = tmp_path_factory.mktemp("vectors") / "dh3072.json"
-    path.write_text(dump_vectors(dh3072_vectors(), "test"), encoding="utf-8")
-    return list(load_vectors(path))
-
-
-def _error_class(name: str) -> type[OTRError]:
-    matches = [c for c in all_error_classes() if c.__name__ == name]
-    assert len(matches) == 1, name
-    return matches[0]
+def vectors() -> Vectors:
+    return vector_cases("dh3072")
 
 
 def test_vectors_reproduce(vectors: Vectors, backend: str) -> None:
@@ -387,7 +377,7 @@ def test_vectors_reproduce(vectors: Vectors, backend: str) -> None:
             if test["result"] == "valid":
                 decode_dh_public(data)
             else:
-                error = _error_class(test["expectedError"])
+                error = error_class(test["expectedError"])
                 with pytest.raises(error) as info:
                     decode_dh_public(data)
                 assert type(info.value) is error

@@ -1,13 +1,12 @@
 """Replay the Ed448 vector files (ed448-points, eddsa-ed448, ecdh-ed448, pubkey-encoding).
 
-Each file is produced, written as JSON, read back with the copyable loader,
-and every case is recomputed from its inputs alone: valid cases must give the
-listed outputs, invalid ones must fail with exactly the named error class.
+Each committed file is read as JSON and every case is recomputed from its
+inputs alone: valid cases must give the listed outputs, invalid ones must fail
+with exactly the named error class.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,11 +15,11 @@ from otrv4.errors import OTRError, all_error_classes
 from otrv4.primitives import ecdh as ecdh_module
 from otrv4.primitives import ed448, eddsa, keytypes
 from otrv4.primitives.ed448 import Point, base_mul, hash_and_prune, prune
-from xepgen.vectors import dump_vectors, load_vectors
-from xepgen.vectorsets import all_vector_files
-from xepgen.vectorsets.ed448 import VECTOR_FILES
+
+from ...helpers.vectors import cases_of, vector_cases
 
 MODULES = (ed448, eddsa, ecdh_module, keytypes)
+STEMS = ("ecdh-ed448", "ed448-points", "eddsa-ed448", "pubkey-encoding")
 
 
 def error_class(name: str) -> type[OTRError]:
@@ -85,12 +84,10 @@ def normalize(outputs: dict[str, Any]) -> dict[str, Any]:
     return {k: int(v) if k in ("x", "y") else v for k, v in outputs.items()}
 
 
-@pytest.mark.parametrize("stem", sorted(VECTOR_FILES))
-def test_vector_file_replays(stem: str, tmp_path: Path, ed448_backend: str) -> None:
-    path = tmp_path / f"{stem}.json"
-    path.write_text(dump_vectors(VECTOR_FILES[stem](), "0" * 40), encoding="utf-8")
+@pytest.mark.parametrize("stem", STEMS)
+def test_vector_file_replays(stem: str, ed448_backend: str) -> None:
     seen = {"valid": 0, "invalid": 0}
-    for group, test in load_vectors(path):
+    for group, test in vector_cases(stem):
         seen[test["result"]] += 1
         if test["result"] == "valid":
             assert normalize(run_case(group["type"], test["inputs"])) == normalize(
@@ -105,28 +102,30 @@ def test_vector_file_replays(stem: str, tmp_path: Path, ed448_backend: str) -> N
 
 def test_random_draws_explain_the_intermediates() -> None:
     """The listed draws and intermediates are enough to redo each random case."""
-    points = VECTOR_FILES["ed448-points"]()
-    for test in points.groups[0].tests:
-        if test.random_draws:
-            (draw,) = test.random_draws
-            assert test.intermediates["prunedValue"] == hash_and_prune(draw)
-            assert test.inputs["k"] == hash_and_prune(draw) % ed448.Q
-    for test in VECTOR_FILES["ecdh-ed448"]().groups[0].tests:
-        (draw,) = test.random_draws
-        assert test.inputs["r"] == draw
-        assert test.intermediates["prunedH"] == prune(test.intermediates["h"])
+    randomized = 0
+    for test in cases_of("ed448-points", "Ed448BaseMultiplication"):
+        if test["randomDraws"]:
+            (draw,) = test["randomDraws"]
+            pruned = hash_and_prune(b(draw))
+            assert i(test["intermediates"]["prunedValue"]) == pruned
+            assert i(test["inputs"]["k"]) == pruned % ed448.Q
+            randomized += 1
+    assert randomized > 0
+    for test in cases_of("ecdh-ed448", "GenerateEcdh"):
+        (draw,) = test["randomDraws"]
+        assert test["inputs"]["r"] == draw
+        assert b(test["intermediates"]["prunedH"]) == prune(b(test["intermediates"]["h"]))
 
 
-def test_producers_are_deterministic_and_registered() -> None:
-    registry = all_vector_files()
-    for stem, producer in VECTOR_FILES.items():
-        assert registry[stem] is producer
-        assert dump_vectors(producer(), "x") == dump_vectors(producer(), "x")
+def test_every_file_is_committed_and_names_its_cases() -> None:
+    for stem in STEMS:
+        cases = vector_cases(stem)
+        assert cases and len({t["tcId"] for _, t in cases}) == len(cases)
+        assert all(t["comment"] for _, t in cases)
 
 
 def test_every_invalid_case_is_flagged() -> None:
-    for producer in VECTOR_FILES.values():
-        for group in producer().groups:
-            for test in group.tests:
-                if test.result == "invalid":
-                    assert test.flags and test.expected_error
+    for stem in STEMS:
+        for _group, test in vector_cases(stem):
+            if test["result"] == "invalid":
+                assert test["flags"] and test["expectedError"]

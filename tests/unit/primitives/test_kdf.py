@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-from typing import Any
 
 import pytest
 from Crypto.Hash import SHAKE256
@@ -25,10 +23,10 @@ from otrv4.primitives.kdf import (
     prekey_server_kdf,
     shake256,
 )
-from xepgen.vectors import dump_vectors, load_vectors
-from xepgen.vectorsets.kdf import OUTPUT_SIZES, kdf_vectors
 
-Vectors = list[tuple[dict[str, Any], dict[str, Any]]]
+from ...helpers.vectors import Case, vector_cases
+
+Vectors = list[Case]
 
 # The Ed448 group order, restated from otrv4.md §Elliptic Curve Parameters.
 Q_SPEC = 2**446 - 13818066809895115352007386748515426880336692474882178609894547503885
@@ -182,10 +180,8 @@ def test_hash_to_scalar_is_reduced(data: bytes) -> None:
 
 
 @pytest.fixture(scope="module")
-def vectors(tmp_path_factory: pytest.TempPathFactory) -> Vectors:
-    path: Path = tmp_path_factory.mktemp("vectors") / "kdf.json"
-    path.write_text(dump_vectors(kdf_vectors(), "test"), encoding="utf-8")
-    return list(load_vectors(path))
+def vectors() -> Vectors:
+    return vector_cases("kdf")
 
 
 def test_vectors_cover_every_usage_id(vectors: Vectors) -> None:
@@ -196,7 +192,10 @@ def test_vectors_cover_every_usage_id(vectors: Vectors) -> None:
     sizes = {t["inputs"]["usageId"]: t["inputs"]["size"] for g, t in vectors
              if g["type"] == "Otrv4Kdf"}
     assert sizes[UsageID.SSID] == 8 and sizes[UsageID.FINGERPRINT] == 56
-    assert all(sizes[u] == OUTPUT_SIZES.get(UsageID(u), 64) for u in sizes)
+    # the sizes otrv4.md uses each usage ID with; 64 bytes for the others
+    spec = {UsageID.FINGERPRINT: 56, UsageID.THIRD_BRACE_KEY: 32, UsageID.BRACE_KEY: 32,
+            UsageID.SSID: 8, UsageID.SMP_SECRET: 57, UsageID.AUTH: HASH_TO_SCALAR_SIZE}
+    assert sizes == {int(u): spec.get(u, 64) for u in UsageID}
 
 
 def test_vectors_reproduce(vectors: Vectors) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from Crypto.Hash import SHAKE256
 
 from otrv4.decisions import DECISIONS
-from otrv4.errors import DecodeError, OTRError, ValidationError, all_error_classes
+from otrv4.errors import DecodeError, ValidationError, all_error_classes
 from otrv4.primitives import ed448
 from otrv4.primitives.ed448 import (
     IDENTITY,
@@ -35,10 +34,10 @@ from otrv4.primitives.ring_signature import (
     ring_verify,
 )
 from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
-from xepgen.vectors import dump_vectors, load_vectors
-from xepgen.vectorsets.ring_signature import ring_signature_vectors
 
-Vectors = list[tuple[dict[str, Any], dict[str, Any]]]
+from ...helpers.vectors import Case, error_class, vector_cases
+
+Vectors = list[Case]
 Ring = tuple[Point, Point, Point]
 
 # The Ed448 group order and base point encoding, restated from otrv4.md / RFC 8032.
@@ -276,22 +275,14 @@ def test_reference_backend_gives_the_same_signature(keys: tuple[list[int], Ring,
 
 
 @pytest.fixture(scope="module")
-def vectors(tmp_path_factory: pytest.TempPathFactory) -> Vectors:
-    path: Path = tmp_path_factory.mktemp("vectors") / "ring-signature.json"
-    path.write_text(dump_vectors(ring_signature_vectors(), "test"), encoding="utf-8")
-    return list(load_vectors(path))
+def vectors() -> Vectors:
+    return vector_cases("ring-signature")
 
 
 def _domain(inputs: dict[str, Any]) -> Any:
     domain = PREKEY_SERVER_AUTH if inputs["prefix"] == "OTR-Prekey-Server" else OTRV4_AUTH
     assert domain.usage_auth == inputs["usageAuth"]
     return domain
-
-
-def _error_class(name: str) -> type[OTRError]:
-    matches = [c for c in all_error_classes() if c.__name__ == name]
-    assert len(matches) == 1, name
-    return matches[0]
 
 
 def _ring(inputs: dict[str, Any]) -> Ring:
@@ -333,7 +324,7 @@ def test_verify_vectors_reproduce(vectors: Vectors) -> None:
         if test["result"] == "valid":
             run()
         else:
-            error = _error_class(test["expectedError"])
+            error = error_class(test["expectedError"])
             with pytest.raises(error) as info:
                 run()
             assert type(info.value) is error, test["comment"]
