@@ -65,7 +65,7 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 
 from otrv4.clock import Clock, SystemClock
-from otrv4.encoding import MessageType, decode_encoded_message
+from otrv4.encoding import MessageType, decode_encoded_message, read_instance_tags
 from otrv4.errors import OTRError
 from otrv4.fragment import Reassembler
 from otrv4.modes import Mode
@@ -939,7 +939,11 @@ class XEP_OTR4(BasePlugin):
             return
         else:
             data = parsed.message
-        receiver = int.from_bytes(data[7:11], "big") if len(data) >= 11 else -1
+        try:
+            _, receiver = read_instance_tags(data)
+        except OTRError as exc:
+            self._error(sender, f"OTR text body dropped: {exc}", exc)
+            return
         if receiver not in (0, self.instance_tag):
             log.debug("OTR text from %s is for instance %08x", sender, receiver)
             return
@@ -1049,7 +1053,7 @@ class XEP_OTR4(BasePlugin):
                 self._send_compat(pair.full_jid, data)
                 continue
             kind = carriage.OtrPayload(0, data).message_type
-            receiver = int.from_bytes(data[7:11], "big")
+            _, receiver = read_instance_tags(data)
             otr = carriage.OtrElement.of(self.instance_tag, [(receiver, data)])
             live = carriage.DELIVERY_OF[kind] is carriage.Delivery.LIVE
             to = pair.full_jid if live else pair.peer
