@@ -83,6 +83,7 @@ from .. import prekey as prekey_iq
 from ..discovery import parse_disco_info_result
 from ..engine import DeviceEngine, DeviceIdentity, Outcome, PairSession, bare_of
 from ..namespaces import NS_DEVICES, NS_OTR4, NS_PUBSUB
+from ..send_plan import SendPlan, plan_send
 from ..validation import StanzaValidator
 from .stanza import NS_DELAY, NS_SID, Devices, register_stanzas, to_lxml
 
@@ -517,52 +518,35 @@ class XEP_OTR4(BasePlugin):
         peer = bare_of(peer)
         own = self.xmpp.boundjid.bare
         now = self.clock.now()
-        candidates: dict[str, dict[int, None]] = {peer: {}, own: {}}
-        for account in candidates:
-            dl = self.device_lists.get(account)
-            if dl is None:
+        for account in dict.fromkeys((peer, own)):
+            if account not in self.device_lists:
                 try:
-                    dl = await self.fetch_devices(account)
+                    await self.fetch_devices(account)
                 except (IqError, IqTimeout, OTRError) as exc:
                     self._error(account, f"device list of {account} unreadable: {exc}", exc)
-                    dl = devices.DeviceList()
-            for e in devices.active(dl, now):
-                candidates[account][e.tag] = None
-            for tag in self.engine.tags_with_sessions(account):
-                candidates[account][tag] = None
-        candidates[own].pop(self.instance_tag, None)
-        wanted = self._select(peer, list(candidates[peer]), list(candidates[own]))
-        if only is not None:
-            chosen = set(only)
-            wanted = [w for w in wanted if w in chosen]
+        plan = plan_send(
+            peer, own=own, own_tag=self.instance_tag, device_lists=self.device_lists,
+            sessions={(a, t) for a in (peer, own) for t in self.engine.tags_with_sessions(a)},
+            now=now, policy=self.config.get("policy", policy.InstanceTagPolicy.SYNCHRONIZE),
+            last_received=self._last_received, last_sent=self._last_sent,
+            offline_start=bool(self.config.get("offline_start", True))
+            and self.identity.mode is Mode.STANDALONE,
+            trusted=self._trusted, only=only)
         pairs: list[tuple[int, bytes]] = []
         sent: list[tuple[str, int]] = []
-        missing: list[tuple[str, int]] = []
         extra: list[Outcome] = []
-        untrusted: list[tuple[str, int]] = []
         nia: list[tuple[int, bytes]] = []
         offline: list[tuple[str, int]] = []
-        no_session = [(a, t) for a, t in wanted if not self.engine.has_session(a, t)]
-        if no_session and self.config.get("offline_start", True) \
-                and self.identity.mode is Mode.STANDALONE:
-            for account, tag, first, data in await self._start_offline(no_session, text):
+        if plan.prekey:
+            for account, tag, first, data in await self._start_offline(plan, text):
                 nia.append((tag, first))
                 pairs.append((tag, data))
                 offline.append((account, tag))
                 sent.append((account, tag))
                 self._last_sent[(account, tag)] = now
-        for account, tag in wanted:
-            if (account, tag) in offline:
-                continue
-            if not self.engine.has_session(account, tag):
-                missing.append((account, tag))
-                continue
-            if not self._trusted(account, tag):
-                untrusted.append((account, tag))
-                continue
+        for account, tag in plan.session:
             out = self.engine.send(account, tag, text)
             if not out.payloads:
-                missing.append((account, tag))
                 continue
             if out.pair is not None and out.pair.full_jid in self._compat_jids:
                 extra.append(out)  # an otrv4.md-only client: a body to its full JID
@@ -573,6 +557,8 @@ class XEP_OTR4(BasePlugin):
             self._last_sent[(account, tag)] = now
             if len(out.payloads) > 1 or out.texts:
                 extra.append(Outcome(out.pair, out.payloads[1:], out.texts))
+        untrusted = plan.untrusted
+        missing = [d for d in plan.chosen if d not in sent and d not in untrusted]
         if not pairs and extra and all(o.pair is not None and o.pair.full_jid in
                                        self._compat_jids for o in extra):
             for out in extra:
@@ -601,14 +587,13 @@ class XEP_OTR4(BasePlugin):
         return SendReport(stanza_id, len(raw), tuple(sent), tuple(missing), tuple(offline),
                           tuple(untrusted))
 
-    async def _start_offline(self, devices_without_session: list[tuple[str, int]],
+    async def _start_offline(self, plan: SendPlan,
                              text: str) -> list[tuple[str, int, bytes, bytes]]:
         """Non-interactive DAKEs (§Sending a Data Message to an offline participant) with
-        the devices that have an ensemble on their account's prekey service:
-        ``(account, tag, Non-Interactive-Auth, data message)`` for each."""
+        the devices of ``plan.prekey`` that have an ensemble on their account's prekey
+        service: ``(account, tag, Non-Interactive-Auth, data message)`` for each."""
         out: list[tuple[str, int, bytes, bytes]] = []
-        for account in dict.fromkeys(a for a, _ in devices_without_session):
-            tags = [t for a, t in devices_without_session if a == account]
+        for account, tags in plan.prekey_accounts().items():
             try:
                 answer = await self.fetch_ensembles(account)
             except NoPrekeyServiceError:
@@ -617,15 +602,15 @@ class XEP_OTR4(BasePlugin):
                 self._error(account, f"prekey ensembles of {account} unavailable: {exc}", exc)
                 continue
             dl = self.device_lists.get(account) or devices.DeviceList()
-            plan = pc.offline_start_plan(
+            offline_plan = pc.offline_start_plan(
                 answer, known_devices=tags,
                 interactive_only=[e.tag for e in dl.entries
                                   if e.mode is devices.DeviceMode.INTERACTIVE_ONLY])
-            if plan.wait_for_online:
+            if offline_plan.wait_for_online:
                 log.info("%s: no usable prekey ensemble for %s: waiting until online",
-                         account, ", ".join(f"{t:08x}" for t in plan.wait_for_online))
+                         account, ", ".join(f"{t:08x}" for t in offline_plan.wait_for_online))
             for tag in tags:
-                ensemble = plan.non_interactive.get(tag)
+                ensemble = offline_plan.non_interactive.get(tag)
                 if ensemble is None:
                     continue
                 try:
@@ -769,26 +754,6 @@ class XEP_OTR4(BasePlugin):
             return True
         pair = self.engine.session(account, tag)
         return bool(hook(account, tag, pair.fingerprint))
-
-    def _select(self, peer: str, peer_tags: list[int],
-                own_tags: list[int]) -> list[tuple[str, int]]:
-        own = self.xmpp.boundjid.bare
-
-        def info(account: str, tag: int) -> policy.InstanceInfo:
-            return policy.InstanceInfo(
-                tag, encrypted=self.engine.has_session(account, tag),
-                last_received=self._last_received.get((account, tag)),
-                last_sent=self._last_sent.get((account, tag)))
-
-        if not peer_tags:
-            return [(own, t) for t in own_tags]
-        chosen = set(policy.select_receivers(
-            self.config.get("policy", policy.InstanceTagPolicy.SYNCHRONIZE),
-            [info(peer, t) for t in peer_tags], [info(own, t) for t in own_tags]))
-        out = [(peer, t) for t in sorted(peer_tags) if t in chosen]
-        if peer != own:
-            out += [(own, t) for t in sorted(own_tags) if t in chosen and (own, t) not in out]
-        return out
 
     async def end_session(self, peer: str, tag: int) -> None:
         """End the conversation with one device (TLV 1, disconnected); other devices'
