@@ -22,6 +22,7 @@ from .devices import DeviceList, DeviceMode, active
 from .policy import InstanceInfo, InstanceTagPolicy, select_receivers
 
 __all__ = [
+    "OfflineStart",
     "Recipient",
     "SendPlan",
     "SkipReason",
@@ -88,6 +89,17 @@ class SendPlan:
         for account, tag in self.prekey:
             out[account] = (*out.get(account, ()), tag)
         return out
+
+
+@dataclass(frozen=True)
+class OfflineStart:
+    """A non-interactive DAKE started for one device of :attr:`SendPlan.prekey`: the
+    Non-Interactive-Auth message (``auth``) and the first data message (``data``)
+    for ``device``."""
+
+    device: Recipient
+    auth: bytes
+    data: bytes
 
 
 def _trust_all(_account: str, _tag: int) -> bool:
