@@ -6,6 +6,7 @@ plugin's events are raised for it.
   ``<body/>`` to a client that knows only otrv4.md), its OTR Error texts, and
   raises ``otr4_message``, ``otr4_session_started``, ``otr4_session_ended`` and
   ``otr4_error``;
+* :meth:`Delivery.run_dakes` starts interactive DAKEs and waits for them;
 * :meth:`Delivery.send_planned` carries out a :class:`~otrv4_xmpp.send_plan.SendPlan`
   (binding §Sending a Message): encrypts for each device with a session and sends
   one stanza to the peer's bare JID, after the stanza of Non-Interactive-Auth
@@ -58,6 +59,30 @@ class Delivery:
             fut = asyncio.get_running_loop().create_future()
             self._waiters[full_jid] = fut
         return fut
+
+    async def run_dakes(self, targets: Sequence[str], timeout: float) -> list[PairSession]:
+        """Interactive DAKEs with the full JIDs ``targets`` that have no session yet (an
+        Identity message to each, unless a DAKE with it is under way); waits for them
+        at most ``timeout`` seconds.  Returns the sessions at ``targets``; a DAKE that
+        did not complete in time is reported (``otr4_error``) and left out."""
+        engine = self.device.engine
+        waits: list[asyncio.Future[PairSession]] = []
+        for full in targets:
+            if engine.at_full_jid(full) is not None:
+                continue
+            waits.append(self.waiter(full))
+            if not engine.dake_in_progress(full):
+                self.deliver(engine.start_dake(full))
+        if waits:
+            await asyncio.wait(waits, timeout=timeout)
+        out: list[PairSession] = []
+        for full in targets:
+            s = self.device.engine.at_full_jid(full)
+            if s is None:
+                self.io.error(full, f"DAKE with {full} did not complete in {timeout} s")
+            else:
+                out.append(s)
+        return out
 
     def send_otr(self, payloads: Sequence[tuple[int, bytes]], to: str) -> tuple[str, int]:
         """One stanza with ``<otr/>`` holding ``(receiver tag, message)`` pairs, to ``to``;

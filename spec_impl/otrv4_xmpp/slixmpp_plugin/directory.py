@@ -112,6 +112,13 @@ class DeviceDirectory:
         self.joined = True
         return wanted
 
+    async def join_or_report(self, failure: str) -> None:
+        """:meth:`join`, reporting a failure as ``otr4_error`` (``failure: reason``)."""
+        try:
+            await self.join()
+        except (IqError, IqTimeout, OTRError) as exc:
+            self.io.error(self.io.bare, f"{failure}: {exc}", exc)
+
     async def publish(self, device_list: devices.DeviceList) -> None:
         """Publish ``device_list`` as the own account's list, as it is.  Raises
         :class:`~.errors.OutgoingStanzaInvalidError` and IQ errors."""
@@ -144,10 +151,7 @@ class DeviceDirectory:
         tag = self.device.instance_tag
         if owner == self.io.bare and self.joined and dl.find(tag) is None:
             log.info("device %08x missing from its own list: joining again", tag)
-            try:
-                await self.join()
-            except (IqError, IqTimeout, OTRError) as exc:
-                self.io.error(owner, f"could not re-join the device list: {exc}", exc)
+            await self.join_or_report("could not re-join the device list")
 
     def _set(self, account: str, dl: devices.DeviceList) -> devices.DeviceList:
         self.device_lists[account] = dl

@@ -1,26 +1,13 @@
 """The slixmpp plugin ``xep_otr4``: OTRv4 over XMPP for client authors.
 
-:class:`XEP_OTR4` is the API a client uses; it composes the parts that do the
-work, each over the stanza I/O (:mod:`.stanza_io`) and this device
-(:mod:`.device`), none importing another:
-
-* :mod:`.directory`: device lists (PEP), presence, features (binding §Devices,
-  §Discovery);
-* :mod:`.prekey_agent`: the prekey service (find, publish, replenish, fetch
-  ensembles, offline starts);
-* :mod:`.inbound`: live, carbon, offline and archived stanzas, OTR text bodies
-  (with :mod:`otrv4_xmpp.admission`);
-* :mod:`.delivery`: what the engine produced goes out, events are raised;
-  :meth:`XEP_OTR4.send_message` follows a plan of :func:`otrv4_xmpp.send_plan.plan_send`.
-
-Events and their values are listed in :mod:`.events`.  Randomness (``rng``) and
-time (``clock``) are configuration values with production defaults.
+:class:`XEP_OTR4` is the API a client uses; it composes the parts listed in
+:mod:`otrv4_xmpp.slixmpp_plugin` and delegates to them.  Events and their values
+are in :mod:`.events`, errors in :mod:`.errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Collection
 from typing import Any, ClassVar
 
@@ -31,7 +18,6 @@ from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 
 from otrv4.clock import Clock, SystemClock
-from otrv4.errors import OTRError
 from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng, SystemRng
 from prekey_server import client as pc
@@ -62,8 +48,6 @@ __all__ = [  # the errors and events are re-exported for existing imports
     "Otr4Message", "Otr4Session", "OutgoingStanzaInvalidError", "PublicationRefusedError",
     "SendReport",
 ]
-
-log = logging.getLogger(__name__)
 
 _EVENTS = ("carbon_received", "carbon_sent", "presence_available", "presence_unavailable",
            "session_start", "disconnected", "otr4_devices_publish")
@@ -268,25 +252,8 @@ class XEP_OTR4(BasePlugin):
         (:meth:`.directory.DeviceDirectory.dake_targets`); waits for the DAKEs at most
         ``timeout`` seconds (default ``dake_timeout``) and returns the sessions with
         the online devices.  A DAKE that did not complete is reported (``otr4_error``)."""
-        targets = await self._directory.dake_targets(peer)
-        waits: dict[str, asyncio.Future[PairSession]] = {}
-        for full in targets:
-            if self.engine.at_full_jid(full) is not None:
-                continue
-            waits[full] = self._delivery.waiter(full)
-            if not self.engine.dake_in_progress(full):
-                self._delivery.deliver(self.engine.start_dake(full))
         limit = self.config.get("dake_timeout", 15.0) if timeout is None else timeout
-        if waits:
-            await asyncio.wait(list(waits.values()), timeout=limit)
-        out: list[PairSession] = []
-        for full in targets:
-            s = self.engine.at_full_jid(full)
-            if s is None:
-                self._io.error(full, f"DAKE with {full} did not complete in {limit} s")
-            else:
-                out.append(s)
-        return out
+        return await self._delivery.run_dakes(await self._directory.dake_targets(peer), limit)
 
     async def send_message(self, peer: str, text: str,
                            only: Collection[tuple[str, int]] | None = None) -> SendReport:
@@ -347,18 +314,9 @@ class XEP_OTR4(BasePlugin):
             await self.xmpp.plugin["xep_0280"].enable()
         except (IqError, IqTimeout) as exc:
             self._io.error(self._io.domain, f"carbons not enabled: {exc}", exc)
-        try:
-            await self.publish_devices()
-        except (IqError, IqTimeout, OTRError) as exc:
-            self._io.error(self._io.bare, f"device list not published: {exc}", exc)
+        await self._directory.join_or_report("device list not published")
         if self.config.get("prekeys_on_start", True) and self.identity.mode is Mode.STANDALONE:
-            try:
-                await self.publish_prekeys()
-            except NoPrekeyServiceError:
-                log.info("no prekey service on %s: offline conversations cannot start "
-                         "with this device", self._io.domain)
-            except (IqError, IqTimeout, OTRError) as exc:
-                self._io.error(self._io.domain, f"prekeys not published: {exc}", exc)
+            await self._prekeys.replenish()
         if self.config.get("catch_up_on_start", True):
             await self.catch_up()
         every = int(self.config.get("timer_seconds") or 0)

@@ -159,6 +159,18 @@ class PrekeyAgent:
         self._profiles_published = True
         return len(new)
 
+    async def replenish(self) -> None:
+        """:meth:`publish` with the replenishment policy, as at session start: a domain
+        without a prekey service is logged (offline conversations cannot start with
+        this device), other failures are reported (``otr4_error``)."""
+        try:
+            await self.publish()
+        except NoPrekeyServiceError:
+            log.info("no prekey service on %s: offline conversations cannot start "
+                     "with this device", self.io.domain)
+        except (IqError, IqTimeout, OTRError) as exc:
+            self.io.error(self.io.domain, f"prekeys not published: {exc}", exc)
+
     async def fetch_ensembles(self, account: str) -> Ensembles | Exhausted:
         """Ask ``account``'s prekey service for its devices' Prekey Ensembles
         (otrv4-prekey-server.md §Retrieving Prekey Ensembles); each answer consumes
