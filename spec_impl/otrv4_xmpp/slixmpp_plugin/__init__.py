@@ -32,16 +32,9 @@ from __future__ import annotations
 from slixmpp.plugins.base import register_plugin
 
 from ..engine import DeviceEngine, DeviceIdentity, NoSessionError, PairSession
-from .plugin import (
-    XEP_OTR4,
-    NoRecipientsError,
-    Otr4Devices,
-    Otr4Error,
-    Otr4Message,
-    Otr4Session,
-    OutgoingStanzaInvalidError,
-    SendReport,
-)
+from .errors import NoRecipientsError, OutgoingStanzaInvalidError
+from .events import Otr4Devices, Otr4Error, Otr4Message, Otr4Session, SendReport
+from .plugin import XEP_OTR4
 
 __all__ = [
     "XEP_OTR4",
