@@ -56,8 +56,8 @@ class Skipped:
 class SendPlan:
     """What one outgoing message does, device by device.
 
-    ``chosen`` are the devices the message is meant for, in the order the
-    payloads go into the stanza; each of them is in exactly one of
+    ``chosen`` are the devices the message is meant for (the peer's by tag, then
+    the own account's); each of them is in exactly one of
     ``session`` (a data message on the existing session), ``prekey`` (no
     session: fetch its account's prekey ensembles and start a non-interactive
     DAKE), ``interactive`` (no session and no offline start possible: it is
