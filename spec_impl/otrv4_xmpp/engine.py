@@ -28,7 +28,12 @@ from dataclasses import dataclass, field
 from otrv4 import dake
 from otrv4.clock import Clock
 from otrv4.data_message import DataMessage
-from otrv4.encoding import MessageType, decode_encoded_message, peek_message_type
+from otrv4.encoding import (
+    MessageType,
+    decode_encoded_message,
+    peek_message_type,
+    read_instance_tags,
+)
 from otrv4.errors import OTRError, ValidationError
 from otrv4.instance_tag import generate_instance_tag
 from otrv4.keys import ForgingKey, fingerprint, format_fingerprint
@@ -344,7 +349,7 @@ class DeviceEngine:
         event = _EVENTS.get(mtype)
         if event is None:
             raise NotAConversationMessageError(f"a {mtype.spec_name} is not sent to a device")
-        sender_tag = int.from_bytes(data[3:7], "big")
+        sender_tag, _ = read_instance_tags(data)
         peer = bare_of(full_jid)
         if event is Event.DATA:
             message = DataMessage.decode(data)
