@@ -43,6 +43,7 @@ from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
 from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile, PrekeyProfile
 from otrv4.session import (
+    ApplicationTLVs,
     Display,
     Event,
     Notice,
@@ -52,11 +53,14 @@ from otrv4.session import (
     Send,
     Session,
     SessionConfig,
+    UserMessage,
     new_session,
     step,
 )
 from prekey_server.dake import PublisherIdentity
 from prekey_server.publication import SharedPrekey
+
+from .sce import SCE_TLV_TYPE
 
 __all__ = [
     "DeviceEngine",
@@ -195,7 +199,9 @@ class Outcome:
     messages (error messages) to send to it; ``displays``: decrypted text for
     the user; ``notices``: the state machine's notices; ``established``: the
     session, when this step completed a DAKE; ``ended``: the peer (or we) ended
-    the conversation (TLV 1 or expiry).
+    the conversation (TLV 1 or expiry); ``envelopes``: the SCE envelopes (XEP-0420)
+    the data message carried, each marked by the binding's TLV
+    (:data:`otrv4_xmpp.sce.SCE_TLV_TYPE`), as UTF-8 XML not yet parsed.
     """
 
     pair: PairSession | None
@@ -205,6 +211,7 @@ class Outcome:
     notices: tuple[Notice, ...] = ()
     established: bool = False
     ended: bool = False
+    envelopes: tuple[bytes, ...] = ()
 
 
 _EVENTS = {
@@ -299,6 +306,7 @@ class DeviceEngine:
         texts: list[str] = []
         displays: list[str] = []
         notices: list[Notice] = []
+        envelopes: list[bytes] = []
         for out in outputs:
             if isinstance(out, Send):
                 if out.text.startswith("?OTR:"):
@@ -309,12 +317,14 @@ class DeviceEngine:
                 displays.append(out.text)
             elif isinstance(out, Notice):
                 notices.append(out)
+            elif isinstance(out, ApplicationTLVs):
+                envelopes.extend(t.value for t in out.tlvs if t.type == SCE_TLV_TYPE)
         established = any(n.kind is NoticeKind.ENCRYPTED for n in notices)
         ended = any(n.kind in (NoticeKind.DISCONNECTED, NoticeKind.EXPIRED) for n in notices) \
             or (was_encrypted and new.state in (ProtocolState.FINISHED, ProtocolState.START))
         self._file(pair)
         return Outcome(pair, tuple(payloads), tuple(texts), tuple(displays), tuple(notices),
-                       established, ended)
+                       established, ended, tuple(envelopes))
 
     def _file(self, pair: PairSession) -> None:
         """Keep ``pair`` under (bare JID, tag) once its tag is known."""
@@ -379,13 +389,15 @@ class DeviceEngine:
             raise NoSessionError(f"no session at {full_jid}")
         return self._run(pair, Event.ERROR, text)
 
-    def send(self, peer: str, tag: int, text: str) -> Outcome:
+    def send(self, peer: str, tag: int, text: str | UserMessage) -> Outcome:
         """§Sending a Data Message to device ``tag`` of ``peer`` (queued by the state
-        machine while not encrypted).  Raises :class:`NoSessionError` and the
-        ratchet's encryption errors."""
+        machine while not encrypted): ``text``, or a :class:`~otrv4.session.UserMessage`
+        with TLVs (:func:`otrv4_xmpp.sce.sce_message` makes one that carries an SCE
+        envelope).  Raises :class:`NoSessionError` and the ratchet's encryption errors."""
         return self._run(self.session(peer, tag), Event.USER_SEND, text)
 
-    def send_offline(self, peer: str, ensemble: PrekeyEnsemble, text: str) -> Outcome:
+    def send_offline(self, peer: str, ensemble: PrekeyEnsemble,
+                     text: str | UserMessage) -> Outcome:
         """§Sending a Data Message to an offline participant: a Non-Interactive-Auth
         message from ``ensemble`` (validated by :mod:`otrv4.xzdh`), then ``text``.
         The session is filed under the ensemble's instance tag."""

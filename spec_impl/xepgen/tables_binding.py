@@ -18,6 +18,7 @@ from otrv4_xmpp.carriage import DELIVERY_OF
 from otrv4_xmpp.errors import CONDITIONS
 from otrv4_xmpp.namespaces import NS_OTR4
 from otrv4_xmpp.prekey import NS_PREKEY, PREKEY_SPEC_FEATURE, SERVICE_IDENTITY
+from otrv4_xmpp.sce import SCE_TLV_TYPE
 
 from .paths import PROJECT_ROOT
 
@@ -49,6 +50,7 @@ def _build() -> dict[str, object]:
         "binding_delivery": [
             {"type": t.spec_name, "delivery": d.value} for t, d in DELIVERY_OF.items()
         ],
+        "sce_tlv_type": f"0x{SCE_TLV_TYPE:04X}",
         # what the XMPP Registrar is asked to register: every feature and identity the
         # binding advertises, from the constants the code advertises them with
         "registrar_features": [
