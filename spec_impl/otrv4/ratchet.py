@@ -715,8 +715,9 @@ register(Decision(
         "the first message of a DH chain."
     ),
     others=(
-        "libotr-ng keeps the spec's i/j/k counters with its own increments (not wire-"
-        "compatible in any case, otrv4-brief.md §5.1); otr4j's review (otr4j/otrv4:review.md) "
+        "libotr-ng keeps the spec's i/j/k counters with its own increments (it follows the "
+        "specification of early 2019 and is not wire-compatible with the current one in any "
+        "case); otr4j's review (otr4j/otrv4:review.md) "
         "criticises the same inconsistency and proposes a single monotonic i."
     ),
     vector="ratchet",

@@ -409,7 +409,7 @@ register(Decision(
     others=(
         "The Go XMPP component (prekey-server-xmpp) announces the fingerprint as 112 "
         "hexadecimal digits in the disco#items name, as the specification's example does; "
-        "which bytes it hashes was not checked for this decision."
+        "the 2019 Go prekey server's fingerprint agrees with this one (decision 106)."
     ),
     vector="prekey-server-dake",
 ))
