@@ -94,4 +94,12 @@ def notes_html(rst: str) -> str:
                              settings_overrides=settings)
     except SystemMessage as exc:
         raise NotesError(f"{NOTES_RST}: {exc}") from exc
-    return out if isinstance(out, str) else out.decode("utf-8")
+    page = out if isinstance(out, str) else out.decode("utf-8")
+    return page.replace("</head>", f"<style>\n{_CSS}\n</style>\n</head>", 1)
+
+
+#: Wide tables and long identifiers wrap instead of making the page scroll sideways.
+_CSS = """body { max-width: 60em; margin: 2em auto; padding: 0 1em; }
+table.docutils { width: 100%; table-layout: fixed; }
+table.docutils td, table.docutils th { overflow-wrap: anywhere; vertical-align: top; }
+pre, code, span.literal { white-space: pre-wrap; overflow-wrap: anywhere; }"""

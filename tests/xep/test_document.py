@@ -17,11 +17,6 @@ from ..conftest import require_program
 XEP = "xep/otrv4-over-xmpp.xml"
 
 
-@pytest.fixture(scope="module")
-def built(xsf: XsfFiles) -> BuildResult:
-    return generate(ProjectPaths(), xsf, lambda _m: None)
-
-
 def test_committed_generated_files_are_up_to_date(built: BuildResult) -> None:
     assert stale_files(built, ProjectPaths()) == []
 
