@@ -1,0 +1,7 @@
+"""``python -m otrv4_conformance``: the runner."""
+
+import sys
+
+from .runner import main
+
+sys.exit(main())

@@ -1,0 +1,159 @@
+"""The live-session operations (``device.*``), implemented over the reference engine.
+
+Levels 2 and 3 of the harness are checked by running real sessions between
+the adapter's device and a reference device: the runner carries the bytes
+each side produces to the other side, exactly as the XMPP layer would.  Both
+the reference adapter and the runner's own peer are a :class:`LiveDevice`,
+so the reference side of every session speaks exactly the adapter protocol.
+
+An *outcome* (the reply to every call that moves a conversation) is::
+
+    {"send": ["<hex OTRv4 message>", …], "display": ["text", …],
+     "smp": ["question:<text>" | "succeeded" | "failed" | "aborted", …],
+     "established": true | false}
+
+The device (:class:`otrv4_xmpp.engine.DeviceEngine`) drops SMP progress from its
+outcomes, so data messages and SMP requests are stepped here through
+:func:`otrv4.session.step` on the engine's pair session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from otrv4.clock import FixedClock
+from otrv4.data_message import DataMessage
+from otrv4.encoding import MessageType, decode_encoded_message, peek_message_type
+from otrv4.keys import fingerprint
+from otrv4.messages import PrekeyMessage
+from otrv4.prekeys import PrekeyEnsemble, PrekeySecret
+from otrv4.primitives.rng import Rng
+from otrv4.profiles import ClientProfile, PrekeyProfile
+from otrv4.session import Display, Event, Send, SmpUpdate, step
+from otrv4.smp import SmpOutcome
+from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity, Outcome, PairSession, bare_of
+
+__all__ = ["LiveDevice", "decode_ensemble", "encode_ensemble"]
+
+
+def encode_ensemble(e: PrekeyEnsemble) -> dict[str, str]:
+    """A Prekey Ensemble as the protocol carries it (three hex wire encodings)."""
+    return {"clientProfile": e.client_profile.encode().hex(),
+            "prekeyProfile": e.prekey_profile.encode().hex(),
+            "prekeyMessage": e.prekey_message.encode().hex()}
+
+
+def decode_ensemble(d: dict[str, str]) -> PrekeyEnsemble:
+    """The inverse of :func:`encode_ensemble`; raises the decoding errors of each part."""
+    return PrekeyEnsemble(ClientProfile.decode(bytes.fromhex(d["clientProfile"])),
+                          PrekeyProfile.decode(bytes.fromhex(d["prekeyProfile"])),
+                          PrekeyMessage.decode(bytes.fromhex(d["prekeyMessage"])))
+
+
+def _smp_text(update: SmpUpdate) -> str:
+    if update.outcome is SmpOutcome.QUESTION:
+        return "question:" + (update.question or b"").decode("utf-8", "replace")
+    return update.outcome.name.lower()
+
+
+class LiveDevice:
+    """One device of a live session: ``jid`` is its full JID, ``now`` the time its
+    (fixed) clock shows."""
+
+    def __init__(self, jid: str, now: int, rng: Rng) -> None:
+        self.jid = jid
+        self.clock = FixedClock(now)
+        self.rng = rng
+        identity = DeviceIdentity.generate(rng, self.clock)
+        self.engine = DeviceEngine(identity, bare_of(jid), rng=rng, clock=self.clock)
+        self._secrets: list[PrekeySecret] = []
+
+    def hello(self) -> dict[str, Any]:
+        """``device.new``'s reply: instance tag and the long-term fingerprint (hex)."""
+        ident = self.engine.identity
+        return {"tag": self.engine.instance_tag,
+                "fingerprint": fingerprint(ident.keypair.public, ident.forging_key.public).hex()}
+
+    @staticmethod
+    def _outcome(out: Outcome, smp: Sequence[str] = ()) -> dict[str, Any]:
+        return {"send": [p.hex() for p in out.payloads], "display": list(out.displays),
+                "smp": list(smp), "established": out.established}
+
+    def _step(self, pair: PairSession, event: Event, inp: object) -> dict[str, Any]:
+        new, outputs = step(pair.session, event, inp, self.rng, self.clock)
+        pair.session = new
+        send = [decode_encoded_message(o.text).hex() for o in outputs
+                if isinstance(o, Send) and o.text.startswith("?OTR:")]
+        return {"send": send,
+                "display": [o.text for o in outputs if isinstance(o, Display)],
+                "smp": [_smp_text(o) for o in outputs if isinstance(o, SmpUpdate)],
+                "established": False}
+
+    # -- the operations ------------------------------------------------------------------
+
+    def start(self, peer: str) -> dict[str, Any]:
+        """``device.start``: an Identity message to the device at full JID ``peer``."""
+        return self._outcome(self.engine.start_dake(peer))
+
+    def receive(self, sender: str, message: bytes) -> dict[str, Any]:
+        """``device.receive``: an OTRv4 message from the device at full JID ``sender``.
+        Raises what the engine raises for a message it rejects."""
+        if peek_message_type(message) is MessageType.DATA:
+            decoded = DataMessage.decode(message)
+            pair = self.engine.session(sender, decoded.sender_tag)
+            return self._step(pair, Event.DATA, decoded)
+        return self._outcome(self.engine.receive(sender, message))
+
+    def send(self, peer: str, tag: int, text: str) -> dict[str, Any]:
+        """``device.send``: a data message with ``text`` to device ``tag`` of ``peer``."""
+        return self._outcome(self.engine.send(peer, tag, text))
+
+    def session(self, peer: str, tag: int) -> dict[str, Any]:
+        """``device.session``: the SSID, the peer's fingerprint (hex) and whether encrypted."""
+        pair = self.engine.session(peer, tag)
+        theirs = pair.session.their_fingerprint or b""
+        return {"ssid": pair.ssid.hex(), "fingerprint": theirs.hex(),
+                "encrypted": pair.encrypted}
+
+    def prekeys(self, count: int) -> dict[str, Any]:
+        """``device.prekeys``: ``count`` Prekey Ensembles of this device, whose secrets
+        it keeps (as published)."""
+        secrets = self.engine.new_prekeys(count)
+        self.engine.prekeys_published(secrets)
+        return {"ensembles": [encode_ensemble(e) for e in self.engine.ensembles(secrets)]}
+
+    def send_offline(self, peer: str, ensemble: PrekeyEnsemble, text: str) -> dict[str, Any]:
+        """``device.send_offline``: a Non-Interactive-Auth message from ``ensemble``, then
+        ``text``."""
+        return self._outcome(self.engine.send_offline(peer, ensemble, text))
+
+    def smp_start(self, peer: str, tag: int, secret: str, question: str) -> dict[str, Any]:
+        """``device.smp_start``: SMP message 1 (with ``question`` when not empty)."""
+        return self._step(self.engine.session(peer, tag), Event.USER_SMP_START,
+                          (secret, question))
+
+    def smp_answer(self, peer: str, tag: int, secret: str) -> dict[str, Any]:
+        """``device.smp_answer``: answer the peer's SMP question (SMP message 2)."""
+        return self._step(self.engine.session(peer, tag), Event.USER_SMP_ANSWER, secret)
+
+    def call(self, op: str, a: dict[str, Any]) -> dict[str, Any]:
+        """Dispatch one ``device.*`` operation (other than ``device.new``).
+        Raises :class:`KeyError` for an unknown operation or a missing argument."""
+        if op == "device.start":
+            return self.start(a["peer"])
+        if op == "device.receive":
+            return self.receive(a["from"], bytes.fromhex(a["message"]))
+        if op == "device.send":
+            return self.send(a["peer"], a["tag"], a["text"])
+        if op == "device.session":
+            return self.session(a["peer"], a["tag"])
+        if op == "device.prekeys":
+            return self.prekeys(a["count"])
+        if op == "device.send_offline":
+            return self.send_offline(a["peer"], decode_ensemble(a["ensemble"]), a["text"])
+        if op == "device.smp_start":
+            return self.smp_start(a["peer"], a["tag"], a["secret"], a.get("question", ""))
+        if op == "device.smp_answer":
+            return self.smp_answer(a["peer"], a["tag"], a["secret"])
+        raise KeyError(op)

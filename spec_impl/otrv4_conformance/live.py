@@ -1,0 +1,423 @@
+"""Live sessions between the adapter and the reference implementation, in both roles.
+
+Each check makes a fresh device on each side (``device.new`` on the adapter,
+a :class:`~otrv4_conformance.device.LiveDevice` here) and carries every
+OTRv4 message one side produces to the other, as the XMPP layer would.  It
+passes when both sides agree on what they must agree on: the SSID, each
+other's fingerprint, the texts displayed, the SMP outcome.  A message the
+reference rejects is reported with the error class it raised — the name of
+the rule the adapter broke.  Checks that need a DAKE are *blocked* (not run)
+when the DAKE fails, so that one bug is reported once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from otrv4.errors import OTRError
+from otrv4.primitives.rng import DeterministicRng
+from otrv4_xmpp.carriage import parse_message
+from otrv4_xmpp.devices import parse_publish
+from otrv4_xmpp.engine import bare_of
+from otrv4_xmpp.validation import StanzaValidator, split_stanzas
+
+from . import binding
+from .device import LiveDevice, decode_ensemble
+from .protocol import AdapterError, Reply
+from .report import CheckResult, first_difference
+
+__all__ = ["LiveFailure", "Peer", "live_checks"]
+
+Call = Callable[[str, dict[str, Any]], Reply]
+
+NOW = 1_780_000_000
+"""The time both sides' clocks show (profiles are created and checked at it)."""
+
+
+class LiveFailure(Exception):
+    """A live check failed: ``rule`` is the broken rule (an error class or what was compared)."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(detail)
+        self.rule = rule
+        self.detail = detail
+
+
+class Blocked(Exception):
+    """A live check could not run because a check it needs failed."""
+
+
+@dataclass
+class Peer:
+    """The adapter's device in one session, seen from the runner."""
+
+    call: Call
+    jid: str
+    tag: int = 0
+    fingerprint: str = ""
+
+    def op(self, op: str, **args: Any) -> dict[str, Any]:
+        """Call ``device.<op>``; a rejection or bad result shape raises :class:`LiveFailure`."""
+        try:
+            reply = self.call(f"device.{op}", {"device": self.jid, **args})
+        except AdapterError as e:
+            raise LiveFailure("adapter", f"device.{op}: {type(e).__name__}: {e}") from None
+        if reply.unsupported:
+            raise LiveFailure("unsupported", f"device.{op} is not supported")
+        if reply.error:
+            msg = f" ({reply.message})" if reply.message else ""
+            raise LiveFailure(reply.error, f"the adapter rejected device.{op} with "
+                                           f"{reply.error}{msg}")
+        assert reply.result is not None
+        return reply.result
+
+
+def _messages(out: dict[str, Any], who: str) -> list[bytes]:
+    send = out.get("send")
+    if not isinstance(send, list):
+        raise LiveFailure("outcome", f"{who}: an outcome needs a 'send' list, got {out!r:.80}")
+    try:
+        return [bytes.fromhex(m) for m in send]
+    except (TypeError, ValueError):
+        raise LiveFailure("outcome", f"{who}: 'send' holds something other than hex") from None
+
+
+class Session:
+    """One adapter device and one reference device, and the carrying of messages."""
+
+    def __init__(self, call: Call, number: int) -> None:
+        self.adapter = Peer(call, f"alice@adapter.example/conformance{number}")
+        self.ref = LiveDevice(f"bob@reference.example/conformance{number}", NOW,
+                              DeterministicRng(f"otrv4-conformance reference {number}"))
+        hello = self.adapter.op("new", jid=self.adapter.jid, now=NOW)
+        if not isinstance(hello.get("tag"), int):
+            raise LiveFailure("device.new", f"device.new must return an integer tag: {hello}")
+        self.adapter.tag = hello["tag"]
+        self.adapter.fingerprint = str(hello.get("fingerprint", ""))
+        self.ref_bare, self.adapter_bare = bare_of(self.ref.jid), bare_of(self.adapter.jid)
+
+    # carrying -------------------------------------------------------------------------
+
+    def to_ref(self, data: bytes, what: str) -> dict[str, Any]:
+        """The reference device receives ``data`` from the adapter's device."""
+        try:
+            return self.ref.receive(self.adapter.jid, data)
+        except OTRError as e:
+            raise LiveFailure(type(e).__name__, f"the reference rejected the adapter's {what}: "
+                                                f"{e}") from None
+
+    def to_adapter(self, data: bytes, what: str) -> dict[str, Any]:
+        """The adapter's device receives ``data`` from the reference device."""
+        try:
+            return self.adapter.op("receive", **{"from": self.ref.jid, "message": data.hex()})
+        except LiveFailure as e:
+            raise LiveFailure(e.rule, f"{what}: {e.detail}") from None
+
+    def shuttle(self, first: list[bytes], from_adapter: bool) -> tuple[list[str], list[str]]:
+        """Carry messages back and forth until neither side has any; returns the SMP
+        events ``(adapter's, reference's)``."""
+        events: tuple[list[str], list[str]] = ([], [])
+        pending = [(m, from_adapter) for m in first]
+        steps = 0
+        while pending:
+            steps += 1
+            if steps > 20:
+                raise LiveFailure("termination", "more than 20 messages without settling")
+            data, src_adapter = pending.pop(0)
+            if src_adapter:
+                out = self.to_ref(data, "message")
+                events[1].extend(out["smp"])
+                pending += [(m, False) for m in _messages(out, "reference")]
+            else:
+                out = self.to_adapter(data, "message")
+                events[0].extend(str(e) for e in out.get("smp", []))
+                pending += [(m, True) for m in _messages(out, "adapter")]
+        return events
+
+    # the DAKE -------------------------------------------------------------------------
+
+    def agree(self) -> None:
+        """Both sides hold an encrypted session with the same SSID, and each knows the
+        other's fingerprint.  Raises :class:`LiveFailure`."""
+        ours = self.ref.session(self.adapter_bare, self.adapter.tag)
+        theirs = self.adapter.op("session", peer=self.ref_bare, tag=self.ref.engine.instance_tag)
+        if not ours["encrypted"]:
+            raise LiveFailure("state", "the reference session is not encrypted")
+        if theirs.get("encrypted") is not True:
+            raise LiveFailure("state", "the adapter reports its session as not encrypted")
+        if str(theirs.get("ssid", "")).lower() != ours["ssid"]:
+            raise LiveFailure("SSID", "SSID " + first_difference(ours["ssid"],
+                                                                 theirs.get("ssid")))
+        ref_fp = self.ref.hello()["fingerprint"]
+        if str(theirs.get("fingerprint", "")).lower() != ref_fp:
+            raise LiveFailure("fingerprint", "the adapter's view of the reference fingerprint: "
+                              + first_difference(ref_fp, theirs.get("fingerprint")))
+        if self.adapter.fingerprint.lower() != ours["fingerprint"]:
+            raise LiveFailure("fingerprint", "the adapter's own fingerprint (device.new): "
+                              + first_difference(ours["fingerprint"], self.adapter.fingerprint))
+
+    def interactive(self, adapter_starts: bool) -> None:
+        """Run the interactive DAKE (Identity, Auth-R, Auth-I) and :meth:`agree`."""
+        names = ("Identity message", "Auth-R message", "Auth-I message")
+        if adapter_starts:
+            msgs = _messages(self.adapter.op("start", peer=self.ref.jid), "adapter")
+        else:
+            msgs = _messages(self.ref.start(self.adapter.jid), "reference")
+        from_adapter = adapter_starts
+        for name in names:
+            if len(msgs) != 1:
+                side = "adapter" if from_adapter else "reference"
+                raise LiveFailure("DAKE", f"the {side} sent {len(msgs)} messages for the {name}")
+            out = self.to_ref(msgs[0], name) if from_adapter else self.to_adapter(msgs[0], name)
+            msgs = _messages(out, "reference" if from_adapter else "adapter")
+            from_adapter = not from_adapter
+        if msgs:
+            raise LiveFailure("DAKE", f"{len(msgs)} messages after the Auth-I message")
+        self.agree()
+
+    def offline(self, adapter_publishes: bool, text: str) -> None:
+        """Run the non-interactive DAKE from a Prekey Ensemble, with ``text`` in the first
+        data message, then :meth:`agree`."""
+        if adapter_publishes:
+            ensembles = self.adapter.op("prekeys", count=1).get("ensembles") or [None]
+            try:
+                ensemble = decode_ensemble(ensembles[0])
+            except (OTRError, KeyError, TypeError, ValueError) as e:
+                raise LiveFailure(type(e).__name__, f"the adapter's Prekey Ensemble: {e}"
+                                  ) from None
+            try:
+                msgs = _messages(self.ref.send_offline(self.adapter_bare, ensemble, text),
+                                 "reference")
+            except OTRError as e:
+                raise LiveFailure(type(e).__name__, f"the reference rejected the adapter's "
+                                                    f"Prekey Ensemble: {e}") from None
+            displays = []
+            for m in msgs:
+                displays += self.to_adapter(m, "Non-Interactive-Auth or data message")["display"]
+        else:
+            ensemble_d = self.ref.prekeys(1)["ensembles"][0]
+            msgs = _messages(self.adapter.op("send_offline", peer=self.ref_bare,
+                                             ensemble=ensemble_d, text=text), "adapter")
+            displays = []
+            for m in msgs:
+                displays += self.to_ref(m, "Non-Interactive-Auth or data message")["display"]
+        if displays != [text]:
+            raise LiveFailure("display", f"first data message displayed {displays!r}, "
+                                         f"expected {[text]!r}")
+        self.agree()
+
+    # conversations ----------------------------------------------------------------------
+
+    def say(self, from_adapter: bool, text: str) -> list[bytes]:
+        """One data message with ``text``, not yet delivered."""
+        if from_adapter:
+            return _messages(self.adapter.op("send", peer=self.ref_bare,
+                                             tag=self.ref.engine.instance_tag, text=text),
+                             "adapter")
+        return _messages(self.ref.send(self.adapter_bare, self.adapter.tag, text), "reference")
+
+    def deliver(self, from_adapter: bool, messages: list[bytes], expected: list[str]) -> None:
+        """Deliver ``messages`` in the order given; the receiver must display ``expected``."""
+        shown: list[str] = []
+        for m in messages:
+            out = self.to_ref(m, "data message") if from_adapter else \
+                self.to_adapter(m, "data message")
+            shown += [str(t) for t in out.get("display", [])]
+        if shown != expected:
+            who = "reference" if from_adapter else "adapter"
+            raise LiveFailure("display", f"the {who} displayed {shown!r}, expected {expected!r}")
+
+
+# -- the checks ------------------------------------------------------------------------
+
+
+def _conversation(s: Session) -> None:
+    s.interactive(adapter_starts=True)
+    for round_, from_adapter in enumerate((False, True, False, True, False, True, False)):
+        texts = [f"round {round_} message {i}" for i in range(2)]
+        msgs = [m for t in texts for m in s.say(from_adapter, t)]
+        s.deliver(from_adapter, msgs, texts)
+
+
+def _out_of_order(s: Session) -> None:
+    s.interactive(adapter_starts=False)
+    for from_adapter in (False, True):
+        texts = ["first", "second", "third"]
+        msgs = [m for t in texts for m in s.say(from_adapter, t)]
+        s.deliver(from_adapter, [msgs[2], msgs[0], msgs[1]], ["third", "first", "second"])
+
+
+def _smp(equal: bool) -> Callable[[Session], None]:
+    def run(s: Session) -> None:
+        s.interactive(adapter_starts=True)
+        question, secret = "Where did we meet?", "in the orchard"
+        answer = secret if equal else "on the balcony"
+        if equal:  # the reference asks, the adapter answers
+            events = s.shuttle(_messages(s.ref.smp_start(s.adapter_bare, s.adapter.tag, secret,
+                                                         question), "reference"), False)
+            asked = events[0]
+        else:  # the adapter asks, the reference answers
+            events = s.shuttle(_messages(s.adapter.op(
+                "smp_start", peer=s.ref_bare, tag=s.ref.engine.instance_tag, secret=secret,
+                question=question), "adapter"), True)
+            asked = events[1]
+        if asked != [f"question:{question}"]:
+            raise LiveFailure("SMP question", f"SMP events before the answer: {asked!r}")
+        if equal:
+            more = s.shuttle(_messages(s.adapter.op(
+                "smp_answer", peer=s.ref_bare, tag=s.ref.engine.instance_tag, secret=answer),
+                "adapter"), True)
+        else:
+            more = s.shuttle(_messages(s.ref.smp_answer(s.adapter_bare, s.adapter.tag, answer),
+                                       "reference"), False)
+        want = "succeeded" if equal else "failed"
+        for side, got in (("adapter", more[0]), ("reference", more[1])):
+            if got != [want]:
+                raise LiveFailure("SMP outcome", f"the {side} reported {got!r}, expected "
+                                                 f"{[want]!r}")
+    return run
+
+
+_NEEDS_DAKE = {
+    "conversation with a direction change and a DH step": _conversation,
+    "messages delivered out of order": _out_of_order,
+    "SMP with equal secrets": _smp(True),
+    "SMP with different secrets": _smp(False),
+}
+
+_DAKES: dict[str, Callable[[Session], None]] = {
+    "interactive DAKE, adapter initiates": lambda s: s.interactive(True),
+    "interactive DAKE, reference initiates": lambda s: s.interactive(False),
+    "non-interactive DAKE, adapter publishes the prekeys":
+        lambda s: s.offline(True, "sent while you were away"),
+    "non-interactive DAKE, reference publishes the prekeys":
+        lambda s: s.offline(False, "sent while you were away"),
+}
+
+
+def _run(level: int, name: str, body: Callable[[Session], None], call: Call, number: int,
+         blocked_by: str | None) -> CheckResult:
+    if blocked_by:
+        return CheckResult(level, name, "blocked", "DAKE", f"needs a DAKE; {blocked_by}")
+    try:
+        body(Session(call, number))
+    except LiveFailure as e:
+        if e.rule == "unsupported":
+            return CheckResult(level, name, "unsupported", e.rule, e.detail)
+        return CheckResult(level, name, "failed", e.rule, e.detail)
+    return CheckResult(level, name, "passed", "live session")
+
+
+# -- level 4 ---------------------------------------------------------------------------
+
+
+def _stanza_checks(call: Call, examples: Path, validator: StanzaValidator
+                   ) -> Iterator[CheckResult]:
+    for path in sorted((examples / "valid").glob("*/*.xml")):
+        name = f"read valid/{path.parent.name}/{path.name}"
+        text = path.read_text(encoding="utf-8")
+        expected = binding.read_stanza(validator, text)
+        yield _judge_read(call, name, text, expected)
+    for path in sorted((examples / "invalid").glob("*/*.xml")):
+        name = f"read invalid/{path.parent.name}/{path.name}"
+        text = path.read_text(encoding="utf-8")
+        rule = text.partition("must break: ")[2].partition(")")[0] or "schema"
+        try:
+            binding.read_stanza(validator, text)
+        except (binding.SchemaViolation, OTRError):
+            yield _judge_read(call, name, text, None, rule)
+        else:  # the rule is in a schema this machine does not have (the XSF's)
+            yield CheckResult(4, name, "skipped", rule,
+                              "not checked here: the XSF stanza schemas were not found")
+
+
+def _judge_read(call: Call, name: str, text: str, expected: dict[str, Any] | None,
+                rule: str = "stanza.read outputs") -> CheckResult:
+    try:
+        reply = call("stanza.read", {"xml": text})
+    except AdapterError as e:
+        return CheckResult(4, name, "failed", rule, f"{type(e).__name__}: {e}")
+    if reply.unsupported:
+        return CheckResult(4, name, "unsupported", rule)
+    if expected is None:
+        if reply.error:
+            return CheckResult(4, name, "passed", rule)
+        return CheckResult(4, name, "failed", rule, "accepted a stanza that breaks the rule")
+    if reply.error:
+        return CheckResult(4, name, "failed", rule, f"rejected a valid stanza with "
+                                                    f"{reply.error}: {reply.message}")
+    if reply.result != expected:
+        return CheckResult(4, name, "failed", rule, first_difference(expected, reply.result))
+    return CheckResult(4, name, "passed", rule)
+
+
+def _header(kind: int, sender: int, receiver: int, body: bytes) -> bytes:
+    return b"\x00\x04" + bytes([kind]) + sender.to_bytes(4, "big") + \
+        receiver.to_bytes(4, "big") + body
+
+
+def _build_checks(call: Call, validator: StanzaValidator) -> Iterator[CheckResult]:
+    sender, receivers = 0x1234ABCD, (0x00000101, 0x7FEDCBA9)
+    payloads = [{"receiver": r, "data": _header(0x03, sender, r, bytes(range(40))).hex()}
+                for r in receivers]
+    args = {"from": "alice@adapter.example/conformance", "to": "bob@reference.example",
+            "id": "conformance-1", "sender": sender, "payloads": payloads}
+    yield _judge_build(call, "build <otr/> carriage", "stanza.build_otr", args, validator,
+                       lambda el: {"sender": (m := parse_message(el)).otr.sender,
+                                   "payloads": [{"receiver": p.receiver, "data": p.data.hex()}
+                                                for p in m.otr.payloads]},
+                       {"sender": sender, "payloads": payloads})
+    devices = [{"tag": 0x00000101, "mode": "standalone", "expires": NOW + 86400,
+                "label": "Conformance"},
+               {"tag": 0x7FEDCBA9, "mode": "interactive-only", "expires": NOW, "label": None}]
+    yield _judge_build(call, "build a device list", "stanza.build_devices",
+                       {"from": "alice@adapter.example/conformance", "id": "conformance-2",
+                        "devices": devices}, validator,
+                       lambda el: {"devices": binding.devices_of(parse_publish(el))},
+                       {"devices": devices})
+
+
+def _judge_build(call: Call, name: str, op: str, args: dict[str, Any],
+                 validator: StanzaValidator, read: Callable[[Any], dict[str, Any]],
+                 expected: dict[str, Any]) -> CheckResult:
+    try:
+        reply = call(op, args)
+    except AdapterError as e:
+        return CheckResult(4, name, "failed", op, f"{type(e).__name__}: {e}")
+    if reply.unsupported:
+        return CheckResult(4, name, "unsupported", op)
+    if reply.error or reply.result is None or not isinstance(reply.result.get("xml"), str):
+        return CheckResult(4, name, "failed", op, f"no stanza: {reply.error or reply.result}")
+    text = reply.result["xml"]
+    report = validator.validate_text(text, op)
+    if not report.ok:
+        return CheckResult(4, name, "failed", "schema", str(report.violations[0]))
+    try:
+        got = read(split_stanzas(text)[1][0])
+    except (OTRError, IndexError, ValueError) as e:
+        return CheckResult(4, name, "failed", type(e).__name__, f"the reference cannot read "
+                                                                f"it: {e}")
+    if got != expected:
+        return CheckResult(4, name, "failed", op, first_difference(expected, got))
+    return CheckResult(4, name, "passed", op)
+
+
+def live_checks(level: int, call: Call, *, examples: Path,
+                validator: Callable[[], StanzaValidator]) -> Iterator[CheckResult]:
+    """The live checks of ``level`` (2, 3 or 4), run against the adapter behind ``call``."""
+    if level == 2:
+        for i, (name, body) in enumerate(_DAKES.items()):
+            yield _run(2, name, body, call, i, None)
+    elif level == 3:
+        first = _run(3, "DAKE for the conversations", lambda s: s.interactive(True), call,
+                     10, None)
+        blocked = None if first.status == "passed" else f"{first.rule}: {first.detail}"
+        for i, (name, body) in enumerate(_NEEDS_DAKE.items()):
+            yield _run(3, name, body, call, 11 + i, blocked)
+    elif level == 4:
+        v = validator()
+        yield from _stanza_checks(call, examples, v)
+        yield from _build_checks(call, v)
