@@ -10,7 +10,11 @@ An *outcome* (the reply to every call that moves a conversation) is::
 
     {"send": ["<hex OTRv4 message>", …], "display": ["text", …],
      "smp": ["question:<text>" | "succeeded" | "failed" | "aborted", …],
-     "established": true | false}
+     "established": true | false, "notices": ["…", …], "rejected": "<error class>"}
+
+``notices`` (optional) are free text for the report; ``rejected`` (optional)
+names the error class of a received message the device ignored, so that a
+failed DAKE is reported with the rule the sender broke.
 
 The device (:class:`otrv4_xmpp.engine.DeviceEngine`) drops SMP progress from its
 outcomes, so data messages and SMP requests are stepped here through
@@ -22,15 +26,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from otrv4 import dake, xzdh
 from otrv4.clock import FixedClock
 from otrv4.data_message import DataMessage
 from otrv4.encoding import MessageType, decode_encoded_message, peek_message_type
+from otrv4.errors import OTRError
 from otrv4.keys import fingerprint
 from otrv4.messages import PrekeyMessage
 from otrv4.prekeys import PrekeyEnsemble, PrekeySecret
-from otrv4.primitives.rng import Rng
+from otrv4.primitives.rng import DeterministicRng, Rng
 from otrv4.profiles import ClientProfile, PrekeyProfile
-from otrv4.session import Display, Event, Send, SmpUpdate, step
+from otrv4.session import Display, Event, Notice, ProtocolState, Send, SmpUpdate, step
 from otrv4.smp import SmpOutcome
 from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity, Outcome, PairSession, bare_of
 
@@ -57,6 +63,10 @@ def _smp_text(update: SmpUpdate) -> str:
     return update.outcome.name.lower()
 
 
+def _notice_text(n: Notice) -> str:
+    return f"{n.kind.name.lower()}: {n.detail}" if n.detail else n.kind.name.lower()
+
+
 class LiveDevice:
     """One device of a live session: ``jid`` is its full JID, ``now`` the time its
     (fixed) clock shows."""
@@ -78,7 +88,31 @@ class LiveDevice:
     @staticmethod
     def _outcome(out: Outcome, smp: Sequence[str] = ()) -> dict[str, Any]:
         return {"send": [p.hex() for p in out.payloads], "display": list(out.displays),
-                "smp": list(smp), "established": out.established}
+                "smp": list(smp), "established": out.established,
+                "notices": [_notice_text(n) for n in out.notices]}
+
+    @staticmethod
+    def _rejection(pair: PairSession | None, kind: MessageType, data: bytes) -> str | None:
+        """The error class the state machine swallowed when it ignored DAKE message ``data``
+        (the session is unchanged after an ignored message, so the DAKE step is replayed on
+        it, with a throw-away rng)."""
+        if pair is None:
+            return None
+        s, rng = pair.session, DeterministicRng("otrv4-conformance diagnosis")
+        try:
+            if kind is MessageType.IDENTITY:
+                state = s.dake_state if s.state in (ProtocolState.WAITING_AUTH_R,
+                                                    ProtocolState.WAITING_AUTH_I) else dake.START
+                dake.receive_identity(s.ctx, state, data, rng)
+            elif kind is MessageType.AUTH_R:
+                dake.receive_auth_r(s.ctx, s.dake_state, data, rng)
+            elif kind is MessageType.AUTH_I:
+                dake.receive_auth_i(s.ctx, s.dake_state, data, rng)
+            elif kind is MessageType.NON_INTERACTIVE_AUTH and s.local_prekeys is not None:
+                xzdh.receive_non_interactive_auth(s.ctx, s.local_prekeys, data)
+        except OTRError as e:
+            return type(e).__name__
+        return None
 
     def _step(self, pair: PairSession, event: Event, inp: object) -> dict[str, Any]:
         new, outputs = step(pair.session, event, inp, self.rng, self.clock)
@@ -88,7 +122,8 @@ class LiveDevice:
         return {"send": send,
                 "display": [o.text for o in outputs if isinstance(o, Display)],
                 "smp": [_smp_text(o) for o in outputs if isinstance(o, SmpUpdate)],
-                "established": False}
+                "established": False,
+                "notices": [_notice_text(o) for o in outputs if isinstance(o, Notice)]}
 
     # -- the operations ------------------------------------------------------------------
 
@@ -99,11 +134,18 @@ class LiveDevice:
     def receive(self, sender: str, message: bytes) -> dict[str, Any]:
         """``device.receive``: an OTRv4 message from the device at full JID ``sender``.
         Raises what the engine raises for a message it rejects."""
-        if peek_message_type(message) is MessageType.DATA:
+        kind = peek_message_type(message)
+        if kind is MessageType.DATA:
             decoded = DataMessage.decode(message)
             pair = self.engine.session(sender, decoded.sender_tag)
             return self._step(pair, Event.DATA, decoded)
-        return self._outcome(self.engine.receive(sender, message))
+        out = self.engine.receive(sender, message)
+        result = self._outcome(out)
+        if not out.payloads and not out.established:
+            rejected = self._rejection(out.pair, kind, message)
+            if rejected:
+                result["rejected"] = rejected
+        return result
 
     def send(self, peer: str, tag: int, text: str) -> dict[str, Any]:
         """``device.send``: a data message with ``text`` to device ``tag`` of ``peer``."""

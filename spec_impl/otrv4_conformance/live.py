@@ -104,17 +104,25 @@ class Session:
     def to_ref(self, data: bytes, what: str) -> dict[str, Any]:
         """The reference device receives ``data`` from the adapter's device."""
         try:
-            return self.ref.receive(self.adapter.jid, data)
+            out = self.ref.receive(self.adapter.jid, data)
         except OTRError as e:
             raise LiveFailure(type(e).__name__, f"the reference rejected the adapter's {what}: "
                                                 f"{e}") from None
+        if out.get("rejected"):
+            notices = "; ".join(out["notices"])
+            raise LiveFailure(out["rejected"], f"the reference rejected the adapter's {what}"
+                                               f" ({notices})")
+        return out
 
     def to_adapter(self, data: bytes, what: str) -> dict[str, Any]:
         """The adapter's device receives ``data`` from the reference device."""
         try:
-            return self.adapter.op("receive", **{"from": self.ref.jid, "message": data.hex()})
+            out = self.adapter.op("receive", **{"from": self.ref.jid, "message": data.hex()})
         except LiveFailure as e:
             raise LiveFailure(e.rule, f"{what}: {e.detail}") from None
+        if isinstance(out.get("rejected"), str) and out["rejected"]:
+            raise LiveFailure(out["rejected"], f"the adapter rejected the reference's {what}")
+        return out
 
     def shuttle(self, first: list[bytes], from_adapter: bool) -> tuple[list[str], list[str]]:
         """Carry messages back and forth until neither side has any; returns the SMP
