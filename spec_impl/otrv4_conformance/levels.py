@@ -21,8 +21,9 @@ __all__ = ["LEVELS", "Level", "level_of_op"]
 
 @dataclass(frozen=True)
 class Level:
-    """One level: its number, title, the vector operations it covers, and what the
-    live sessions of :mod:`otrv4_conformance.live` check at that level."""
+    """One level: its number, title, the vector operations it covers, and the names of
+    the live checks of :mod:`otrv4_conformance.live` at that level (level 4 also reads
+    every example stanza of ``examples/stanzas``, one check per file)."""
 
     number: int
     title: str
@@ -51,11 +52,11 @@ LEVELS: tuple[Level, ...] = (
         "tlv.PlaintextEncoding", "tlv.PlaintextReceiving", "tlv.StrictDecoding",
         "data-message.DataMessageDecoding", "data-message.DataMessageAuthenticator",
         "fragment.FragmentParsing", "fragment.Reassembly", "fragment.ReassemblyFailure",
-    ), live=("conversation with a direction change and a DH step",
+    ), live=("DAKE for the conversations",
+             "conversation with a direction change and a DH step",
              "messages delivered out of order", "SMP with equal secrets",
              "SMP with different secrets")),
-    Level(4, "the XMPP binding", (), live=(
-        "read every example stanza", "build <otr/> carriage", "build a device list")),
+    Level(4, "the XMPP binding", (), live=("build <otr/> carriage", "build a device list")),
 )
 """Every level, in order."""
 

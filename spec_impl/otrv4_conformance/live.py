@@ -422,6 +422,7 @@ def live_checks(level: int, call: Call, *, examples: Path,
     elif level == 3:
         first = _run(3, "DAKE for the conversations", lambda s: s.interactive(True), call,
                      10, None)
+        yield first
         blocked = None if first.status == "passed" else f"{first.rule}: {first.detail}"
         for i, (name, body) in enumerate(_NEEDS_DAKE.items()):
             yield _run(3, name, body, call, 11 + i, blocked)

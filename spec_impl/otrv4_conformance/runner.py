@@ -10,8 +10,9 @@ report.  The exit status is 0 only when every claimed level passed.
 Every call has a deadline (``--timeout``).  When the adapter hangs, dies or
 answers garbage, the check in progress fails with that reason, the adapter
 is restarted for the next check, and after ``--max-restarts`` restarts the
-remaining checks fail at once: the runner never waits longer than the
-deadline per call.
+remaining checks fail at once; within one vector operation, the tests after
+the one that killed the adapter are not sent.  The runner never waits longer
+than the deadline per call.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ class Connection:
     Raises :class:`FileNotFoundError` when the command cannot be started.
     """
 
-    def __init__(self, command: str, *, timeout: float, max_restarts: int = 3) -> None:
+    def __init__(self, command: str, *, timeout: float, start_timeout: float = 60.0,
+                 max_restarts: int = 10) -> None:
         self.command = command
         self.timeout = timeout
+        self.start_timeout = max(start_timeout, timeout)
         self.max_restarts = max_restarts
         self.restarts = 0
         self.events: list[str] = []
@@ -61,7 +64,7 @@ class Connection:
 
     def _start(self) -> AdapterProcess:
         proc = AdapterProcess(self.command, timeout=self.timeout)
-        reply = proc.call("hello", {"protocol": PROTOCOL_VERSION})
+        reply = proc.call("hello", {"protocol": PROTOCOL_VERSION}, timeout=self.start_timeout)
         if reply.result is None:
             proc.kill()
             raise AdapterExited(f"hello was answered with {reply.error or 'unsupported'}")
@@ -87,12 +90,15 @@ class Connection:
 
 
 def run(command: str, *, levels: Sequence[int] | None = None, quick: bool = False,
-        timeout: float = 10.0, root: Path | None = None) -> Report:
+        timeout: float = 10.0, start_timeout: float = 60.0, root: Path | None = None
+        ) -> Report:
     """Run the harness against ``command`` and return the report.  ``levels`` limits the
-    run to those of the claimed levels; ``root`` holds ``examples/`` (vectors, stanzas)."""
+    run to those of the claimed levels; ``root`` holds ``examples/`` (vectors, stanzas).
+    ``timeout`` is the deadline of each call, ``start_timeout`` that of ``hello`` (the
+    adapter's start-up)."""
     root = root or default_root()
     try:
-        conn = Connection(command, timeout=timeout)
+        conn = Connection(command, timeout=timeout, start_timeout=start_timeout)
     except (AdapterError, OSError) as e:
         report = Report("(no answer to hello)", command, ())
         report.add([CheckResult(0, "hello", "failed", "adapter", f"{type(e).__name__}: {e}")])
@@ -138,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="one vector per rule, not all")
     parser.add_argument("--timeout", type=float, default=10.0,
                         help="deadline of each adapter call, in seconds (default 10)")
+    parser.add_argument("--start-timeout", type=float, default=60.0,
+                        help="deadline of the adapter's start-up (hello), in seconds "
+                             "(default 60)")
     parser.add_argument("--json", type=Path, help="also write the JSON report to this file")
     parser.add_argument("--root", type=Path, help="the checkout holding examples/")
     parser.add_argument("--verbose", action="store_true", help="list passed checks too")
@@ -147,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:
         parser.error("--levels takes numbers such as 1,2")
     report = run(args.adapter, levels=levels or None, quick=args.quick, timeout=args.timeout,
-                 root=args.root)
+                 start_timeout=args.start_timeout, root=args.root)
     sys.stdout.write(report.text(verbose=args.verbose))
     if args.json:
         args.json.write_text(report.json(), encoding="utf-8")

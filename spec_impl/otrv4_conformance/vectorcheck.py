@@ -103,20 +103,28 @@ def judge(test: dict[str, Any], reply: Reply) -> tuple[bool, str]:
 def check_level_vectors(level: Level, vectors: Path, call: Call, *, quick: bool = False
                         ) -> Iterator[CheckResult]:
     """Run every vector operation of ``level``; one result per test (one per operation
-    when the adapter does not support it)."""
+    when the adapter does not support it).  Once the adapter hangs, crashes or answers
+    garbage on a test, the operation's other tests fail without being sent, so that a
+    broken operation costs one deadline, not one per test."""
     for op in level.vector_ops:
         tests = load_op_tests(vectors, op)
         if quick:
             tests = quick_subset(tests)
         kind = op.partition(".")[2]
+        died_on = ""
         for i, test in enumerate(tests):
             name = f"{op} #{test['tcId']}"
+            if died_on:  # one hang or crash per operation is enough to report it
+                yield CheckResult(level.number, name, "failed", _rule(test, kind),
+                                  f"not run: the adapter failed on {died_on}")
+                continue
             args = dict(test["inputs"])
             if test.get("randomDraws"):
                 args["randomDraws"] = test["randomDraws"]
             try:
                 reply = call(op, args)
             except AdapterError as e:
+                died_on = name
                 yield CheckResult(level.number, name, "failed", _rule(test, kind),
                                   f"{type(e).__name__}: {e}")
                 continue
