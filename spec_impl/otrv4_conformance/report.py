@@ -88,9 +88,17 @@ class Report:
         """0 when the adapter claims at least one level and every claimed level passed."""
         return 0 if self.claimed and all(self.level_passed(n) for n in self.claimed) else 1
 
+    @staticmethod
+    def _line(r: CheckResult) -> str:
+        if r.status == "passed":
+            return f"  {r.status.upper():11} L{r.level} {r.name}"
+        rule = f" [{r.rule}]" if r.rule else ""
+        detail = f": {r.detail}" if r.detail else ""
+        return f"  {r.status.upper():11} L{r.level} {r.name}{rule}{detail}"
+
     def text(self, *, verbose: bool = False) -> str:
-        """The report for people: one line per level, then every check that did not pass
-        (every check with ``verbose``)."""
+        """The report for people: one line per level, the live sessions, then every other
+        check that did not pass (every check with ``verbose``)."""
         lines = [f"Adapter: {self.adapter}", f"Command: {self.command}",
                  f"Claimed levels: {', '.join(map(str, self.claimed)) or 'none'}", ""]
         for level in LEVELS:
@@ -104,13 +112,16 @@ class Report:
                          f"{c['passed']} passed, {c['failed']} failed, "
                          f"{c['unsupported']} unsupported, {c['blocked']} blocked"
                          + (f", {c['skipped']} skipped" if c["skipped"] else ""))
-        shown = [r for r in self.results if verbose or r.status != "passed"]
+        live = {name for level in LEVELS for name in level.live}
+        sessions = [r for r in self.results if r.name in live]
+        if sessions:
+            lines += ["", "Live sessions with the reference implementation:"]
+            lines += [self._line(r) for r in sessions]
+        shown = [r for r in self.results
+                 if r.name not in live and (verbose or r.status != "passed")]
         if shown:
-            lines.append("")
-        for r in shown:
-            rule = f" [{r.rule}]" if r.rule else ""
-            detail = f": {r.detail}" if r.detail else ""
-            lines.append(f"  {r.status.upper():11} L{r.level} {r.name}{rule}{detail}")
+            lines += ["", "Checks that did not pass:" if not verbose else "Checks:"]
+            lines += [self._line(r) for r in shown]
         if self.notes:
             lines += ["", *self.notes]
         lines += ["", f"Result: {'PASS' if self.exit_code == 0 else 'FAIL'}"]
