@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from otrv4 import dake, xzdh
-from otrv4.clock import FixedClock
+from otrv4.clock import Clock, FixedClock
 from otrv4.data_message import DataMessage
 from otrv4.encoding import MessageType, decode_encoded_message, peek_message_type
 from otrv4.errors import OTRError
@@ -39,8 +39,10 @@ from otrv4.profiles import ClientProfile, PrekeyProfile
 from otrv4.session import Display, Event, Notice, ProtocolState, Send, SmpUpdate, step
 from otrv4.smp import SmpOutcome
 from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity, Outcome, PairSession, bare_of
+from prekey_server.client import PublisherClient, query
+from prekey_server.retrieval import Ensembles, read_answer
 
-__all__ = ["LiveDevice", "decode_ensemble", "encode_ensemble"]
+__all__ = ["LiveDevice", "decode_ensemble", "encode_ensemble", "read_ensembles"]
 
 
 def encode_ensemble(e: PrekeyEnsemble) -> dict[str, str]:
@@ -55,6 +57,17 @@ def decode_ensemble(d: dict[str, str]) -> PrekeyEnsemble:
     return PrekeyEnsemble(ClientProfile.decode(bytes.fromhex(d["clientProfile"])),
                           PrekeyProfile.decode(bytes.fromhex(d["prekeyProfile"])),
                           PrekeyMessage.decode(bytes.fromhex(d["prekeyMessage"])))
+
+
+def read_ensembles(answer: bytes, our_tag: int, identity: str, clock: Clock
+                   ) -> list[dict[str, str]]:
+    """The ensembles of a prekey server's answer to instance ``our_tag``'s query for
+    ``identity``, as the protocol carries them (none when the server had none).  Raises
+    the errors of :func:`prekey_server.retrieval.read_answer`."""
+    got = read_answer(answer, our_tag, identity, clock)
+    if not isinstance(got, Ensembles):
+        return []
+    return [encode_ensemble(e) for _, e in sorted(got.by_tag.items())]
 
 
 def _smp_text(update: SmpUpdate) -> str:
@@ -77,7 +90,8 @@ class LiveDevice:
         self.rng = rng
         identity = DeviceIdentity.generate(rng, self.clock)
         self.engine = DeviceEngine(identity, bare_of(jid), rng=rng, clock=self.clock)
-        self._secrets: list[PrekeySecret] = []
+        self._publisher: PublisherClient | None = None
+        self._publishing: tuple[PrekeySecret, ...] = ()
 
     def hello(self) -> dict[str, Any]:
         """``device.new``'s reply: instance tag and the long-term fingerprint (hex)."""
@@ -179,8 +193,50 @@ class LiveDevice:
         """``device.smp_answer``: answer the peer's SMP question (SMP message 2)."""
         return self._step(self.engine.session(peer, tag), Event.USER_SMP_ANSWER, secret)
 
+    # -- the prekey server (level 4) ----------------------------------------------------
+
+    def publish_start(self, server: str, server_fingerprint: bytes, count: int
+                      ) -> dict[str, Any]:
+        """``prekey.publish_start``: DAKE-1 to the prekey server ``server`` (whose long-term
+        key has ``server_fingerprint``), for a publication of ``count`` new Prekey
+        messages with this device's Client and Prekey Profiles."""
+        self._publisher = PublisherClient(self.engine.identity.publisher(bare_of(self.jid)),
+                                          server, self.rng, server_fingerprint)
+        self._publishing = self.engine.new_prekeys(count)
+        return {"message": self._publisher.start().hex()}
+
+    def publish_dake2(self, dake2: bytes) -> dict[str, Any]:
+        """``prekey.publish_dake2``: check DAKE-2, answer DAKE-3 with the Prekey Publication.
+        Raises :class:`KeyError` before ``publish_start``, and the client's errors."""
+        if self._publisher is None:
+            raise KeyError("prekey.publish_start first")
+        ident = self.engine.identity
+        return {"message": self._publisher.publish(
+            dake2, self._publishing, client_profile=ident.client_profile,
+            prekey_profile=ident.shared()).hex()}
+
+    def publish_finish(self, reply: bytes) -> dict[str, Any]:
+        """``prekey.publish_finish``: the server's Success message; the published secrets are
+        kept from now on.  Raises the client's errors (a Failure message included)."""
+        if self._publisher is None:
+            raise KeyError("prekey.publish_start first")
+        self._publisher.finish(reply)
+        self.engine.prekeys_published(self._publishing)
+        self._publisher, self._publishing = None, ()
+        return {}
+
+    def prekey_query(self, identity: str) -> dict[str, Any]:
+        """``prekey.query``: a Prekey Ensemble Query Retrieval message for ``identity``."""
+        return {"message": query(self.engine.instance_tag, identity).hex()}
+
+    def prekey_answer(self, identity: str, answer: bytes) -> dict[str, Any]:
+        """``prekey.answer``: read the server's answer; ``ensembles`` (one per device, by
+        ascending tag) or none when the server had none.  Raises the retrieval errors."""
+        return {"ensembles": read_ensembles(answer, self.engine.instance_tag, identity,
+                                            self.clock)}
+
     def call(self, op: str, a: dict[str, Any]) -> dict[str, Any]:
-        """Dispatch one ``device.*`` operation (other than ``device.new``).
+        """Dispatch one ``device.*`` or ``prekey.*`` operation (other than ``device.new``).
         Raises :class:`KeyError` for an unknown operation or a missing argument."""
         if op == "device.start":
             return self.start(a["peer"])
@@ -198,4 +254,15 @@ class LiveDevice:
             return self.smp_start(a["peer"], a["tag"], a["secret"], a.get("question", ""))
         if op == "device.smp_answer":
             return self.smp_answer(a["peer"], a["tag"], a["secret"])
+        if op == "prekey.publish_start":
+            return self.publish_start(a["server"], bytes.fromhex(a["serverFingerprint"]),
+                                      a["count"])
+        if op == "prekey.publish_dake2":
+            return self.publish_dake2(bytes.fromhex(a["message"]))
+        if op == "prekey.publish_finish":
+            return self.publish_finish(bytes.fromhex(a["message"]))
+        if op == "prekey.query":
+            return self.prekey_query(a["identity"])
+        if op == "prekey.answer":
+            return self.prekey_answer(a["identity"], bytes.fromhex(a["message"]))
         raise KeyError(op)

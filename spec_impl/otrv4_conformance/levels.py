@@ -56,7 +56,10 @@ LEVELS: tuple[Level, ...] = (
              "conversation with a direction change and a DH step",
              "messages delivered out of order", "SMP with equal secrets",
              "SMP with different secrets")),
-    Level(4, "the XMPP binding", (), live=("build <otr/> carriage", "build a device list")),
+    Level(4, "the XMPP binding and the prekey server", (), live=(
+        "build <otr/> carriage", "build a device list",
+        "prekey publication by the adapter, retrieval by the reference",
+        "prekey publication by the reference, retrieval by the adapter")),
 )
 """Every level, in order."""
 

@@ -17,15 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from otrv4.clock import FixedClock
+from otrv4.data_message import DataMessage
 from otrv4.errors import OTRError
+from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp.carriage import parse_message
 from otrv4_xmpp.devices import parse_publish
 from otrv4_xmpp.engine import bare_of
 from otrv4_xmpp.validation import StanzaValidator, split_stanzas
+from prekey_server.dake import ServerIdentity
+from prekey_server.server import PrekeyServer, ServerPolicy
+from prekey_server.storage import InMemoryStorage
 
 from . import binding
-from .device import LiveDevice, decode_ensemble
+from .device import LiveDevice, decode_ensemble, read_ensembles
 from .protocol import AdapterError, Reply
 from .report import CheckResult, first_difference
 
@@ -60,16 +66,18 @@ class Peer:
     fingerprint: str = ""
 
     def op(self, op: str, **args: Any) -> dict[str, Any]:
-        """Call ``device.<op>``; a rejection or bad result shape raises :class:`LiveFailure`."""
+        """Call ``device.<op>`` (or ``op`` itself when it names its family, ``prekey.…``);
+        a rejection raises :class:`LiveFailure`."""
+        op = op if "." in op else f"device.{op}"
         try:
-            reply = self.call(f"device.{op}", {"device": self.jid, **args})
+            reply = self.call(op, {"device": self.jid, **args})
         except AdapterError as e:
-            raise LiveFailure("adapter", f"device.{op}: {type(e).__name__}: {e}") from None
+            raise LiveFailure("adapter", f"{op}: {type(e).__name__}: {e}") from None
         if reply.unsupported:
-            raise LiveFailure("unsupported", f"device.{op} is not supported")
+            raise LiveFailure("unsupported", f"{op} is not supported")
         if reply.error:
             msg = f" ({reply.message})" if reply.message else ""
-            raise LiveFailure(reply.error, f"the adapter rejected device.{op} with "
+            raise LiveFailure(reply.error, f"the adapter rejected {op} with "
                                            f"{reply.error}{msg}")
         assert reply.result is not None
         return reply.result
@@ -244,10 +252,21 @@ class Session:
 
 def _conversation(s: Session) -> None:
     s.interactive(adapter_starts=True)
+    dh_steps = {True: 0, False: 0}
     for round_, from_adapter in enumerate((False, True, False, True, False, True, False)):
         texts = [f"round {round_} message {i}" for i in range(2)]
         msgs = [m for t in texts for m in s.say(from_adapter, t)]
+        try:
+            dh_steps[from_adapter] += sum(DataMessage.decode(m).dh_public is not None
+                                          for m in msgs)
+        except OTRError as e:
+            raise LiveFailure(type(e).__name__, f"a data message does not decode: {e}"
+                              ) from None
         s.deliver(from_adapter, msgs, texts)
+    if not dh_steps[True] or not dh_steps[False]:
+        raise LiveFailure("DH ratchet", "after seven direction changes a side never sent a "
+                          f"new DH public key (adapter: {dh_steps[True]}, reference: "
+                          f"{dh_steps[False]})")
 
 
 def _out_of_order(s: Session) -> None:
@@ -320,6 +339,91 @@ def _run(level: int, name: str, body: Callable[[Session], None], call: Call, num
 
 
 # -- level 4 ---------------------------------------------------------------------------
+
+SERVICE = "prekeys.adapter.example"
+
+
+def _prekey_server() -> PrekeyServer:
+    rng = DeterministicRng("otrv4-conformance prekey server")
+    return PrekeyServer(ServerIdentity(SERVICE, EdDSAKeyPair.generate(rng)), InMemoryStorage(),
+                        rng, FixedClock(NOW),
+                        ServerPolicy(publisher_domains=frozenset({"adapter.example",
+                                                                  "reference.example"})))
+
+
+def _to_server(server: PrekeyServer, sender: str, data: bytes, what: str) -> bytes:
+    try:
+        reply = server.handle(sender, data)
+    except OTRError as e:
+        raise LiveFailure(type(e).__name__, f"the reference prekey server rejected the "
+                                            f"adapter's {what}: {e}") from None
+    if reply.failure is not None:
+        raise LiveFailure(type(reply.failure).__name__, f"the reference prekey server "
+                          f"answered the adapter's {what} with a Failure message: "
+                          f"{reply.failure}")
+    return reply.encode()
+
+
+def _hex_message(out: dict[str, Any], what: str) -> bytes:
+    try:
+        return bytes.fromhex(str(out["message"]))
+    except (KeyError, ValueError):
+        raise LiveFailure("outcome", f"{what}: the result needs a hex 'message'") from None
+
+
+def _adapter_publishes(s: Session) -> None:
+    server = _prekey_server()
+    fp = server.identity.fingerprint.hex()
+    dake1 = _hex_message(s.adapter.op("prekey.publish_start", server=SERVICE,
+                                      serverFingerprint=fp, count=2), "prekey.publish_start")
+    dake2 = _to_server(server, s.adapter_bare, dake1, "DAKE-1 message")
+    dake3 = _hex_message(s.adapter.op("prekey.publish_dake2", message=dake2.hex()),
+                         "prekey.publish_dake2")
+    success = _to_server(server, s.adapter_bare, dake3, "DAKE-3 message (publication)")
+    s.adapter.op("prekey.publish_finish", message=success.hex())
+    answer = server.handle(s.ref_bare, bytes.fromhex(
+        s.ref.prekey_query(s.adapter_bare)["message"])).encode()
+    try:
+        ensembles = s.ref.prekey_answer(s.adapter_bare, answer)["ensembles"]
+    except OTRError as e:
+        raise LiveFailure(type(e).__name__, f"the reference cannot use what the adapter "
+                                            f"published: {e}") from None
+    if len(ensembles) != 1:
+        raise LiveFailure("retrieval", f"{len(ensembles)} ensembles for the adapter's account")
+    text = "retrieved from the prekey server"
+    msgs = _messages(s.ref.send_offline(s.adapter_bare, decode_ensemble(ensembles[0]), text),
+                     "reference")
+    shown = [t for m in msgs for t in s.to_adapter(m, "Non-Interactive-Auth or data message")
+             ["display"]]
+    if shown != [text]:
+        raise LiveFailure("display", f"the adapter displayed {shown!r}, expected {[text]!r}")
+    s.agree()
+
+
+def _adapter_retrieves(s: Session) -> None:
+    server = _prekey_server()
+    fp = server.identity.fingerprint
+    ref = s.ref
+    dake2 = server.handle(s.ref_bare, bytes.fromhex(
+        ref.publish_start(SERVICE, fp, 2)["message"])).encode()
+    success = server.handle(s.ref_bare, bytes.fromhex(
+        ref.publish_dake2(dake2)["message"])).encode()
+    ref.publish_finish(success)
+    query_ = _hex_message(s.adapter.op("prekey.query", identity=s.ref_bare), "prekey.query")
+    answer = _to_server(server, s.adapter_bare, query_, "Prekey Ensemble Query message")
+    got = s.adapter.op("prekey.answer", identity=s.ref_bare, message=answer.hex())
+    expected = read_ensembles(answer, s.adapter.tag, s.ref_bare, ref.clock)
+    if got.get("ensembles") != expected:
+        raise LiveFailure("retrieval", "the ensembles read: "
+                          + first_difference(expected, got.get("ensembles")))
+    text = "sent from a retrieved ensemble"
+    msgs = _messages(s.adapter.op("send_offline", peer=s.ref_bare, ensemble=expected[0],
+                                  text=text), "adapter")
+    shown = [t for m in msgs for t in s.to_ref(m, "Non-Interactive-Auth or data message")
+             ["display"]]
+    if shown != [text]:
+        raise LiveFailure("display", f"the reference displayed {shown!r}, expected {[text]!r}")
+    s.agree()
 
 
 def _stanza_checks(call: Call, examples: Path, validator: StanzaValidator
@@ -430,3 +534,7 @@ def live_checks(level: int, call: Call, *, examples: Path,
         v = validator()
         yield from _stanza_checks(call, examples, v)
         yield from _build_checks(call, v)
+        yield _run(4, "prekey publication by the adapter, retrieval by the reference",
+                   _adapter_publishes, call, 20, None)
+        yield _run(4, "prekey publication by the reference, retrieval by the adapter",
+                   _adapter_retrieves, call, 21, None)

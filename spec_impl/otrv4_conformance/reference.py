@@ -48,6 +48,12 @@ __all__ = ["ReferenceAdapter", "main", "serve"]
 Args = dict[str, Any]
 Result = dict[str, Any]
 
+LIVE_OPS = frozenset({
+    "device.start", "device.receive", "device.send", "device.session", "device.prekeys",
+    "device.send_offline", "device.smp_start", "device.smp_answer", "prekey.publish_start",
+    "prekey.publish_dake2", "prekey.publish_finish", "prekey.query", "prekey.answer"})
+"""The operations on a device made by ``device.new`` (argument ``device``: its JID)."""
+
 
 def _b(value: str) -> bytes:
     return bytes.fromhex(value)
@@ -200,16 +206,14 @@ class ReferenceAdapter:
 
     def handle(self, op: str, args: Args) -> dict[str, Any]:
         """The reply body (without ``id``) for one request."""
-        if op.startswith("device.") and op != "device.new":
+        if op.startswith(("device.", "prekey.")) and op != "device.new":
             device = self.devices.get(args.get("device", ""))
             if device is None:
                 return {"error": "NoSuchDevice", "message": f"no device {args.get('device')!r}"}
             try:
                 return {"result": device.call(op, args)}
             except KeyError as e:
-                if op in ("device.start", "device.receive", "device.send", "device.session",
-                          "device.prekeys", "device.send_offline", "device.smp_start",
-                          "device.smp_answer"):
+                if op in LIVE_OPS:
                     return {"error": "KeyError", "message": str(e)}
                 return {"unsupported": True}
             except (OTRError, ValueError) as e:
