@@ -43,7 +43,7 @@ from .device import LiveDevice
 from .levels import LEVELS
 from .protocol import PROTOCOL_VERSION
 
-__all__ = ["ReferenceAdapter", "main", "serve"]
+__all__ = ["LIVE_OPS", "ReferenceAdapter", "Rejected", "main", "serve"]
 
 Args = dict[str, Any]
 Result = dict[str, Any]
@@ -57,6 +57,11 @@ LIVE_OPS = frozenset({
 
 def _b(value: str) -> bytes:
     return bytes.fromhex(value)
+
+
+class Rejected(Exception):
+    """An input rejected by a check that answers with a boolean rather than raising;
+    the message is the rule's name (e.g. ``AuthenticatorMismatch``)."""
 
 
 class ReferenceAdapter:
@@ -183,7 +188,7 @@ class ReferenceAdapter:
 
     def authenticator(self, a: Args) -> Result:
         if not verify_authenticator(_b(a["mkMac"]), DataMessage.decode(_b(a["encoded"]))):
-            return {"error": "AuthenticatorMismatch"}
+            raise Rejected("AuthenticatorMismatch")
         return {}
 
     def reassembly(self, a: Args) -> Result:
@@ -222,12 +227,11 @@ class ReferenceAdapter:
         if fn is None:
             return {"unsupported": True}
         try:
-            result = fn(args)
+            return {"result": fn(args)}
+        except Rejected as e:
+            return {"error": str(e)}
         except (OTRError, ValueError, binding.SchemaViolation) as e:
             return {"error": type(e).__name__, "message": str(e)}
-        if "error" in result:  # an operation that reports failure without raising
-            return {"error": result["error"]}
-        return {"result": result}
 
 
 def serve(adapter: ReferenceAdapter, stdin: IO[str], stdout: IO[str]) -> None:
