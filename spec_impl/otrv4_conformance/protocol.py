@@ -29,6 +29,7 @@ standard error is kept for the report.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "AdapterError",
     "AdapterExited",
     "AdapterTimeout",
+    "Call",
     "GarbageReply",
     "ProtocolViolation",
     "Reply",
@@ -129,3 +131,8 @@ def decode_reply(line: str, expected_id: int) -> Reply:
     if data["unsupported"] is not True:
         raise GarbageReply(f"unsupported must be true: {_shorten(line)!r}")
     return Reply(expected_id, unsupported=True, raw=line)
+
+
+Call = Callable[[str, dict[str, Any]], Reply]
+"""Sends one request (operation, arguments) to the adapter and returns its reply; raises
+:class:`AdapterError`."""

@@ -31,6 +31,7 @@ from .levels import LEVELS
 from .live import live_checks
 from .protocol import PROTOCOL_VERSION, AdapterError, AdapterExited, Reply
 from .report import CheckResult, Report
+from .stanzacheck import stanza_checks
 from .vectorcheck import check_level_vectors
 
 __all__ = ["Connection", "default_root", "main", "run"]
@@ -122,8 +123,9 @@ def run(command: str, *, levels: Sequence[int] | None = None, quick: bool = Fals
                 continue
             report.add(check_level_vectors(level, root / "examples" / "vectors", conn,
                                            quick=quick))
-            report.add(live_checks(level.number, conn, examples=root / "examples" / "stanzas",
-                                   validator=get_validator))
+            if level.number == 4:
+                report.add(stanza_checks(conn, root / "examples" / "stanzas", get_validator()))
+            report.add(live_checks(level.number, conn))
     finally:
         conn.close()
     report.notes.extend(conn.events[:10])

@@ -10,18 +10,15 @@ the standard library only, in the format of ``docs/vectors.rst``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .levels import Level
-from .protocol import AdapterError, Reply
+from .protocol import AdapterError, Call, Reply
 from .report import CheckResult, first_difference
 
-__all__ = ["Call", "VectorTest", "check_level_vectors", "load_op_tests"]
-
-Call = Callable[[str, dict[str, Any]], Reply]
-"""Sends one request to the adapter (restarting it if needed); raises AdapterError."""
+__all__ = ["VectorTest", "check_level_vectors", "judge", "load_op_tests", "quick_subset"]
 
 VectorTest = tuple[str, dict[str, Any]]
 """``(operation, test)`` as read from a vector file."""
