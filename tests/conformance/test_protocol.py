@@ -14,6 +14,7 @@ from otrv4_conformance.protocol import (
     encode_request,
 )
 from otrv4_conformance.report import CheckResult, Report, first_difference
+from otrv4_conformance.vectorcheck import judge, quick_subset
 
 
 def test_request_is_one_sorted_json_line() -> None:
@@ -61,3 +62,28 @@ def test_exit_code_needs_every_claimed_level() -> None:
         "blocked": 0, "claimed": True, "failed": 0, "passed": False, "skipped": 0,
         "unsupported": 1}
     assert Report("x", "cmd", ()).exit_code == 1  # claiming nothing is not a pass
+
+
+def test_judge_compares_outputs_and_error_names() -> None:
+    valid = {"tcId": 1, "result": "valid",
+             "outputs": {"output": "00ff00", "x": "12345678901234567890"}}
+    assert judge(valid, Reply(1, result={"output": "00FF00", "x": 12345678901234567890})) == (
+        True, "")
+    assert judge(valid, Reply(1, result={"output": "00fe00", "x": 1})) == (
+        False, "output 'output': first difference at byte 1 (expected 3 bytes, got 3): "
+               "expected …00ff00…, got …00fe00…")
+    assert judge(valid, Reply(1, result={"x": 1})) == (False, "output 'output' missing")
+    assert judge(valid, Reply(1, error="TruncatedError", message="short")) == (
+        False, "rejected a valid input with TruncatedError (short)")
+    invalid = {"tcId": 2, "result": "invalid", "outputs": {}, "expectedError": "X"}
+    assert judge(invalid, Reply(2, error="X")) == (True, "")
+    assert judge(invalid, Reply(2, error="Y")) == (False, "rejected with Y, expected X")
+    assert judge(invalid, Reply(2, result={})) == (
+        False, "accepted the input; expected the error X")
+
+
+def test_quick_keeps_one_test_per_rule() -> None:
+    tests = [{"tcId": i, "result": r, "expectedError": e} for i, (r, e) in enumerate([
+        ("valid", None), ("valid", None), ("valid", None), ("invalid", "A"), ("invalid", "A"),
+        ("invalid", "B")])]
+    assert [t["tcId"] for t in quick_subset(tests)] == [0, 1, 3, 5]
