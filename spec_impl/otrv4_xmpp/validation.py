@@ -23,9 +23,9 @@ namespaces it does have (each as a root), and says so in the report.
 from __future__ import annotations
 
 import contextlib
-import copy as copy_module
 import os
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,7 @@ __all__ = [
     "StanzaValidator",
     "ValidationReport",
     "Violation",
+    "decode_utf8",
     "default_schema_dir",
     "split_stanzas",
 ]
@@ -187,7 +188,7 @@ def _ns_of(tag: object) -> str:
 def _element_path(elem: etree._Element) -> str:
     parts: list[str] = []
     node: etree._Element | None = elem
-    while node is not None and node.tag != f"{{{NS_CLIENT}}}wrap":
+    while node is not None and node.tag != _WRAP_TAG:
         ns, local = _ns_of(node.tag), etree.QName(node).localname
         parts.append(f"{{{ns}}}{local}" if ns and ns != NS_CLIENT else local)
         node = node.getparent()
@@ -195,6 +196,33 @@ def _element_path(elem: etree._Element) -> str:
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_WRAP_OPEN = f"<wrap xmlns='{NS_CLIENT}'>"
+_WRAP_TAG = f"{{{NS_CLIENT}}}wrap"
+_parsers = threading.local()
+
+
+def _parser() -> etree.XMLParser:
+    """This thread's stanza parser (lxml parsers are reusable but not shareable across
+    threads): no entities, no network, no DTD."""
+    parser: etree.XMLParser | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                 huge_tree=False)
+        _parsers.parser = parser
+    return parser
+
+
+def decode_utf8(data: bytes) -> tuple[str | None, str]:
+    """``(text, "")`` for UTF-8 ``data`` (a byte-order mark is dropped), else ``(None, why)``
+    where ``why`` names the line, the column and the offending byte.  Raises nothing."""
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        return None, (f"line {line}, column {column}: byte 0x{data[exc.start]:02x} is not "
+                      "valid UTF-8 (XMPP streams are UTF-8, RFC 6120 section 11.6)")
 
 
 def split_stanzas(text: str) -> tuple[etree._Element, list[etree._Element]]:
@@ -202,18 +230,52 @@ def split_stanzas(text: str) -> tuple[etree._Element, list[etree._Element]]:
 
     Line numbers of the returned elements are those of ``text``.  A leading
     XML declaration is blanked out (keeping its line breaks).  Raises
-    :class:`lxml.etree.XMLSyntaxError` with line and column for malformed input.
+    :class:`lxml.etree.XMLSyntaxError` with line and column for malformed input
+    and :class:`UnicodeEncodeError` for text that cannot be UTF-8 (lone
+    surrogates).
     """
-    decl = _XML_DECL.match(text)
-    if decl:
-        text = re.sub(r"[^\n]", " ", decl.group(0)) + text[decl.end():]
+    if text.lstrip().startswith("<?xml"):
+        decl = _XML_DECL.match(text)
+        if decl:
+            text = re.sub(r"[^\n]", " ", decl.group(0)) + text[decl.end():]
     # The wrapper sits on the first line, so line numbers do not move; columns on
     # the first line shift by its length, which error messages correct for.
-    wrapped = f"<wrap xmlns='{NS_CLIENT}'>{text}</wrap>"
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False)
-    root = etree.fromstring(wrapped.encode("utf-8"), parser)
+    root = etree.fromstring((_WRAP_OPEN + text + "</wrap>").encode("utf-8"), _parser())
     return root, [c for c in root if isinstance(c.tag, str)]
+
+
+def _syntax_violation(text: str, source: str, exc: etree.XMLSyntaxError) -> Violation:
+    """A parse error, in terms of the user's input only (never of the wrapper)."""
+    line, column = (exc.position if exc.position else (None, None))
+    if line == 1 and column is not None:
+        column = max(1, column - len(_WRAP_OPEN))
+    msg = re.sub(r",? line \d+, column \d+$", "", str(exc.msg)).strip()
+    unclosed = re.match(r"Opening and ending tag mismatch: (\S+) line (\d+) and wrap$", msg)
+    if unclosed or "wrap" in msg:
+        lines = text.split("\n")
+        line, column = len(lines), len(lines[-1]) + 1  # the end of the input
+        msg = (f"the input ends before element '{unclosed.group(1)}' (opened on line "
+               f"{unclosed.group(2)}) is closed" if unclosed
+               else "the input ends inside an unclosed element or closes one it never opened")
+    elif msg.startswith("Extra content at the end of the document"):
+        msg = "an end tag closes an element that was never opened"
+    return Violation(source, line, column, "", f"not well-formed XML: {msg}")
+
+
+#: A value longer than this is shortened in messages (a payload can be 60,000 characters).
+_LONG_VALUE = 48
+#: A pattern longer than this is named by its type in messages rather than printed.
+_LONG_PATTERN = 40
+
+
+def _shorten_values(rule: str) -> str:
+    def cut(m: re.Match[str]) -> str:
+        value = m.group(2)
+        if len(value) <= _LONG_VALUE:
+            return m.group(0)
+        return f"{m.group(1)}'{value[:24]}...{value[-8:]}' ({len(value)} characters)"
+
+    return re.sub(r"(The value |attribute \S+=)'([^']*)'", cut, rule)
 
 
 class StanzaValidator:
@@ -276,6 +338,8 @@ class StanzaValidator:
         self.missing = frozenset(set(XSF_SCHEMAS) | set(XEP_SCHEMAS)
                                  | set(FALLBACK_SCHEMAS)) - self.namespaces
         self._driver = self._driver_text()
+        self._patterns = _named_patterns(own)
+        self._own_namespaces = frozenset(ns for ns, _ in self._imports)
         self._lxml: etree.XMLSchema | None = None
         self._xmlschema: xmlschema.XMLSchema10 | None = None
 
@@ -340,14 +404,23 @@ class StanzaValidator:
         return self._xmlschema
 
     def _roots(self, stanza: etree._Element) -> list[etree._Element]:
-        """The elements to validate: the stanza itself, or (incomplete set) our elements."""
+        """The elements to validate: the stanza itself, or (incomplete set) our elements.
+
+        Without the stanza schemas, the outermost elements of our namespaces, in
+        document order: one walk that does not enter a root it found (linear in the
+        number of elements).
+        """
         if self.complete:
             return [stanza]
-        own = {ns for ns, _ in self._imports}
+        own = self._own_namespaces
         roots: list[etree._Element] = []
-        for el in stanza.iter():
-            if _ns_of(el.tag) in own and not any(r in el.iterancestors() for r in roots):
+        stack = [stanza]
+        while stack:
+            el = stack.pop()
+            if _ns_of(el.tag) in own:
                 roots.append(el)
+                continue
+            stack.extend(reversed([c for c in el if isinstance(c.tag, str)]))
         return roots
 
     def _unknown_namespaces(self, stanza: etree._Element, source: str,
@@ -392,55 +465,90 @@ class StanzaValidator:
     def _check_lxml(self, root: etree._Element, source: str) -> Iterator[Violation]:
         schema = self._lxml_schema()
         if schema.validate(root):
-            return  # the common case: valid in place, nothing to report
-        # Validate a copy as a document of its own: libxml2 reports XPaths
-        # relative to the document, and a copy keeps the source lines.
-        copy = copy_module.deepcopy(root)
-        tree = etree.ElementTree(copy)
-        if schema.validate(tree):
-            return
+            return  # the common case: valid, nothing to report
+        # One validation: libxml2's paths are relative to the parsed document (the
+        # wrapper), so they are resolved there; the element path stops at the wrapper.
+        seen: set[tuple[int | None, str, str]] = set()
         for entry in schema.error_log:  # type: ignore[attr-defined]  # lxml-stubs lack __iter__
+            if entry.level_name == "WARNING" or "No precomputed value available" in entry.message:
+                continue  # libxml2's note after a failed facet, not a rule of its own
             rule = re.sub(r"^Element '[^']*'(, attribute '[^']*')?: ", "", entry.message)
             attr = re.match(r"^Element '[^']*', attribute '([^']*)'", entry.message)
-            path = _lxml_path(tree, entry.path)
-            parent = root.getparent()
-            if parent is not None and parent.tag != f"{{{NS_CLIENT}}}wrap":
-                path = _element_path(parent) + path
+            path = _lxml_path(root, entry.path)
             if attr:
                 path += f"/@{attr.group(1)}"
-            yield Violation(source, entry.line, None, path, rule)
+            rule = _shorten_values(self._name_patterns(rule))
+            key = (entry.line, path, rule)
+            if key not in seen:
+                seen.add(key)
+                yield Violation(source, entry.line, None, path, rule)
+
+    def _name_patterns(self, rule: str) -> str:
+        """Replace a long pattern in a message by the name of the type that declares it."""
+        def name(m: re.Match[str]) -> str:
+            pattern = m.group(2)
+            if len(pattern) <= _LONG_PATTERN:
+                return m.group(0)
+            type_name = self._patterns.get(pattern)
+            return (f"{m.group(1)}of type '{type_name}'" if type_name
+                    else f"{m.group(1)}'{pattern[:_LONG_PATTERN]}...'")
+
+        rule = re.sub(r"(the pattern )'(.*)'(?=\.$)", name, rule)
+        return re.sub(r"(any pattern )of \['(.*)'\]$",
+                      lambda m: name(m).replace("any pattern of", "the pattern of"), rule)
 
     def _check_xmlschema(self, root: etree._Element, source: str) -> Iterator[Violation]:
         schema = self._xmlschema_schema()
+        seen: set[tuple[int | None, str, str]] = set()
         for err in schema.iter_errors(root):
             elem = err.elem
             line = elem.sourceline if isinstance(elem, etree._Element) else None
             path = (_element_path(elem) if isinstance(elem, etree._Element)
                     else str(err.path or ""))
-            yield Violation(source, line, None, path, str(err.reason or err.message))
+            rule = _shorten_values(self._name_patterns(str(err.reason or err.message)))
+            if (line, path, rule) not in seen:
+                seen.add((line, path, rule))
+                yield Violation(source, line if isinstance(line, int) else None, None, path,
+                                rule)
 
     def validate_text(self, text: str, source: str = "-",
                       engine: Engine = "lxml") -> ValidationReport:
-        """Parse and validate a document of stanzas.
+        """Parse and validate a document of stanzas: one parse, one validation per stanza.
 
         Malformed XML gives one violation with the parser's line, column and
-        message (never an exception).
+        message, and text that cannot be UTF-8 (lone surrogates, e.g. from
+        ``surrogateescape``) one violation saying so: this method never raises
+        for any ``str``.
         """
         try:
             _, stanzas = split_stanzas(text)
         except etree.XMLSyntaxError as exc:
-            line, column = (exc.position if exc.position else (None, None))
-            if line == 1 and column is not None:
-                column = max(1, column - len(f"<wrap xmlns='{NS_CLIENT}'>"))
-            msg = re.sub(r",? line \d+, column \d+$", "", str(exc.msg))
-            return ValidationReport(source, 0, (Violation(source, line, column, "",
-                                                          f"not well-formed XML: {msg}"),), False)
+            return ValidationReport(source, 0, (_syntax_violation(text, source, exc),), False)
+        except UnicodeEncodeError as exc:
+            start = max(0, exc.start - len(_WRAP_OPEN))  # the offset in the wrapped text
+            before = text[:start]
+            line = before.count("\n") + 1
+            column = start - (before.rfind("\n") + 1) + 1
+            return ValidationReport(source, 0, (Violation(
+                source, line, column, "",
+                "not UTF-8 text: the input holds a character that has no UTF-8 encoding "
+                f"(U+{ord(text[start]):04X}, an undecodable byte)"),), False)
         if not stanzas:
             return ValidationReport(source, 0, (Violation(source, None, None, "",
                                                           "no stanza found"),), self.complete)
         violations, used = self._validate(stanzas, source, engine)
         return ValidationReport(source, len(stanzas), tuple(violations),
                                 self.complete and not used & self.missing)
+
+    def validate_bytes(self, data: bytes, source: str = "-",
+                       engine: Engine = "lxml") -> ValidationReport:
+        """:meth:`validate_text` for raw bytes (a file, standard input): bytes that are not
+        UTF-8 give one violation naming the line, column and byte.  Never raises."""
+        text, why = decode_utf8(data)
+        if text is None:
+            return ValidationReport(source, 0, (Violation(source, None, None, "",
+                                                          f"not UTF-8: {why}"),), False)
+        return self.validate_text(text, source, engine)
 
     def iter_files(self, paths: Iterable[Path]) -> Iterator[Path]:
         """Expand folders into the ``*.xml`` files below them, sorted."""
@@ -451,14 +559,44 @@ class StanzaValidator:
                 yield p
 
 
-def _lxml_path(tree: etree._ElementTree, libxml_path: str | None) -> str:
-    """Turn libxml2's XPath into our namespaced element path."""
+def _lxml_path(root: etree._Element, libxml_path: str | None) -> str:
+    """Turn libxml2's XPath into our namespaced element path.
+
+    lxml validates ``root`` as the root of a document of its own, so libxml2's
+    path starts at ``root``; it is resolved below ``root`` in the parsed input and
+    the element path runs from the stanza (never the internal wrapper).
+    """
     if not libxml_path:
-        return _element_path(tree.getroot())
+        return _element_path(root)
+    first = re.match(r"^/[^/\[]+(\[1\])?", libxml_path)
+    if first is None:
+        return libxml_path
+    rest = libxml_path[first.end():]
+    if not rest:
+        return _element_path(root)
     try:
-        found = tree.xpath(libxml_path)
+        found = root.xpath("." + rest)
     except etree.XPathError:
         return libxml_path
     if isinstance(found, list) and found and isinstance(found[0], etree._Element):
         return _element_path(found[0])
     return libxml_path
+
+
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+def _named_patterns(schemas: Iterable[Path]) -> dict[str, str]:
+    """``pattern value -> type name`` for the named simple types of ``schemas`` (a pattern
+    that two types share is named after the first)."""
+    found: dict[str, str] = {}
+    for path in schemas:
+        for simple in etree.parse(str(path)).getroot().iter(f"{_XS}simpleType"):
+            type_name = simple.get("name")
+            if not type_name:
+                continue
+            for facet in simple.iter(f"{_XS}pattern"):
+                value = facet.get("value")
+                if value is not None:
+                    found.setdefault(value, type_name)
+    return found
