@@ -26,10 +26,11 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import xmlschema
 from lxml import etree
@@ -142,18 +143,70 @@ class Violation:
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """The outcome of validating one document (one or more stanzas)."""
+    """The outcome of validating one document (one or more stanzas).
+
+    ``violations`` is a sequence of :class:`Violation`.  With the lxml engine it
+    is formatted from libxml2's error log when first read (element paths,
+    messages), so a caller that only needs :attr:`ok` does not pay for it;
+    ``verdict`` then holds the engine's answer.
+    """
 
     source: str
     stanzas: int
-    violations: tuple[Violation, ...]
+    violations: Sequence[Violation]
     complete: bool
     """False when part of the document could not be checked: no XSF stanza schemas,
     or an element of a namespace whose schema is known but not found here."""
+    verdict: bool | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
+        """Whether the document is valid (no violation)."""
+        if self.verdict is not None:
+            return self.verdict
         return not self.violations
+
+
+class _DeferredViolations(Sequence[Violation]):
+    """Violations formatted on first use: those known at once, then each pending batch."""
+
+    __slots__ = ("_done", "_pending")
+
+    def __init__(self, ready: list[Violation],
+                 pending: list[Callable[[], Iterable[Violation]]]) -> None:
+        self._done: tuple[Violation, ...] | None = None if pending else tuple(ready)
+        self._pending = (ready, pending)
+
+    def _all(self) -> tuple[Violation, ...]:
+        if self._done is None:
+            ready, pending = self._pending
+            out = list(ready)
+            for batch in pending:
+                out.extend(batch())
+            self._done = tuple(out)
+        return self._done
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[Violation]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _DeferredViolations):
+            return self._all() == other._all()
+        if isinstance(other, (tuple, list)):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 class _Resolver(etree.Resolver):
@@ -189,8 +242,12 @@ def _element_path(elem: etree._Element) -> str:
     parts: list[str] = []
     node: etree._Element | None = elem
     while node is not None and node.tag != _WRAP_TAG:
-        ns, local = _ns_of(node.tag), etree.QName(node).localname
-        parts.append(f"{{{ns}}}{local}" if ns and ns != NS_CLIENT else local)
+        tag = node.tag
+        if isinstance(tag, str) and tag.startswith("{"):
+            ns, _, local = tag[1:].partition("}")
+            parts.append(tag if ns != NS_CLIENT else local)
+        else:
+            parts.append(str(tag))
         node = node.getparent()
     return "/" + "/".join(reversed(parts))
 
@@ -199,6 +256,8 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _WRAP_OPEN = f"<wrap xmlns='{NS_CLIENT}'>"
 _WRAP_TAG = f"{{{NS_CLIENT}}}wrap"
 _parsers = threading.local()
+_LXML_HEAD = re.compile(r"^Element '[^']*'(?:, attribute '([^']*)')?: ")
+_XMLNS = re.compile(r"""xmlns(?::[^\s=]+)?\s*=\s*["']([^"']*)""")
 
 
 def _parser() -> etree.XMLParser:
@@ -242,6 +301,32 @@ def split_stanzas(text: str) -> tuple[etree._Element, list[etree._Element]]:
     # the first line shift by its length, which error messages correct for.
     root = etree.fromstring((_WRAP_OPEN + text + "</wrap>").encode("utf-8"), _parser())
     return root, [c for c in root if isinstance(c.tag, str)]
+
+
+_FIRST_START_TAG = re.compile(
+    r"\A\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--(?:[^-]|-[^-])*-->\s*)*<([A-Za-z_][^\s/>]*)([^>]*)>",
+)
+_CLIENT_XMLNS = f" xmlns='{NS_CLIENT}'"
+
+
+def _parse_one(text: str) -> etree._Element | None:
+    """``text`` parsed as a document of one stanza, ``jabber:client`` being its default
+    namespace as in a client stream; ``None`` if it is not that (several stanzas,
+    malformed), and :func:`split_stanzas` then parses it with its diagnostics.
+
+    The declaration is added to the first start tag (unless it declares a default
+    namespace itself), on its line, so no line number moves; the stanza is the
+    document's root, which libxml2 validates without building a fake document.
+    """
+    m = _FIRST_START_TAG.match(text)
+    if m is None:
+        return None
+    if ":" not in m.group(1) and not re.search(r"\sxmlns\s*=", m.group(2)):
+        text = text[:m.end(1)] + _CLIENT_XMLNS + text[m.end(1):]
+    try:
+        return etree.fromstring(text.encode("utf-8"), _parser())
+    except (etree.XMLSyntaxError, UnicodeEncodeError):
+        return None
 
 
 def _syntax_violation(text: str, source: str, exc: etree.XMLSyntaxError) -> Violation:
@@ -340,6 +425,7 @@ class StanzaValidator:
         self._driver = self._driver_text()
         self._patterns = _named_patterns(own)
         self._own_namespaces = frozenset(ns for ns, _ in self._imports)
+        self._quick_sets: set[frozenset[str]] = set()
         self._lxml: etree.XMLSchema | None = None
         self._xmlschema: xmlschema.XMLSchema10 | None = None
 
@@ -445,16 +531,14 @@ class StanzaValidator:
         """Validate parsed stanzas; returns the violations (empty when valid)."""
         return self._validate(stanzas, source, engine)[0]
 
-    def _validate(self, stanzas: Sequence[etree._Element], source: str,
-                  engine: Engine) -> tuple[list[Violation], set[str]]:
-        """The violations, and the namespaces the stanzas use."""
-        out: list[Violation] = []
-        used: set[str] = set()
+    def _validate(self, stanzas: Sequence[etree._Element], source: str, engine: Engine,
+                  declared: frozenset[str] | None = None) -> tuple[list[Violation], set[str]]:
+        """The violations, and the namespaces the stanzas use (of those that matter).
+
+        ``declared``: the namespaces the source text declares, when known.
+        """
+        out, used = self._namespace_violations(stanzas, source, declared)
         for stanza in stanzas:
-            present = {_ns_of(el.tag) for el in stanza.iter(etree.Element)}
-            used |= present
-            if present - self.namespaces - self.missing - {""}:  # rare: locate them
-                out.extend(self._unknown_namespaces(stanza, source, 0))
             for root in self._roots(stanza):
                 if engine == "lxml":
                     out.extend(self._check_lxml(root, source))
@@ -462,26 +546,83 @@ class StanzaValidator:
                     out.extend(self._check_xmlschema(root, source))
         return out, used
 
+    def _namespace_violations(self, stanzas: Sequence[etree._Element], source: str,
+                              declared: frozenset[str] | None) -> tuple[list[Violation], set[str]]:
+        """Elements of namespaces without a loaded schema, and the namespaces used.
+
+        The namespaces declared in the text are a superset of those its elements use
+        (every namespace but the implicit ``jabber:client`` is declared); when all of
+        them are known and loaded, the per-element scan is skipped.
+        """
+        out: list[Violation] = []
+        used: set[str] = set()
+        if declared is not None and self._quick(declared):
+            return out, used
+        for stanza in stanzas:
+            present = {_ns_of(el.tag) for el in stanza.iter(etree.Element)}
+            used |= present
+            if present - self.namespaces - self.missing - {""}:  # rare: locate them
+                out.extend(self._unknown_namespaces(stanza, source, 0))
+        return out, used
+
+    def _quick(self, declared: frozenset[str]) -> bool:
+        """Whether text declaring ``declared`` can skip the per-element namespace scan."""
+        known = self._quick_sets
+        if declared in known:
+            return True
+        ok = not (declared - self.namespaces - {""} or declared & self.missing) and (
+            NS_CLIENT not in self.missing)
+        if ok and len(known) < 256:
+            known.add(declared)
+        return ok
+
+    def _validate_deferred(self, stanzas: Sequence[etree._Element], source: str,
+                           declared: frozenset[str]) -> tuple[Sequence[Violation], bool, set[str]]:
+        """The lxml engine, one validation per stanza: the violations (formatted from the
+        error log when first read), the verdict, and the namespaces that matter."""
+        ready, used = self._namespace_violations(stanzas, source, declared)
+        schema = self._lxml_schema()
+        pending: list[Callable[[], Iterable[Violation]]] = []
+        for stanza in stanzas:
+            for root in self._roots(stanza):
+                if not schema.validate(root):
+                    pending.append(partial(self._lxml_violations, root, schema.error_log,
+                                           source))
+        return _DeferredViolations(ready, pending), not ready and not pending, used
+
     def _check_lxml(self, root: etree._Element, source: str) -> Iterator[Violation]:
         schema = self._lxml_schema()
         if schema.validate(root):
             return  # the common case: valid, nothing to report
-        # One validation: libxml2's paths are relative to the parsed document (the
-        # wrapper), so they are resolved there; the element path stops at the wrapper.
+        yield from self._lxml_violations(root, schema.error_log, source)
+
+    def _lxml_violations(self, root: etree._Element, log: Any,
+                         source: str) -> Iterator[Violation]:
+        """The violations in libxml2's error ``log`` of one validation of ``root``.
+
+        libxml2's paths start at ``root`` (lxml validates it as a document root),
+        so they are resolved below it; the element path runs from the stanza.
+        """
         seen: set[tuple[int | None, str, str]] = set()
-        for entry in schema.error_log:  # type: ignore[attr-defined]  # lxml-stubs lack __iter__
-            if entry.level_name == "WARNING" or "No precomputed value available" in entry.message:
+        for entry in log:
+            message = entry.message
+            if entry.level_name == "WARNING" or "No precomputed value" in message:
                 continue  # libxml2's note after a failed facet, not a rule of its own
-            rule = re.sub(r"^Element '[^']*'(, attribute '[^']*')?: ", "", entry.message)
-            attr = re.match(r"^Element '[^']*', attribute '([^']*)'", entry.message)
+            head = _LXML_HEAD.match(message)
+            rule = message[head.end():] if head else message
             path = _lxml_path(root, entry.path)
-            if attr:
-                path += f"/@{attr.group(1)}"
-            rule = _shorten_values(self._name_patterns(rule))
+            if head and head.group(1):
+                path += f"/@{head.group(1)}"
+            if "'" in rule:
+                rule = _shorten_values(self._name_patterns(rule))
             key = (entry.line, path, rule)
             if key not in seen:
                 seen.add(key)
                 yield Violation(source, entry.line, None, path, rule)
+        if not seen:
+            yield Violation(source, root.sourceline if isinstance(root.sourceline, int)
+                            else None, None, _element_path(root),
+                            "not valid (libxml2 gave no message)")
 
     def _name_patterns(self, rule: str) -> str:
         """Replace a long pattern in a message by the name of the type that declares it."""
@@ -521,7 +662,8 @@ class StanzaValidator:
         for any ``str``.
         """
         try:
-            _, stanzas = split_stanzas(text)
+            one = _parse_one(text)
+            stanzas = [one] if one is not None else split_stanzas(text)[1]
         except etree.XMLSyntaxError as exc:
             return ValidationReport(source, 0, (_syntax_violation(text, source, exc),), False)
         except UnicodeEncodeError as exc:
@@ -536,7 +678,19 @@ class StanzaValidator:
         if not stanzas:
             return ValidationReport(source, 0, (Violation(source, None, None, "",
                                                           "no stanza found"),), self.complete)
-        violations, used = self._validate(stanzas, source, engine)
+        declared = frozenset(_XMLNS.findall(text))
+        if engine == "lxml" and one is not None and self._quick(declared):
+            # The common case, kept lean: one stanza, every namespace known and loaded.
+            schema = self._lxml or self._lxml_schema()
+            if schema.validate(one):
+                return ValidationReport(source, 1, (), self.complete, True)
+            return ValidationReport(source, 1, _DeferredViolations([], [partial(
+                self._lxml_violations, one, schema.error_log, source)]), self.complete, False)
+        if engine == "lxml":
+            deferred, verdict, used = self._validate_deferred(stanzas, source, declared)
+            return ValidationReport(source, len(stanzas), deferred,
+                                    self.complete and not used & self.missing, verdict)
+        violations, used = self._validate(stanzas, source, engine, declared)
         return ValidationReport(source, len(stanzas), tuple(violations),
                                 self.complete and not used & self.missing)
 
@@ -559,6 +713,9 @@ class StanzaValidator:
                 yield p
 
 
+_XPATHS: dict[str, etree.XPath] = {}
+
+
 def _lxml_path(root: etree._Element, libxml_path: str | None) -> str:
     """Turn libxml2's XPath into our namespaced element path.
 
@@ -574,8 +731,17 @@ def _lxml_path(root: etree._Element, libxml_path: str | None) -> str:
     rest = libxml_path[first.end():]
     if not rest:
         return _element_path(root)
+    xpath = _XPATHS.get(rest)
+    if xpath is None:
+        try:
+            xpath = etree.XPath("." + rest)
+        except etree.XPathError:
+            return libxml_path
+        if len(_XPATHS) > 512:
+            _XPATHS.clear()
+        _XPATHS[rest] = xpath
     try:
-        found = root.xpath("." + rest)
+        found = xpath(root)
     except etree.XPathError:
         return libxml_path
     if isinstance(found, list) and found and isinstance(found[0], etree._Element):

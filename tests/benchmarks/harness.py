@@ -61,10 +61,16 @@ class Comparison:
     target: float | None = None
     floor: bool = False
     note: str = ""
+    #: ``"time"``: the ratio is our time over the peer's (lower is better, target is a
+    #: maximum); ``"rate"``: the peer's time over ours, i.e. our throughput in units of
+    #: the peer's (higher is better, target is a minimum).
+    sense: str = "time"
     ratios: list[float] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ratios = [o / p for o, p in zip(self.ours_ms, self.peer_ms, strict=True)]
+        pairs = zip(self.ours_ms, self.peer_ms, strict=True)
+        self.ratios = ([o / p for o, p in pairs] if self.sense == "time"
+                       else [p / o for o, p in pairs])
 
     @property
     def ratio(self) -> float:
@@ -79,19 +85,23 @@ class Comparison:
     @property
     def met(self) -> bool | None:
         """Whether the median ratio meets the target (``None`` without a target)."""
-        return None if self.target is None else self.ratio <= self.target
+        if self.target is None:
+            return None
+        return self.ratio <= self.target if self.sense == "time" else self.ratio >= self.target
 
     def line(self) -> str:
         """A one-line summary, with the verdict when there is a target."""
         lo, hi = self.spread
         ours, peer = statistics.median(self.ours_ms), statistics.median(self.peer_ms)
-        text = (f"{self.name}: {ours:.3f} ms vs {self.peer} {peer:.3f} ms = {self.ratio:.2f}x "
-                f"(rounds {lo:.2f}-{hi:.2f}, n={len(self.ratios)})")
+        what = "time" if self.sense == "time" else "rate"
+        text = (f"{self.name}: {ours:.4f} ms vs {self.peer} {peer:.4f} ms; {what} ratio "
+                f"{self.ratio:.2f}x (rounds {lo:.2f}-{hi:.2f}, n={len(self.ratios)})")
         if self.floor:
             return "FLOOR   " + text + " [a floor, not a peer: no verdict]"
         if self.target is None:
             return "INFO    " + text
-        return (f"VERDICT {text}; target <= {self.target:g}x: "
+        op = "<=" if self.sense == "time" else ">="
+        return (f"VERDICT {text}; target {op} {self.target:g}x: "
                 f"{'MET' if self.met else 'MISSED'}")
 
     def as_json(self) -> dict[str, Any]:
@@ -114,8 +124,13 @@ def compare(
     rounds: int | None = None,
     seconds: float = 0.02,
     note: str = "",
+    sense: str = "time",
+    per: int = 1,
 ) -> Comparison:
-    """Time ``ours`` and ``peer`` interleaved for ``rounds`` rounds; print and return the result."""
+    """Time ``ours`` and ``peer`` interleaved for ``rounds`` rounds; print and return the result.
+
+    ``per``: how many items one call handles (a corpus), so that times are per item.
+    """
     rounds = rounds or ROUNDS
     n_ours, n_peer = calls_for(ours, seconds), calls_for(peer, seconds)
     ours_ms: list[float] = []
@@ -127,9 +142,9 @@ def compare(
         else:
             o = per_call(ours, n_ours)
             p = per_call(peer, n_peer)
-        ours_ms.append(o * 1e3)
-        peer_ms.append(p * 1e3)
-    result = Comparison(name, peer_name, ours_ms, peer_ms, target, floor, note)
+        ours_ms.append(o * 1e3 / per)
+        peer_ms.append(p * 1e3 / per)
+    result = Comparison(name, peer_name, ours_ms, peer_ms, target, floor, note, sense)
     print(result.line(), flush=True)
     return result
 
