@@ -115,3 +115,60 @@ def _signed_pre_key_priv(state: Any) -> bytes:
     """The private signed pre key of an X3DH state (through its JSON model)."""
     model = state.model
     return bytes(model.signed_pre_key.priv)
+
+
+def _memory_storage() -> Any:
+    """python-omemo's storage interface over a dict (as its own tests keep one)."""
+    from omemo.storage import Just, Nothing, Storage
+
+    class MemoryStorage(Storage):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self._data: dict[str, Any] = {}
+
+        async def _load(self, key: str) -> Any:
+            return Just(self._data[key]) if key in self._data else Nothing()
+
+        async def _store(self, key: str, value: Any) -> None:
+            self._data[key] = value
+
+        async def _delete(self, key: str) -> None:
+            self._data.pop(key, None)
+
+    return MemoryStorage()
+
+
+class OmemoMessages:
+    """One message of python-omemo's OMEMO:2 backend from one device to another, as the
+    backend does it: the content encrypted (AES-CBC + HMAC), its key material encrypted
+    with the Double Ratchet and serialized (protobuf), then parsed, decrypted and the
+    content decrypted on the other side.  The session is built with the backend's own
+    active and passive X3DH session building."""
+
+    def __init__(self) -> None:
+        tm = _twomemo()
+        self._tm = tm
+        self.a = tm.Twomemo(_memory_storage())
+        self.b = tm.Twomemo(_memory_storage())
+        run(self.b.generate_pre_keys(10))
+        bundle = run(self.b.get_bundle("bob@example.org", 2))
+        content, key_material = run(self.a.encrypt_plaintext(b"first"))
+        self.session_a, encrypted = run(self.a.build_session_active(
+            "bob@example.org", 2, bundle, key_material))
+        self.session_b, plain = run(self.b.build_session_passive(
+            "alice@example.org", 1, self.session_a.key_exchange, encrypted))
+        assert run(self.b.decrypt_plaintext(content, plain)) == b"first"
+        self.sides = [(self.a, self.session_a, "alice@example.org", 1),
+                      (self.b, self.session_b, "bob@example.org", 2)]
+
+    def send(self, plaintext: bytes, *, swap: bool = False) -> bytes:
+        """One message from the current sender to the other side (``swap`` afterwards)."""
+        (sender, s_session, s_jid, s_id), (receiver, r_session, _, _) = self.sides
+        content, key_material = run(sender.encrypt_plaintext(plaintext))
+        wire = run(sender.encrypt_key_material(s_session, key_material)).serialize()
+        parsed = self._tm.EncryptedKeyMaterialImpl.parse(wire, s_jid, s_id)
+        plain = run(receiver.decrypt_key_material(r_session, parsed))
+        received = bytes(run(receiver.decrypt_plaintext(content, plain)))
+        if swap:
+            self.sides.reverse()
+        return received
