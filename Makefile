@@ -40,8 +40,18 @@ docs: $(STAMP) ## build the Sphinx documentation (warnings are errors) into docs
 check-generated: $(STAMP) ## fail if committed examples, vectors or the rendered XEP are stale
 	$(BIN)/xepgen check
 
-bench: $(STAMP) ## run the benchmarks (not tests: they print timings and ratios against peers)
-	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; PYTHONPATH=spec_impl $(BIN)/python $$b || exit 1; done
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP) ## benchmarks against peers run in the same process (python-omemo, xmllint): verdicts, build/bench/*.json, plots in docs/benchmarks/
+	@command -v xmllint >/dev/null || echo "note: xmllint not found (apt-get install libxml2-utils): the validation benchmark gives no verdict"
+	@rm -f $(OUT)/bench/*.json
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; BENCH_OUT=$(OUT)/bench PYTHONPATH=spec_impl:tests/benchmarks $(BIN)/python $$b || exit 1; done
+	@echo "== plots and verdicts"
+	@BENCH_OUT=$(OUT)/bench PYTHONPATH=spec_impl:tests/benchmarks $(BIN)/python tests/benchmarks/plots.py --out docs/benchmarks
 
 measure: $(STAMP) ## re-measure multi-device delivery (xep/data/multidevice.json; times depend on the machine)
 	$(BIN)/python -m xepgen.measure_multidevice
