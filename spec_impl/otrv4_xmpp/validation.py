@@ -307,6 +307,7 @@ _FIRST_START_TAG = re.compile(
     r"\A\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--(?:[^-]|-[^-])*-->\s*)*<([A-Za-z_][^\s/>]*)([^>]*)>",
 )
 _CLIENT_XMLNS = f" xmlns='{NS_CLIENT}'"
+_DEFAULT_XMLNS = re.compile(r"\sxmlns\s*=")
 
 
 def _parse_one(text: str) -> etree._Element | None:
@@ -321,7 +322,7 @@ def _parse_one(text: str) -> etree._Element | None:
     m = _FIRST_START_TAG.match(text)
     if m is None:
         return None
-    if ":" not in m.group(1) and not re.search(r"\sxmlns\s*=", m.group(2)):
+    if ":" not in m.group(1) and not _DEFAULT_XMLNS.search(m.group(2)):
         text = text[:m.end(1)] + _CLIENT_XMLNS + text[m.end(1):]
     try:
         return etree.fromstring(text.encode("utf-8"), _parser())
