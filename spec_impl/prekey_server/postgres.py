@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Final
 
 import psycopg
@@ -49,6 +49,7 @@ from .storage import (
     RATE_WINDOW,
     Storage,
     StorageFullError,
+    StorageUnavailableError,
     StoredEnsemble,
     StoredProfile,
 )
@@ -57,15 +58,6 @@ __all__ = ["SCHEMA_LOCK", "PostgresStorage", "StorageUnavailableError"]
 
 #: The advisory lock key that serializes schema creation (an arbitrary 64-bit constant).
 SCHEMA_LOCK: Final = 0x0774_4B45_5953_0001
-
-
-class StorageUnavailableError(RuntimeError):
-    """The database cannot be reached or the connection broke during the call.
-
-    Not a protocol error (it is no fault of the requester): the XMPP
-    component answers the request with an IQ error of type ``wait``.  The
-    next call opens a new connection.
-    """
 
 
 _SCHEMA: Final = """
@@ -178,10 +170,8 @@ class PostgresStorage(Storage):
         with self._all_lock:
             if conn in self._all:
                 self._all.remove(conn)
-        try:
+        with suppress(psycopg.Error):  # already gone
             conn.close()
-        except psycopg.Error:  # already gone
-            pass
 
     # ------------------------------------------------------------------ the contract
 
@@ -258,8 +248,6 @@ class PostgresStorage(Storage):
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:
-            try:
+            with suppress(psycopg.Error):
                 conn.close()
-            except psycopg.Error:
-                pass
         self._local = threading.local()

@@ -55,6 +55,7 @@ __all__ = [
     "SqliteStorage",
     "Storage",
     "StorageFullError",
+    "StorageUnavailableError",
     "StoredEnsemble",
     "StoredProfile",
 ]
@@ -66,6 +67,16 @@ DEFAULT_MAX_STORED_PER_DEVICE: Final = 500
 
 class StorageFullError(OTRError):
     """Storing a publication would exceed the per-device limit; nothing was stored."""
+
+
+class StorageUnavailableError(RuntimeError):
+    """The storage cannot be reached, or the connection to it broke during the call.
+
+    Not a protocol error (no fault of the requester, so not an
+    :class:`~otrv4.errors.OTRError`): the XMPP component answers the request
+    with an IQ error of type ``wait``.  Raised by
+    :class:`~prekey_server.postgres.PostgresStorage`; the next call reconnects.
+    """
 
 
 @dataclass(frozen=True)
