@@ -65,7 +65,7 @@ from .messages import (
     PrekeyServerMessageType,
     peek_type,
 )
-from .retrieval import answer_query
+from .retrieval import ProfileCache, answer_query
 from .storage import DEFAULT_MAX_STORED_PER_DEVICE, Storage, StoredProfile
 
 __all__ = [
@@ -172,6 +172,7 @@ class PrekeyServer:
         self._dakes: dict[tuple[str, int], ServerDake] = {}
         self._lock = threading.Lock()
         self._last_cleanup: int | None = None
+        self._profiles = ProfileCache()
 
     def state_of(self, jid: str, instance_tag: int) -> DakeState:
         """The §State Machine state of a device."""
@@ -227,7 +228,7 @@ class PrekeyServer:
                                                     self.policy.retrievals_per_minute)
             if not admitted:
                 raise RateLimitedError(f"{sender} asked too often")
-            return Reply(answer_query(query, self.storage, self.clock))
+            return Reply(answer_query(query, self.storage, self.clock, self._profiles))
         raise UnexpectedMessageError(f"a client does not send a {mtype.spec_name} message")
 
     def _dake1(self, sender: str, msg: Dake1) -> Reply:

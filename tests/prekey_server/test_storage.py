@@ -245,7 +245,7 @@ def test_processes_never_get_the_same_prekey(shared_url: str) -> None:
     storage = open_storage(shared_url)
     _fill(storage)
     storage.close()
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # cheap; no connection is open here
     start = ctx.Event()
     out: multiprocessing.Queue[list[bytes]] = ctx.Queue()
     procs = [ctx.Process(target=_process_worker, args=(shared_url, PER_DEVICE, start, out))
@@ -263,7 +263,7 @@ def test_processes_never_get_the_same_prekey(shared_url: str) -> None:
 def test_the_rate_limit_holds_across_processes(shared_url: str) -> None:
     """Four processes admit 20 each for one requester, limit 25: exactly 25 in all."""
     open_storage(shared_url).close()
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # cheap; no connection is open here
     start = ctx.Event()
     out: multiprocessing.Queue[int] = ctx.Queue()
     procs = [ctx.Process(target=_process_admitter, args=(shared_url, start, out))
