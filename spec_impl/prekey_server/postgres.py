@@ -18,7 +18,12 @@ service on one database, from several processes or hosts:
   server rolls the transaction back when the connection drops;
 * **the rate limit is in the database** (:meth:`PostgresStorage.admit_retrieval`,
   one call of a PL/pgSQL function under a per-requester advisory lock), so
-  it holds across instances;
+  it holds across instances; its table is ``UNLOGGED``: recording a retrieval
+  waits for no disk flush, and a database crash merely forgets the last
+  minute's counts;
+* a retrieval's delete is committed durably (``synchronous_commit`` as the
+  server has it, ``on`` by default) before its answer leaves: a Prekey message
+  that was served must not come back after a crash;
 * the schema is created on first use, under an advisory lock (instances that
   start together do not race on ``CREATE TABLE``).
 
@@ -72,7 +77,7 @@ CREATE TABLE IF NOT EXISTS prekey_messages (
     identity TEXT NOT NULL, tag BIGINT NOT NULL, identifier BIGINT NOT NULL, data BYTEA NOT NULL,
     PRIMARY KEY (identity, tag, seq),
     UNIQUE (identity, tag, identifier));
-CREATE TABLE IF NOT EXISTS retrievals (requester TEXT NOT NULL, at BIGINT NOT NULL);
+CREATE UNLOGGED TABLE IF NOT EXISTS retrievals (requester TEXT NOT NULL, at BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS retrievals_requester ON retrievals (requester, at);
 CREATE OR REPLACE FUNCTION otr4_admit_retrieval(p_requester TEXT, p_now BIGINT,
                                                 p_limit INTEGER, p_window BIGINT)
