@@ -17,9 +17,12 @@ Prints, for each measured operation, its time and a peer measured in the same ru
   (``ru_maxrss``); the verdict lines check the targets: PostgreSQL with two
   instances at least 1.5x one instance, memory flat in the number stored.
   PostgreSQL is started here (as the tests do) when its binaries are installed.
-  ``BENCH_PREKEY_SIZES=100000`` limits the sizes; ``BENCH_PREKEY_SECONDS`` (3)
-  is the length of each run; ``BENCH_PREKEY_THREADS`` (1) the worker threads
-  of one instance.
+  ``BENCH_PREKEY_SIZES=100000`` limits the sizes; ``BENCH_PREKEY_SECONDS`` (5)
+  is the length of each run, ``BENCH_PREKEY_ROUNDS`` (3) how many times the
+  one-instance and two-instance runs alternate (the best of each is kept: the
+  machine is shared), ``BENCH_PREKEY_THREADS`` (1) the worker threads of one
+  instance (one request at a time per instance: what a second instance adds is
+  then what the store lets two of them do together).
 """
 
 from __future__ import annotations
@@ -303,7 +306,8 @@ def bench_instances(tmp: Path) -> None:
     import sys
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     sizes = [int(x) for x in os.environ.get("BENCH_PREKEY_SIZES", "100000,1000000").split(",")]
-    seconds = float(os.environ.get("BENCH_PREKEY_SECONDS", "3"))
+    seconds = float(os.environ.get("BENCH_PREKEY_SECONDS", "5"))
+    rounds = int(os.environ.get("BENCH_PREKEY_ROUNDS", "3"))
     threads = int(os.environ.get("BENCH_PREKEY_THREADS", "1"))
     from tests.prekey_server.pgserver import PostgresServer, find_pg_bin
 
@@ -321,7 +325,7 @@ def bench_instances(tmp: Path) -> None:
         pg.start()
     print(f"\nretrievals through PrekeyServer.handle (query -> retrieval of "
           f"{DEVICES_PER_IDENTITY} ensembles, rate limit in the storage), {threads} worker "
-          f"thread(s) per instance, {seconds:.0f} s per run, best of 2 runs")
+          f"thread(s) per instance, {seconds:.0f} s per run, best of {rounds} rounds")
     print(f"{'backend':<11} {'stored':>9} {'fill s':>7} {'1 inst r/s':>11} "
           f"{'2 inst r/s':>11} {'2/1':>6} {'RSS MB (1 | 2)':>18}")
     results: dict[tuple[str, int], tuple[float, float, float]] = {}
@@ -342,7 +346,7 @@ def bench_instances(tmp: Path) -> None:
                 fill = time.perf_counter() - t
                 identities = stored // (DEVICES_PER_IDENTITY * PER_DEVICE)
                 one, two, mem1, mem2 = 0.0, 0.0, 0, 0
-                for _ in range(2):  # alternate, keep the best: the machine is shared
+                for _ in range(rounds):  # alternate, keep the best: the machine is shared
                     r1, m1 = _run_instances(url, identities, 1, seconds, threads)
                     r2, m2 = _run_instances(url, identities, 2, seconds, threads)
                     one, two = max(one, r1), max(two, r2)
