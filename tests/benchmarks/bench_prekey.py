@@ -212,6 +212,7 @@ def _fill_sqlite(path: Path, stored: int) -> None:
         conn.executemany("INSERT INTO prekey_messages (identity, tag, identifier, data) "
                          "VALUES (?, ?, ?, ?)", [(ident, tag, i, m) for i, m in pms])
     conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # no checkpoint of the fill during the runs
     conn.close()
 
 
@@ -233,6 +234,7 @@ def _fill_postgres(url: str, stored: int) -> None:
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")  # no checkpoint of the fill during the runs
 
 
 def _instance(url: str, identities: int, seconds: float, threads: int, seed: int,
