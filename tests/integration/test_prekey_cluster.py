@@ -325,3 +325,62 @@ def test_postgresql_restarted_under_load(cluster: Cluster,
 def test_the_components_share_the_key(cluster: Cluster) -> None:
     prints = [c.text().split("fingerprint ", 1)[1].split()[0] for c in cluster.components]
     assert prints[0] == prints[1] and len(prints[0]) == 112
+
+
+def test_sigterm_finishes_the_publication_in_progress(cluster: Cluster) -> None:
+    """SIGTERM while a publication is being stored: the component refuses new requests
+    (``<service-unavailable/>``), finishes the publication, answers it, and exits 0."""
+    prosody, url = cluster.prosody, cluster.url
+    rng = DeterministicRng("integration:cluster:sigterm")
+    clock = SystemClock()
+    device = make_device(rng, prosody.jid("juliet"), expiration=clock.now() + 86400)
+    first_jid = cluster.jids[0]
+    component = cluster.components[0]
+
+    async def publish(c: ClientXMPP, n: int) -> None:
+        publisher = pc.PublisherClient(device.identity, first_jid, rng)
+        dake2 = parse_prekey_iq(await prekey_iq(c, first_jid, publisher.start())).message
+        dake3 = publisher.publish(dake2, device.prekeys(rng, n),
+                                  client_profile=device.identity.client_profile,
+                                  prekey_profile=device.shared)
+        reply = parse_prekey_iq(await prekey_iq(c, first_jid, dake3, timeout=30)).message
+        assert publisher.finish(reply).MESSAGE_TYPE == 0x06  # Success
+
+    def stored() -> int:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM prekey_messages").fetchone()
+            return int(row[0]) if row else -1
+
+    async def scenario() -> None:
+        juliet = client(prosody, "juliet", "balcony")
+        romeo = client(prosody, "romeo", "orchard")
+        await connect(juliet, "127.0.0.1", prosody.c2s_port)
+        await connect(romeo, "127.0.0.1", prosody.c2s_port)
+        try:
+            await publish(juliet, 10)
+            blocker = psycopg.connect(url)
+            blocker.execute("SELECT * FROM client_profiles FOR UPDATE")
+            attempt = asyncio.ensure_future(publish(juliet, 50))
+            deadline = time.monotonic() + 30
+            while not _waiting_on_a_lock(url):
+                assert time.monotonic() < deadline, "the publication never reached the storage"
+                await asyncio.sleep(0.02)
+            os.kill(component.pid, signal.SIGTERM)
+            await asyncio.get_running_loop().run_in_executor(
+                None, component.wait_for, "finishing 1 request(s) in progress")
+            query = EnsembleQuery(0x0A0B, prosody.jid("juliet")).encode()
+            with pytest.raises(IqError) as refused:
+                await prekey_iq(romeo, first_jid, query)
+            assert refused.value.iq["error"]["condition"] == "service-unavailable"
+            blocker.rollback()
+            blocker.close()
+            await attempt  # answered: Success
+            assert stored() == 60
+        finally:
+            juliet.disconnect()
+            romeo.disconnect()
+            await asyncio.sleep(0.2)
+
+    asyncio.run(asyncio.wait_for(scenario(), 120))
+    assert component.wait(timeout=30) == 0
+    assert "stopped" in component.text()
