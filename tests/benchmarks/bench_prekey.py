@@ -271,19 +271,22 @@ def _instance(url: str, identities: int, seconds: float, threads: int, seed: int
         counts[k] = n
 
     t = time.perf_counter()
+    cpu = time.process_time()
     workers = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
     elapsed = time.perf_counter() - t
+    cpu = time.process_time() - cpu
     storage.close()
-    out.put((sum(counts), elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    out.put((sum(counts), elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, cpu))
 
 
 def _run_instances(url: str, identities: int, count: int, seconds: float,
-                   threads: int) -> tuple[float, list[int]]:
-    """Retrievals per second of ``count`` instances together, and each one's ru_maxrss."""
+                   threads: int) -> tuple[float, list[int], float]:
+    """Retrievals per second of ``count`` instances together, each one's ru_maxrss, and
+    the instances' CPU time per retrieval (ms; the database's own CPU is not in it)."""
     import multiprocessing
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Event()
@@ -300,7 +303,7 @@ def _run_instances(url: str, identities: int, count: int, seconds: float,
         p.join(timeout=60)
     total = sum(r[0] for r in results)
     elapsed = max(r[1] for r in results)
-    return total / elapsed, [r[2] for r in results]
+    return total / elapsed, [r[2] for r in results], sum(r[3] for r in results) * 1000 / total
 
 
 def bench_instances(tmp: Path) -> None:
@@ -328,8 +331,10 @@ def bench_instances(tmp: Path) -> None:
     print(f"\nretrievals through PrekeyServer.handle (query -> retrieval of "
           f"{DEVICES_PER_IDENTITY} ensembles, rate limit in the storage), {threads} worker "
           f"thread(s) per instance, {seconds:.0f} s per run, best of {rounds} rounds")
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(the machine may be shared: the ratios need spare cores to mean anything)")
     print(f"{'backend':<11} {'stored':>9} {'fill s':>7} {'1 inst r/s':>11} "
-          f"{'2 inst r/s':>11} {'2/1':>6} {'RSS MB (1 | 2)':>18}")
+          f"{'2 inst r/s':>11} {'2/1':>6} {'RSS MB (1 | 2)':>18} {'CPU ms/r':>9}")
     results: dict[tuple[str, int], tuple[float, float, float]] = {}
     try:
         for backend in ("sqlite", "postgresql"):
@@ -347,20 +352,22 @@ def bench_instances(tmp: Path) -> None:
                     _fill_postgres(url, stored)
                 fill = time.perf_counter() - t
                 identities = stored // (DEVICES_PER_IDENTITY * PER_DEVICE)
-                one, two, mem1, mem2 = 0.0, 0.0, 0, 0
+                one, two, mem1, mem2, cpu = 0.0, 0.0, 0, 0, float("inf")
                 for _ in range(rounds):  # alternate, keep the best: the machine is shared
-                    r1, m1 = _run_instances(url, identities, 1, seconds, threads)
-                    r2, m2 = _run_instances(url, identities, 2, seconds, threads)
-                    one, two = max(one, r1), max(two, r2)
+                    r1, m1, c1 = _run_instances(url, identities, 1, seconds, threads)
+                    r2, m2, _ = _run_instances(url, identities, 2, seconds, threads)
+                    one, two, cpu = max(one, r1), max(two, r2), min(cpu, c1)
                     mem1, mem2 = max(mem1, *m1), max(mem2, *m2)
                 results[(backend, stored)] = (two / one, mem1 / 1024, mem2 / 1024)
                 print(f"{backend:<11} {stored:>9,} {fill:7.1f} {one:11.0f} {two:11.0f} "
-                      f"{two / one:5.2f}x {mem1 / 1024:8.1f} | {mem2 / 1024:6.1f}", flush=True)
+                      f"{two / one:5.2f}x {mem1 / 1024:8.1f} | {mem2 / 1024:6.1f} {cpu:9.2f}",
+                      flush=True)
                 if backend == "sqlite":
                     path.unlink()
     finally:
         if pg is not None:
             pg.stop(remove=True)
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     if pg is not None:
         ratios = [results[("postgresql", s)][0] for s in sizes]
         verdict = "MET" if min(ratios) >= 1.5 else "NOT MET"
