@@ -33,6 +33,7 @@ from prekey_server.server import PrekeyServer
 from prekey_server.storage import InMemoryStorage, StoredProfile
 
 from .helpers import NOW, Device, make_device, make_server, rng
+from .pgserver import postgres_server  # noqa: F401  (the session's PostgreSQL, a fixture)
 
 
 @dataclass
