@@ -172,8 +172,9 @@ def _copy(xml: ET.Element, parent_ns: str,
         return None  # the parser turns it into a line feed
     ns = tag[1:tag.index("}")]
     nsmap = {None: ns} if ns != parent_ns else None
-    el = (etree.Element(tag, xml.attrib, nsmap) if parent is None
-          else etree.SubElement(parent, tag, xml.attrib, nsmap))
+    el = (etree.Element(tag, xml.attrib, nsmap)  # type: ignore[arg-type]
+          if parent is None
+          else etree.SubElement(parent, tag, xml.attrib, nsmap))  # type: ignore[arg-type]
     el.text = xml.text
     for child in xml:
         if _copy(child, ns, el) is None:
