@@ -7,16 +7,13 @@ throw-away Prosody on loopback, in the same run and on the same connections:
 
 * ours: ``send_message`` until every device raised ``otr4_message`` with the text;
 * the peer: a plaintext ``<body/>`` message to the bare JID, from send until
-  every device raised ``message`` with it;
-* a floor: the same plaintext message with a body as long as the OTRv4 stanza,
-  which shows what carrying that many bytes through slixmpp and Prosody costs
-  before any OTRv4 work (labelled FLOOR, no verdict).
+  every device raised ``message`` with it.
 
 Each round sends ``PER_ROUND`` messages of each kind back to back, the order of
-the kinds rotating from round to round (as :func:`harness.compare` alternates),
-and keeps the ratio of the per-message times; the figure is the median of the
-per-round ratios with its spread, and a VERDICT line for the targets of issue
-15 (<= 2x plaintext for one device, <= 3x for four).  Completion is
+the two kinds alternating from round to round (as :func:`harness.compare`
+does), and keeps the ratio of the per-message times; the figure is the median
+of the per-round ratios with its spread, and a VERDICT line for the targets of
+issue 15 (<= 2x plaintext for one device, <= 3x for four).  Completion is
 signalled by the event handlers (no polling).  The DAKE times and stanza sizes
 go into the JSON (``build/bench/plugin.json``) as a series.
 """
@@ -114,25 +111,20 @@ async def measure(server: ProsodyServer, n: int) -> dict[str, Any]:
 
     await timed(send_otr, otr, "otr warm-up", WARMUP)
     await timed(send_plain, plain, "plain warm-up", WARMUP)
-    padding = " " + "A" * max(0, size - 200)  # the plaintext stanza as long as ours
-
-    async def send_sized(text: str) -> None:
-        await send_plain(text + padding)
-
-    sized = Arrivals(n)
-    for i, r in enumerate(romeos):
-        r.add_event_handler("message",
-                            lambda m, i=i: sized.seen(i, str(m["body"]).split(" A", 1)[0]))
-    kinds = [("ours", send_otr, otr), ("peer", send_plain, plain),
-             ("sized", send_sized, sized)]
-    times: dict[str, list[float]] = {k: [] for k, _, _ in kinds}
+    ours: list[float] = []
+    peer: list[float] = []
     for r in range(harness.ROUNDS):
-        for kind, send, arrivals in kinds[r % 3:] + kinds[:r % 3]:
-            times[kind].append(await timed(send, arrivals, f"{kind} {r}", PER_ROUND))
+        if r % 2:
+            peer.append(await timed(send_plain, plain, f"plain {r}", PER_ROUND))
+            ours.append(await timed(send_otr, otr, f"otr {r}", PER_ROUND))
+        else:
+            ours.append(await timed(send_otr, otr, f"otr {r}", PER_ROUND))
+            peer.append(await timed(send_plain, plain, f"plain {r}", PER_ROUND))
     errors = sum(len(c.errors) for c in (juliet, *romeos))
     for c in (juliet, *romeos):
         await c.go_offline()
-    return {"dake_ms": dake, **times, "stanza_bytes": size, "otr4_errors": errors}
+    return {"dake_ms": dake, "ours": ours, "peer": peer, "stanza_bytes": size,
+            "otr4_errors": errors}
 
 
 async def main(folder: Path) -> None:
@@ -154,19 +146,9 @@ async def main(folder: Path) -> None:
                  f"{n} interactive DAKEs took {r['dake_ms']:.0f} ms")
         print(c.line(), flush=True)
         report.add(c)
-        floor = harness.Comparison(
-            f"plugin on Prosody, one message to {n} device(s)",
-            f"plaintext <body/> as long as our stanza ({r['stanza_bytes']} B)", r["ours"],
-            r["sized"], floor=True,
-            note="the rest of the time is OTRv4 work; the difference between the sized "
-                 "and the short plaintext is the cost of the bytes in slixmpp and Prosody")
-        print(floor.line(), flush=True)
-        report.add(floor)
         rows.append({"devices": n, "dake_ms": r["dake_ms"], "stanza_bytes": r["stanza_bytes"],
                      "otr_ms": statistics.median(r["ours"]),
-                     "plain_ms": statistics.median(r["peer"]),
-                     "plain_sized_ms": statistics.median(r["sized"]),
-                     "otr4_errors": r["otr4_errors"]})
+                     "plain_ms": statistics.median(r["peer"]), "otr4_errors": r["otr4_errors"]})
     report.series["plugin"] = rows
     report.notes.append("Latency on one machine: the clients share one event loop and "
                         "process; Prosody runs alongside. Times depend on the load.")
