@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from otrv4_xmpp.validation import SchemaLocations
+from otrv4_xmpp.validation import SchemaLocations, default_schema_dir
 
 __all__ = ["PROJECT_ROOT", "ProjectPaths", "XsfFiles", "find_xsf"]
 
@@ -35,7 +35,10 @@ class ProjectPaths:
 
     @property
     def schemas(self) -> Path:
-        return self.root / "schemas"
+        """The checkout's ``schemas/``; outside a checkout (an installed wheel) the
+        schemas shipped inside :mod:`otrv4_xmpp`."""
+        own = self.root / "schemas"
+        return own if own.is_dir() else default_schema_dir()
 
     @property
     def examples(self) -> Path:
