@@ -96,18 +96,31 @@ class SQLiteStore(DeviceStore):
             raise
 
     def _connect(self, durability: str) -> sqlite3.Connection:
-        if self.path.exists() and self.path.stat().st_size > 0:
+        if self.path.exists():
             _check_existing(self.path)
         else:
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        os.chmod(self.path, 0o600)
+            self._create()
         con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        con.execute("PRAGMA journal_mode=WAL")
         con.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
-        con.execute("CREATE TABLE IF NOT EXISTS records "
-                    "(name TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID")
-        con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         return con
+
+    def _create(self) -> None:
+        """A new, empty store, made under a temporary name and renamed into place, so that
+        a crash never leaves a half-made file at :attr:`path`."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        tmp.unlink(missing_ok=True)
+        os.close(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+        con = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("BEGIN IMMEDIATE")
+            con.execute("CREATE TABLE records "
+                        "(name TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID")
+            con.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        os.replace(tmp, self.path)
 
     def _open(self) -> sqlite3.Connection:
         if self._con is None:
