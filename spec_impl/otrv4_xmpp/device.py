@@ -117,6 +117,9 @@ class PairSession:
     received: tuple[tuple[int, int], ...] = ()
     """The (ratchet id, message id) of the data messages received last, newest last (at
     most :data:`RECEIVED_KEPT`): a message delivered again after a crash is recognised."""
+    delivered: int = 0
+    """How many plaintexts of this conversation were handed to the application (numbers
+    their delivery ids)."""
     started_by: bytes = b""
     """SHA-256 of the Non-Interactive-Auth message that started the current session
     (empty otherwise): the same message delivered again is recognised."""

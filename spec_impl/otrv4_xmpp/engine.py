@@ -168,7 +168,6 @@ class DeviceEngine:
         self.pending: dict[str, PairSession] = {}
         self.store = store
         self._unacked: tuple[str, ...] = ()
-        self._inbox_seq = 0
         if store is not None:
             store.commit({IDENTITY_RECORD: encode_identity(identity),
                           PREKEYS_RECORD: encode_prekeys(self.local_prekeys)})
@@ -218,8 +217,6 @@ class DeviceEngine:
                     engine.sessions[(peer, int(tag, 16))] = pair
                 except ValueError:
                     raise CorruptRecordError(f"{name}: not a record name of a pair") from None
-        inbox = store.names(_INBOX)
-        engine._inbox_seq = int(inbox[-1].removeprefix(_INBOX)) if inbox else 0
         return engine
 
     # -- delivery ---------------------------------------------------------------------------
@@ -354,9 +351,11 @@ class DeviceEngine:
             got = (*got, received)[-RECEIVED_KEPT:]
         renewed = established or new.ssid != pair.session.ssid
         origin = started_by if renewed else pair.started_by
-        after = PairSession(pair.peer, pair.full_jid, new, got, origin)
+        after = PairSession(pair.peer, pair.full_jid, new, got, pair.delivered + len(displays),
+                            origin)
         delivery_ids = self._commit(pair, after, local, displays)
         pair.session, pair.received, pair.started_by = new, got, origin
+        pair.delivered = after.delivered
         self.local_prekeys = local
         self._file(pair)
         return Outcome(pair, tuple(payloads), tuple(texts), tuple(displays), tuple(notices),
@@ -368,12 +367,12 @@ class DeviceEngine:
         changed, and ``displays`` as undelivered plaintexts; acknowledge those of the
         call before.  Returns the delivery ids.  Nothing in memory changes before the
         commit succeeded."""
-        ids = tuple(f"{_INBOX}{self._inbox_seq + n + 1:012d}" for n in range(len(displays)))
+        tag = after.their_tag
+        ids = tuple(f"{_INBOX}{after.peer}/{tag:08x}/{pair.delivered + n + 1:010d}"
+                    for n in range(len(displays)))
         if self.store is None:
-            self._inbox_seq += len(ids)
             return ids
         old_name = self._name_of(pair)
-        tag = after.their_tag
         new_name = f"pair/{after.peer}/{tag:08x}" if tag \
             else (old_name or f"pending/{pair.full_jid}")
         puts = {new_name: encode_pair(after)}
@@ -385,7 +384,6 @@ class DeviceEngine:
         for i, text in zip(ids, displays, strict=True):
             puts[i] = encode_note({"peer": after.peer, "tag": tag, "text": text})
         self.store.commit(puts, deletes)
-        self._inbox_seq += len(ids)
         self._unacked = ids
         return ids
 

@@ -416,6 +416,7 @@ def encode_pair(pair: PairSession) -> bytes:
         "last_sent": s.last_sent, "last_ratchet": s.last_ratchet,
         "received": [[r, m] for r, m in pair.received],
         "started_by": _b(pair.started_by),
+        "delivered": pair.delivered,
     })
 
 
@@ -443,7 +444,7 @@ def decode_pair(data: bytes, *, identity: DeviceIdentity, own_jid: str, clock: C
             _int(d["last_sent"]), _int(d["last_ratchet"]), local_prekeys)
         received = tuple((_int(r), _int(m)) for r, m in _list(d["received"]))
         return PairSession(peer, _str(d["full_jid"]), session, received,
-                           _ub(d["started_by"]))
+                           _int(d["delivered"]), _ub(d["started_by"]))
     return _guard(name, build)
 
 
