@@ -67,6 +67,7 @@ __all__ = [
     "is_encoded_message",
     "mpi_length",
     "peek_message_type",
+    "read_instance_tags",
     "read_version_and_type",
 ]
 
@@ -574,6 +575,20 @@ class Header:
             reader.rewind(start)
             raise
         return cls(message_type, sender, receiver)
+
+
+def read_instance_tags(message: bytes) -> tuple[int, int]:
+    """``(sender, receiver)`` instance tags of a binary OTRv4 message, from its header
+    (§Instance Tags; the header of Data, Identity, Auth-R, Auth-I and
+    Non-Interactive-Auth messages, see :class:`Header`).
+
+    The one place that reads tags out of an encoded message.  Raises
+    :class:`TruncatedError`, :class:`UnsupportedVersionError`,
+    :class:`UnknownMessageTypeError` and :class:`WrongMessageTypeError` (a Prekey
+    message, whose header has no receiver tag).
+    """
+    header = Header.read(Reader(message[:HEADER_BYTES], "message header"))
+    return header.sender_tag, header.receiver_tag
 
 
 def expect_type(reader: Reader, expected: MessageType) -> None:

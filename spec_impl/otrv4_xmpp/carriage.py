@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from otrv4.encoding import PROTOCOL_VERSION, MessageType
+from otrv4.encoding import PROTOCOL_VERSION, MessageType, read_instance_tags
 from otrv4.errors import DecodeError, ValidationError
 from otrv4.instance_tag import UNKNOWN_RECEIVER, is_valid_instance_tag
 
@@ -229,9 +229,11 @@ class OtrPayload:
         """``(sender, receiver)`` instance tags from the message header (spec §Message
         header).  Raises :class:`UnsupportedPayloadError` for a short or foreign payload."""
         self.message_type  # noqa: B018  (validates version and type)
-        if len(self.data) < 11:
-            raise UnsupportedPayloadError("payload shorter than an OTRv4 message header")
-        return int.from_bytes(self.data[3:7], "big"), int.from_bytes(self.data[7:11], "big")
+        try:
+            return read_instance_tags(self.data)
+        except DecodeError:
+            raise UnsupportedPayloadError(
+                "payload shorter than an OTRv4 message header") from None
 
 
 @dataclass(frozen=True)

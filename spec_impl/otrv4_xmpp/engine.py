@@ -30,7 +30,12 @@ from dataclasses import dataclass, replace
 from otrv4 import dake
 from otrv4.clock import Clock
 from otrv4.data_message import DataMessage
-from otrv4.encoding import MessageType, decode_encoded_message, peek_message_type
+from otrv4.encoding import (
+    MessageType,
+    decode_encoded_message,
+    peek_message_type,
+    read_instance_tags,
+)
 from otrv4.errors import OTRError, ValidationError
 from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble, PrekeySecret, generate_prekey_message
 from otrv4.primitives.rng import Rng
@@ -420,7 +425,7 @@ class DeviceEngine:
         event = _EVENTS.get(mtype)
         if event is None:
             raise NotAConversationMessageError(f"a {mtype.spec_name} is not sent to a device")
-        sender_tag = int.from_bytes(data[3:7], "big")
+        sender_tag, _ = read_instance_tags(data)
         peer = bare_of(full_jid)
         if event is Event.DATA:
             message = DataMessage.decode(data)

@@ -31,6 +31,7 @@ from otrv4.encoding import (
     encode_short,
     expect_type,
     peek_message_type,
+    read_instance_tags,
 )
 
 
@@ -139,6 +140,20 @@ def test_header_round_trip_and_errors() -> None:
     expect_type(Reader(b"\x00\x04\x0f"), MessageType.PREKEY)
     with pytest.raises(WrongMessageTypeError):
         expect_type(Reader(b"\x00\x04\x35"), MessageType.PREKEY)
+
+
+def test_read_instance_tags_reads_the_header_pair_only() -> None:
+    data = bytes.fromhex("0004031234567800c0ffee") + b"rest of a data message"
+    assert read_instance_tags(data) == (0x1234_5678, 0x00C0_FFEE)
+    assert read_instance_tags(bytes.fromhex("0004351234567800000000")) == (0x1234_5678, 0)
+    with pytest.raises(TruncatedError):
+        read_instance_tags(data[:10])
+    with pytest.raises(UnsupportedVersionError):
+        read_instance_tags(bytes.fromhex("0003031234567800c0ffee"))
+    with pytest.raises(UnknownMessageTypeError):
+        read_instance_tags(bytes.fromhex("0004991234567800c0ffee"))
+    with pytest.raises(WrongMessageTypeError):  # a Prekey message has no receiver tag
+        read_instance_tags(bytes.fromhex("00040f1234567800c0ffee"))
 
 
 def test_encoded_messages() -> None:

@@ -19,7 +19,8 @@ from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng
 
 from ..validation import StanzaValidator
-from .plugin import XEP_OTR4, Otr4Error, Otr4Message, Otr4Session
+from .events import Otr4Error, Otr4Message, Otr4Session
+from .plugin import XEP_OTR4
 
 __all__ = ["Otr4Client"]
 

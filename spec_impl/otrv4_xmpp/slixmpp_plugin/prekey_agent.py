@@ -1,0 +1,225 @@
+"""The prekey agent: this device's side of the prekey service (otrv4-prekey-server.md
+over the binding's XMPP transport, :mod:`otrv4_xmpp.prekey`).
+
+Finds a domain's service (binding §Discovery), publishes and replenishes this
+device's Prekey messages and profiles, fetches other accounts' Prekey
+Ensembles, and starts non-interactive DAKEs from them for the devices a
+:class:`~otrv4_xmpp.send_plan.SendPlan` reaches offline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slixmpp import JID
+from slixmpp.exceptions import IqError, IqTimeout
+
+from otrv4.encoding import MessageType
+from otrv4.errors import OTRError
+from otrv4.prekeys import generate_prekey_message
+from prekey_server import client as pc
+from prekey_server.dake import PublisherIdentity
+from prekey_server.messages import Success
+from prekey_server.publication import SharedPrekey
+from prekey_server.retrieval import Ensembles, Exhausted, read_answer
+
+from .. import carriage, devices
+from .. import prekey as prekey_iq
+from ..discovery import parse_disco_info_result
+from ..engine import bare_of
+from ..send_plan import OfflineStart, SendPlan
+from .device import LocalDevice
+from .errors import NoPrekeyServiceError, PublicationRefusedError
+from .stanza import to_lxml
+from .stanza_io import StanzaIO
+
+__all__ = ["PrekeyAgent"]
+
+log = logging.getLogger(__name__)
+
+
+class PrekeyAgent:
+    """The prekey-service client of ``device``.  ``config`` is the plugin's
+    configuration (``prekey_service``, ``prekey_target``, ``prekey_low_water``)."""
+
+    def __init__(self, io: StanzaIO, device: LocalDevice, config: Mapping[str, Any]) -> None:
+        self.io = io
+        self.device = device
+        self.config = config
+        self._services: dict[str, tuple[str, bytes]] = {}
+        self._profiles_published = False
+
+    def forget_services(self) -> None:
+        """The stream is gone: find the services again next time."""
+        self._services.clear()
+
+    async def find_service(self, domain: str | None = None) -> tuple[str, bytes]:
+        """The prekey service of ``domain`` (default: our own) and the fingerprint it
+        publishes (otrv4-prekey-server.md §Discovering a Prekey Server): disco#items
+        of the domain, disco#info of each item (identity ``auth``/``otr-prekey``),
+        disco#items of the service (the ``fingerprint`` item).  Raises
+        :class:`~.errors.NoPrekeyServiceError`."""
+        domain = (domain or self.io.domain).lower()
+        if domain in self._services:
+            return self._services[domain]
+        disco = self.io.xmpp.plugin["xep_0030"]
+        configured = self.config.get("prekey_service")
+        candidates: list[str] = []
+        if configured and domain == self.io.domain:
+            candidates.append(str(configured))
+        else:
+            try:
+                items = await disco.get_items(jid=JID(domain), timeout=10)
+                candidates = [str(i[0]) for i in items["disco_items"]["items"]]
+            except (IqError, IqTimeout) as exc:
+                raise NoPrekeyServiceError(f"disco#items of {domain} failed: {exc}") from None
+        for jid in candidates:
+            try:
+                info = await disco.get_info(jid=JID(jid), timeout=10)
+                if not prekey_iq.is_prekey_service(parse_disco_info_result(to_lxml(info.xml))):
+                    continue
+                fp_items = await disco.get_items(jid=JID(jid), timeout=10)
+                fingerprint = prekey_iq.find_fingerprint(
+                    prekey_iq.parse_disco_items(to_lxml(fp_items.xml)), jid)
+            except (IqError, IqTimeout, OTRError, ValueError) as exc:
+                log.debug("%s is not a usable prekey service: %s", jid, exc)
+                continue
+            self._services[domain] = (jid, fingerprint)
+            return jid, fingerprint
+        raise NoPrekeyServiceError(f"{domain} has no prekey service")
+
+    async def _exchange(self, service: str, message: bytes) -> bytes:
+        el = prekey_iq.build_prekey_iq(sender=None, to=service, stanza_id=self.io.new_id(),
+                                       message=message)
+        try:
+            result = await self.io.send_iq(el)
+        except IqError as exc:
+            raise prekey_iq.parse_prekey_error(to_lxml(exc.iq.xml)) from None
+        return prekey_iq.parse_prekey_iq(result).message
+
+    def _publisher(self, service: str, fingerprint: bytes) -> pc.PublisherClient:
+        ident = self.device.identity
+        return pc.PublisherClient(
+            PublisherIdentity(self.io.bare, ident.instance_tag, ident.keypair,
+                              ident.client_profile), service, self.device.rng, fingerprint)
+
+    async def status(self) -> int:
+        """How many of this device's Prekey messages the own service holds
+        (otrv4-prekey-server.md §Query the Prekey Server for its Storage Status).
+        Raises :class:`~.errors.NoPrekeyServiceError`,
+        :class:`~.errors.PublicationRefusedError` and the errors of the
+        prekey-server client."""
+        service, fingerprint = await self.find_service()
+        client = self._publisher(service, fingerprint)
+        dake2 = await self._exchange(service, client.start())
+        reply = client.finish(await self._exchange(service, client.request_status(dake2)))
+        stored = getattr(reply, "stored", None)
+        if stored is None:
+            raise PublicationRefusedError("the service did not answer with a storage status")
+        return int(stored)
+
+    async def publish(self, count: int | None = None) -> int:
+        """Publish ``count`` Prekey messages (and the Client and Prekey Profiles) to the
+        own service (otrv4-prekey-server.md §Publishing Prekey Values); ``None``
+        applies the replenishment policy.  The secrets join the engine's local
+        prekeys once the service confirmed.  Returns how many were published.
+        Raises :class:`~.errors.NoPrekeyServiceError`,
+        :class:`~.errors.PublicationRefusedError`,
+        :class:`otrv4_xmpp.prekey.PrekeyIqError` and the errors of the prekey-server
+        client."""
+        service, fingerprint = await self.find_service()
+        if count is None:
+            stored = await self.status()
+            count = min(pc.prekeys_to_publish(
+                stored, low=int(self.config.get("prekey_low_water", pc.LOW_WATER_MARK)),
+                target=int(self.config.get("prekey_target", pc.REFILL_TARGET))),
+                pc.MAX_PREKEYS_PER_PUBLICATION)
+            if count == 0 and self._profiles_published:
+                return 0
+        existing = {p.identifier for p in self.device.engine.local_prekeys.prekeys}
+        new = []
+        for _ in range(count):
+            secret = generate_prekey_message(self.device.rng, self.device.instance_tag,
+                                             existing=existing)
+            existing.add(secret.identifier)
+            new.append(secret)
+        client = self._publisher(service, fingerprint)
+        dake2 = await self._exchange(service, client.start())
+        ident = self.device.identity
+        request = client.publish(dake2, new, client_profile=ident.client_profile,
+                                 prekey_profile=SharedPrekey(ident.prekey_profile,
+                                                             ident.shared_prekey))
+        reply = client.finish(await self._exchange(service, request))
+        if not isinstance(reply, Success):
+            raise PublicationRefusedError("the service did not confirm the publication")
+        engine = self.device.engine
+        engine.local_prekeys = engine.local_prekeys.with_prekeys(new)
+        self._profiles_published = True
+        return len(new)
+
+    async def replenish(self) -> None:
+        """:meth:`publish` with the replenishment policy, as at session start: a domain
+        without a prekey service is logged (offline conversations cannot start with
+        this device), other failures are reported (``otr4_error``)."""
+        try:
+            await self.publish()
+        except NoPrekeyServiceError:
+            log.info("no prekey service on %s: offline conversations cannot start "
+                     "with this device", self.io.domain)
+        except (IqError, IqTimeout, OTRError) as exc:
+            self.io.error(self.io.domain, f"prekeys not published: {exc}", exc)
+
+    async def fetch_ensembles(self, account: str) -> Ensembles | Exhausted:
+        """Ask ``account``'s prekey service for its devices' Prekey Ensembles
+        (otrv4-prekey-server.md §Retrieving Prekey Ensembles); each answer consumes
+        one Prekey message per device.  Raises :class:`~.errors.NoPrekeyServiceError`
+        and the validation errors of :func:`prekey_server.retrieval.read_answer`."""
+        account = bare_of(account)
+        tag = self.device.instance_tag
+        service, _ = await self.find_service(account.partition("@")[2] or account)
+        answer = await self._exchange(service, pc.query(tag, account))
+        return read_answer(answer, tag, account, self.device.clock)
+
+    async def start_offline(self, plan: SendPlan, text: str,
+                            device_lists: Mapping[str, devices.DeviceList]
+                            ) -> list[OfflineStart]:
+        """Non-interactive DAKEs (§Sending a Data Message to an offline participant) with
+        the devices of ``plan.prekey`` that have an ensemble on their account's prekey
+        service, the first data message carrying ``text``.  Failures are reported
+        (``otr4_error``) and leave the device out."""
+        out: list[OfflineStart] = []
+        for account, tags in plan.prekey_accounts().items():
+            try:
+                answer = await self.fetch_ensembles(account)
+            except NoPrekeyServiceError:
+                continue
+            except (IqError, IqTimeout, OTRError) as exc:
+                self.io.error(account, f"prekey ensembles of {account} unavailable: {exc}", exc)
+                continue
+            dl = device_lists.get(account) or devices.DeviceList()
+            usable = pc.offline_start_plan(
+                answer, known_devices=tags,
+                interactive_only=[e.tag for e in dl.entries
+                                  if e.mode is devices.DeviceMode.INTERACTIVE_ONLY])
+            if usable.wait_for_online:
+                log.info("%s: no usable prekey ensemble for %s: waiting until online",
+                         account, ", ".join(f"{t:08x}" for t in usable.wait_for_online))
+            for tag in tags:
+                ensemble = usable.non_interactive.get(tag)
+                if ensemble is None:
+                    continue
+                try:
+                    step = self.device.engine.send_offline(account, ensemble, text)
+                except OTRError as exc:
+                    self.io.error(account, f"non-interactive DAKE with {tag:08x} failed: {exc}",
+                                  exc)
+                    continue
+                kinds = [carriage.OtrPayload(0, p).message_type for p in step.payloads]
+                if kinds[:2] != [MessageType.NON_INTERACTIVE_AUTH, MessageType.DATA]:
+                    self.io.error(account, f"non-interactive DAKE with {tag:08x} refused: "
+                                  + "; ".join(n.detail for n in step.notices))
+                    continue
+                out.append(OfflineStart((account, tag), step.payloads[0], step.payloads[1]))
+        return out
