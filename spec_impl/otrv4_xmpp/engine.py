@@ -38,7 +38,14 @@ from otrv4.encoding import (
 )
 from otrv4.errors import OTRError, ValidationError
 from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble, PrekeySecret, generate_prekey_message
+from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
+from otrv4.profiles import (
+    DEFAULT_EXTRA_VALIDITY,
+    DEFAULT_PROFILE_LIFETIME,
+    ClientProfile,
+    PrekeyProfile,
+)
 from otrv4.session import (
     Display,
     Event,
@@ -68,6 +75,7 @@ from .state.errors import CorruptRecordError
 from .state.store import DeviceStore
 
 __all__ = [
+    "RENEWAL_MARGIN",
     "DeviceEngine",
     "DeviceIdentity",
     "NoSessionError",
@@ -123,6 +131,10 @@ class Undelivered:
     tag: int
     text: str
 
+
+#: Profiles are renewed when they expire within this many seconds (2 days of the
+#: recommended week, so a device that runs at least every few days never lets them lapse).
+RENEWAL_MARGIN = 2 * 24 * 3600
 
 IDENTITY_RECORD = "identity"
 PREKEYS_RECORD = "prekeys"
@@ -490,6 +502,56 @@ class DeviceEngine:
         out = self._run(self.session(peer, tag), Event.USER_END, None)
         return Outcome(out.pair, out.payloads, out.texts, out.displays, out.notices,
                        out.established, True)
+
+    # -- key lifecycle ----------------------------------------------------------------------
+
+    def profiles_due(self, margin: int = RENEWAL_MARGIN) -> bool:
+        """Whether the Client Profile or the Prekey Profile expires within ``margin``
+        seconds (or has expired).  Raises nothing."""
+        now = self.clock.now()
+        ident = self.identity
+        return min(ident.client_profile.expiration, ident.prekey_profile.expiration) \
+            - now <= margin
+
+    def renew_profiles(self, *, lifetime: int = DEFAULT_PROFILE_LIFETIME,
+                       margin: int = RENEWAL_MARGIN, force: bool = False) -> bool:
+        """Renew this device's profiles when :meth:`profiles_due` (or ``force``):
+        a new Client Profile (same keys and instance tag) and a new Prekey Profile
+        with a new shared prekey, both expiring ``lifetime`` seconds from now
+        (otrv4.md §Client Profile, §Prekey Profile: publish before expiry).  The
+        previous profiles stay in :attr:`local_prekeys` while they are valid,
+        including the spec's extra local validity (``DEFAULT_EXTRA_VALIDITY``), so
+        that Non-Interactive-Auth messages built from an ensemble of the old ones
+        still decrypt (overlapping validity); expired ones are dropped.  The
+        identity and prekeys are committed together.  Returns whether it renewed;
+        the caller republishes the device list entry and the profiles.  Raises the
+        store's errors (then nothing changed)."""
+        now = self.clock.now()
+        local = self.local_prekeys
+        keep_cp = tuple(p for p in local.client_profiles
+                        if p.expiration + DEFAULT_EXTRA_VALIDITY > now)
+        keep_pp = tuple((p, k) for p, k in local.prekey_profiles
+                        if p.expiration + DEFAULT_EXTRA_VALIDITY > now)
+        ident = self.identity
+        if not force and not self.profiles_due(margin):
+            if (keep_cp, keep_pp) != (local.client_profiles, local.prekey_profiles):
+                self._set_prekeys(LocalPrekeys(keep_cp, keep_pp, local.prekeys))
+            return False
+        expires = now + lifetime
+        shared = EdDSAKeyPair.generate(self.rng)
+        client = ClientProfile.create(ident.keypair, ident.forging_key, ident.instance_tag,
+                                      expires)
+        prekey_profile = PrekeyProfile.create(ident.keypair, shared, ident.instance_tag,
+                                              expires)
+        renewed = replace(ident, client_profile=client, shared_prekey=shared,
+                          prekey_profile=prekey_profile)
+        new_local = LocalPrekeys((client, *keep_cp), ((prekey_profile, shared), *keep_pp),
+                                 local.prekeys)
+        if self.store is not None:
+            self.store.commit({IDENTITY_RECORD: encode_identity(renewed),
+                               PREKEYS_RECORD: encode_prekeys(new_local)})
+        self.identity, self.local_prekeys = renewed, new_local
+        return True
 
     # -- prekeys ----------------------------------------------------------------------------
 

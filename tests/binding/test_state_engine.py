@@ -263,3 +263,55 @@ def test_interrupted_runs_end_like_the_uninterrupted_run(ops: list[tuple[str, in
         ids = [(m.ratchet_id, m.message_id) for e in plain.log if e[0] in ("sent", "received")
                and e[1] == i for m in map(DataMessage.decode, e[-1])]
         assert len(ids) == len(set(ids))
+
+
+# --------------------------------------------------------------------------- key lifecycle
+
+DAY = 24 * 3600
+
+
+def test_an_eight_day_old_identity_renews_and_is_reachable_offline(tmp_path: Path) -> None:
+    rng = DeterministicRng("renewal")
+    with SQLiteStore(tmp_path / "t.db") as store:
+        DeviceEngine(_identity("t", 0x3003), "romeo@montague.lit/tablet", rng=rng,
+                     clock=FixedClock(NOW), store=store)
+    later = FixedClock(NOW + 8 * DAY)
+    with SQLiteStore(tmp_path / "t.db") as store:
+        t = DeviceEngine.open(store, "romeo@montague.lit/tablet", rng=rng, clock=later)
+        old = t.identity
+        assert t.profiles_due()
+        assert t.renew_profiles()
+        assert not t.profiles_due() and not t.renew_profiles()
+        assert t.identity.expires == NOW + 15 * DAY
+        assert t.identity.prekey_profile.expiration == NOW + 15 * DAY
+        assert t.identity.keypair == old.keypair and t.identity.instance_tag == 0x3003
+        assert t.identity.shared_prekey != old.shared_prekey
+        # the expired profiles (past their extra day) are gone
+        assert t.local_prekeys.client_profiles == (t.identity.client_profile,)
+        ensembles = t.ensembles(t.new_prekeys(1))
+    with SQLiteStore(tmp_path / "t.db") as store:
+        t = DeviceEngine.open(store, "romeo@montague.lit/tablet", rng=rng, clock=later)
+        assert t.identity.expires == NOW + 15 * DAY
+        j = DeviceEngine(DeviceIdentity.generate(rng, later, instance_tag=0x1001), J_FULL,
+                         rng=rng, clock=later)
+        out = j.send_offline("romeo@montague.lit", ensembles[0], "a week later")
+        shown = [d for p in out.payloads for d in t.receive(J_FULL, p).displays]
+        assert shown == ["a week later"]
+        (reply,) = t.send("juliet@capulet.lit", 0x1001, "still here").payloads
+        assert j.receive("romeo@montague.lit/tablet", reply).displays == ("still here",)
+
+
+def test_ensembles_of_the_previous_profiles_still_work_after_renewal() -> None:
+    rng = DeterministicRng("overlap")
+    clock = FixedClock(NOW + 6 * DAY)
+    t = DeviceEngine(_identity("t", 0x3003), "romeo@montague.lit/tablet", rng=rng,
+                     clock=clock, store=MemoryStore())
+    old_ensembles = t.ensembles(t.new_prekeys(2))
+    assert t.renew_profiles()
+    new_ensembles = t.ensembles(t.new_prekeys(1))
+    assert old_ensembles[0].prekey_profile != new_ensembles[0].prekey_profile
+    j = DeviceEngine(DeviceIdentity.generate(rng, clock, instance_tag=0x1001), J_FULL,
+                     rng=rng, clock=clock)
+    out = j.send_offline("romeo@montague.lit", old_ensembles[0], "drawn before renewal")
+    assert [d for p in out.payloads for d in t.receive(J_FULL, p).displays] == \
+        ["drawn before renewal"]
