@@ -336,7 +336,8 @@ class DeviceEngine:
     # -- stepping ---------------------------------------------------------------------------
 
     def _run(self, pair: PairSession, event: Event, inp: object, *,
-             received: tuple[int, int] | None = None, started_by: bytes = b"") -> Outcome:
+             received: tuple[int, int] | None = None, started_by: bytes = b"",
+             transient: bool = False) -> Outcome:
         session = pair.session
         if session.local_prekeys is not self.local_prekeys:
             session = _with_prekeys(session, self.local_prekeys)
@@ -368,6 +369,9 @@ class DeviceEngine:
             got = (*got, received)[-RECEIVED_KEPT:]
         renewed = established or new.ssid != pair.session.ssid
         origin = started_by if renewed else pair.started_by
+        if transient and new.state is not ProtocolState.ENCRYPTED_MESSAGES:
+            # a Non-Interactive-Auth message that did not start a session leaves no trace
+            return Outcome(pair, tuple(payloads), tuple(texts), (), tuple(notices))
         after = PairSession(pair.peer, pair.full_jid, new, got, pair.delivered + len(displays),
                             origin)
         delivery_ids = self._commit(pair, after, local, displays)
@@ -460,15 +464,16 @@ class DeviceEngine:
             pair = self.pending.get(full_jid)
         if pair is None:
             pair = self.sessions.get((peer, sender_tag))
+        transient = False
         if pair is None:
             pair = self._new(full_jid)
             if event is Event.NON_INTERACTIVE_AUTH:
-                self.sessions[(peer, sender_tag)] = pair
+                transient = True  # kept only if the DAKE completes
             else:
                 self.pending[full_jid] = pair
         elif "/" in full_jid:
             pair.full_jid = full_jid
-        return self._run(pair, event, data, started_by=started_by)
+        return self._run(pair, event, data, started_by=started_by, transient=transient)
 
     def receive_error(self, full_jid: str, text: str) -> Outcome:
         """An OTR Error message (``?OTR Error:``) from ``full_jid``: shown through the
