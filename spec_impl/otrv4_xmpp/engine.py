@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from otrv4 import dake
 from otrv4.clock import Clock
@@ -185,6 +186,7 @@ class DeviceEngine:
         self.pending: dict[str, PairSession] = {}
         self.store = store
         self._unacked: tuple[str, ...] = ()
+        self._notes: dict[str, Any] = {}
         if store is not None:
             store.commit({IDENTITY_RECORD: encode_identity(identity),
                           PREKEYS_RECORD: encode_prekeys(self.local_prekeys)})
@@ -219,6 +221,7 @@ class DeviceEngine:
         engine.sessions, engine.pending = {}, {}
         engine.store = store
         engine._unacked = ()
+        engine._notes = {}
         for name in store.names("pair/") + store.names("pending/"):
             data = store.get(name)
             if data is None:
@@ -280,6 +283,26 @@ class DeviceEngine:
             if p is pair:
                 return f"pending/{full}"
         return None
+
+    def note(self, name: str) -> Any:
+        """The value last given to :meth:`set_note` under ``name`` (``None`` if none).
+        Raises :class:`~otrv4_xmpp.state.errors.CorruptRecordError`."""
+        if self.store is None:
+            return self._notes.get(name)
+        data = self.store.get(f"note/{name}")
+        return None if data is None else decode_note(data, f"note/{name}")
+
+    def set_note(self, name: str, value: Any) -> None:
+        """Keep a small JSON value of the binding under ``name`` (device lists last seen,
+        trust decisions, pinned prekey-service fingerprints, the archive position, …);
+        ``None`` removes it.  Raises :class:`TypeError` for a value JSON cannot hold and
+        the store's errors."""
+        if self.store is None:
+            self._notes[name] = value
+        elif value is None:
+            self.store.commit({}, [f"note/{name}"])
+        else:
+            self.store.commit({f"note/{name}": encode_note(value)})
 
     def commit_prekeys(self) -> None:
         """Write :attr:`local_prekeys` to the store (after changing it directly).  Raises

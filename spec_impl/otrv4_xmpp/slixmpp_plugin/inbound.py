@@ -40,6 +40,7 @@ from ..admission import (
 from ..namespaces import NS_OTR4
 from .delivery import Delivery
 from .device import LocalDevice
+from .events import cause_of
 from .stanza import NS_DELAY, NS_SID, to_lxml
 from .stanza_io import StanzaIO
 
@@ -149,7 +150,8 @@ class Inbound:
         try:
             out = engine.receive(sender, data)
         except OTRError as exc:
-            self.io.error(sender, f"a message could not be decrypted: {exc}", exc)
+            self.io.error(sender, f"a message could not be decrypted: {exc}", exc,
+                          cause_of(exc))
             return
         self.delivery.deliver(out, stanza=msg)
 
@@ -185,7 +187,7 @@ class Inbound:
             reaction = policy.on_undecryptable(path.arrival, self.is_online(sender))
             self.io.error(sender, f"a message could not be decrypted: {exc}"
                           + (" (the sender is online: it should start a new DAKE)"
-                             if reaction.send_otr_error else ""), exc)
+                             if reaction.send_otr_error else ""), exc, cause_of(exc))
             return
         self.delivery.deliver(out, path, stanza=msg)
 
@@ -212,11 +214,14 @@ class Inbound:
                 if inner.xml.find(f"{{{NS_OTR4}}}otr") is not None:
                     await self.process(inner, Path.MAM)
                 count += 1
+            if after is not None:  # a page done: a restart resumes after it
+                self.device.engine.set_note("archive-position", after)
             complete = str(iq["mam_fin"]["complete"]).lower() in ("true", "1")
             if complete or not results:
                 break
         if after is not None:
             self.archive_position = after
+            self.device.engine.set_note("archive-position", after)
         return count
 
     # -- helpers ------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from .errors import (
 )
 from .events import Otr4Devices, Otr4Error, Otr4Message, Otr4Session, SendReport
 from .inbound import Inbound
+from .lifecycle import Lifecycle, open_store
 from .prekey_agent import PrekeyAgent
 from .stanza import Devices, register_stanzas
 from .stanza_io import StanzaIO
@@ -72,7 +73,9 @@ class XEP_OTR4(BasePlugin):
     (replenishment); ``offline_start`` (non-interactive DAKEs when sending);
     ``trust`` (``trust(account, instance_tag, fingerprint) -> bool``, asked before
     encrypting for a device; default: trust on first use); ``archive_after``
-    (where the catch-up resumes: a stored :attr:`archive_position`).
+    (where the catch-up resumes; default: the position kept in the store);
+    ``store`` (a :class:`~otrv4_xmpp.state.store.DeviceStore` or a path of an
+    :class:`~otrv4_xmpp.state.sqlite.SQLiteStore`; default: nothing is kept).
     """
 
     name = "xep_otr4"
@@ -88,18 +91,18 @@ class XEP_OTR4(BasePlugin):
         "session_config": None, "timer_seconds": 30, "prekey_service": None,
         "prekeys_on_start": True, "prekey_target": pc.REFILL_TARGET,
         "prekey_low_water": pc.LOW_WATER_MARK, "offline_start": True, "trust": None,
-        "archive_after": None,
+        "archive_after": None, "store": None,
     }
 
     def plugin_init(self) -> None:
         self.rng: Rng = self.config.get("rng") or SystemRng()
         self.clock: Clock = self.config.get("clock") or SystemClock()
         identity = self.config.get("identity")
+        self.store, self._own_store = open_store(self.config.get("store"))
         self._device = LocalDevice(
-            identity or DeviceIdentity.generate(
-                self.rng, self.clock, mode=self.config.get("mode", Mode.STANDALONE)),
-            self.xmpp.boundjid.bare, rng=self.rng, clock=self.clock,
-            config=self.config.get("session_config"), new=identity is None)
+            identity, self.xmpp.boundjid.bare, rng=self.rng, clock=self.clock,
+            config=self.config.get("session_config"), new=identity is None, store=self.store,
+            mode=self.config.get("mode", Mode.STANDALONE))
         self.validator: StanzaValidator = self.config.get("validator") or StanzaValidator()
         self._io = StanzaIO(self.xmpp, self.validator)
         self._directory = DeviceDirectory(self._io, self._device, self.config)
@@ -108,7 +111,11 @@ class XEP_OTR4(BasePlugin):
         self._inbound = Inbound(
             self._io, self._device, self._delivery,
             lambda full: full in self._directory.online_devices(bare_of(full)),
-            self.config.get("archive_after"))
+            self.config.get("archive_after") or self.engine.note("archive-position"))
+        self._life = Lifecycle(self._io, self._device, deliver=self._delivery.deliver,
+                               rejoin=lambda: self._directory.join_or_report(
+                                   "renewed profiles not published"),
+                               republish=self._prekeys.republish, leave=self._directory.leave)
         self._ready = asyncio.Event()
         self._features_added = getattr(self, "_features_added", False)
         register_stanzas()
@@ -130,6 +137,8 @@ class XEP_OTR4(BasePlugin):
         for event, handler in zip(_EVENTS, self._handlers(), strict=True):
             self.xmpp.del_event_handler(event, handler)
         self.xmpp.plugin["xep_0030"].del_feature(feature=NS_OTR4)
+        if self._own_store and self.store is not None:
+            self.store.close()
 
     def session_bind(self, jid: JID) -> None:
         # Features go in once the dependencies are loaded (post_init may run before
@@ -205,6 +214,10 @@ class XEP_OTR4(BasePlugin):
     async def leave_devices(self) -> None:
         """Remove this device from its account's list (it stops using OTRv4 here)."""
         await self._directory.leave()
+
+    async def retire(self) -> None:
+        """Retire this device for good (:meth:`.lifecycle.Lifecycle.retire`)."""
+        await self._life.retire()
 
     def online_devices(self, account: str) -> list[str]:
         """The full JIDs of ``account`` with available presence, sorted (without ours)."""
@@ -295,9 +308,16 @@ class XEP_OTR4(BasePlugin):
 
     def tick(self) -> None:
         """Run the state machine's timer on every session (heartbeats, session expiry,
-        stored early messages); the plugin schedules it every ``timer_seconds``."""
+        stored early messages) and renew the profiles when they are due (then they are
+        republished); the plugin schedules it every ``timer_seconds``."""
         for out in self.engine.tick():
             self._delivery.deliver(out)
+        if self._ready.is_set():
+            self._life.renew_soon()
+
+    async def renew_profiles(self, *, force: bool = False) -> bool:
+        """Renew due profiles and republish them (:meth:`.lifecycle.Lifecycle.renew`)."""
+        return await self._life.renew(force=force, published=self._directory.joined)
 
     async def catch_up(self, page: int = 50) -> int:
         """Read our account's archive (XEP-0313) after :attr:`archive_position` and
@@ -314,6 +334,8 @@ class XEP_OTR4(BasePlugin):
             await self.xmpp.plugin["xep_0280"].enable()
         except (IqError, IqTimeout) as exc:
             self._io.error(self._io.domain, f"carbons not enabled: {exc}", exc)
+        if not self._life.on_start():  # undelivered plaintexts; renewal; a retired device
+            return
         await self._directory.join_or_report("device list not published")
         if self.config.get("prekeys_on_start", True) and self.identity.mode is Mode.STANDALONE:
             await self._prekeys.replenish()

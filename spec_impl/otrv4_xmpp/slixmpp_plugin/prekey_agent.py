@@ -18,7 +18,7 @@ from slixmpp.exceptions import IqError, IqTimeout
 
 from otrv4.encoding import MessageType
 from otrv4.errors import OTRError
-from otrv4.prekeys import generate_prekey_message
+from otrv4.modes import Mode
 from prekey_server import client as pc
 from prekey_server.dake import PublisherIdentity
 from prekey_server.messages import Success
@@ -50,6 +50,13 @@ class PrekeyAgent:
         self.config = config
         self._services: dict[str, tuple[str, bytes]] = {}
         self._profiles_published = False
+
+    async def republish(self) -> None:
+        """The profiles were renewed: publish them (with Prekey messages if needed) as
+        :meth:`replenish` does; nothing in interactive-only mode."""
+        self._profiles_published = False
+        if self.device.identity.mode is Mode.STANDALONE:
+            await self.replenish()
 
     def forget_services(self) -> None:
         """The stream is gone: find the services again next time."""
@@ -138,13 +145,8 @@ class PrekeyAgent:
                 pc.MAX_PREKEYS_PER_PUBLICATION)
             if count == 0 and self._profiles_published:
                 return 0
-        existing = {p.identifier for p in self.device.engine.local_prekeys.prekeys}
-        new = []
-        for _ in range(count):
-            secret = generate_prekey_message(self.device.rng, self.device.instance_tag,
-                                             existing=existing)
-            existing.add(secret.identifier)
-            new.append(secret)
+        # the secrets are kept (committed to the store) before the service can serve them
+        new = list(self.device.engine.new_prekeys(count))
         client = self._publisher(service, fingerprint)
         dake2 = await self._exchange(service, client.start())
         ident = self.device.identity
@@ -154,8 +156,7 @@ class PrekeyAgent:
         reply = client.finish(await self._exchange(service, request))
         if not isinstance(reply, Success):
             raise PublicationRefusedError("the service did not confirm the publication")
-        engine = self.device.engine
-        engine.local_prekeys = engine.local_prekeys.with_prekeys(new)
+        self.device.engine.prekeys_published(new)
         self._profiles_published = True
         return len(new)
 
