@@ -137,11 +137,12 @@ class Delivery:
                 log.info("%s: %s (%s)", sender, n.kind.value, n.detail)
         if out.displays:
             self.last_received[(pair.peer, pair.their_tag)] = self.device.clock.now()
-        for text in out.displays:
+        ids = out.delivery_ids or (None,) * len(out.displays)
+        for text, delivery_id in zip(out.displays, ids, strict=True):
             self.io.event("otr4_message", Otr4Message(
                 sender, pair.their_tag, str(stanza["to"]) if stanza is not None else "",
                 text, path.value, pair.peer == self.io.bare,
-                (stanza["id"] or None) if stanza is not None else None))
+                (stanza["id"] or None) if stanza is not None else None, delivery_id))
         if out.delivery_ids:  # the application has the plaintexts: the store may forget them
             self.device.engine.acknowledge(out.delivery_ids)
         if out.established:

@@ -96,6 +96,10 @@ class Otr4Message:
     via: str
     outgoing: bool
     stanza_id: str | None
+    delivery_id: str | None = None
+    """With a store: the id the plaintext was kept under until handed over.  A message
+    handed over again after a crash (``via`` ``undelivered``) has the same id, so an
+    application that keeps its own message log can show each once."""
 
     @property
     def account(self) -> str:
