@@ -264,6 +264,11 @@ def test_sigkill_during_a_burst_never_reuses_a_key_or_loses_a_message(
                 to_romeo.append("j-final")
                 await wait_shown(desktop, "j-final", 60)
                 await desktop.quit()
+                vias = [json.loads(x)["via"] for x in desktop.shown.read_text().splitlines()]
+                print(f"kills {kills}, starts {desktop.starts}, data messages seen on the "
+                      f"wire {len(wire)}, shown {len(vias)} by way of "
+                      f"{ {v: vias.count(v) for v in set(vias)} }, Juliet got "
+                      f"{len(phone.received)}")
                 # no (ratchet id, message id) pair sent twice by the desktop
                 assert len(wire) == len(set(wire)), sorted(
                     x for x in set(wire) if wire.count(x) > 1)
