@@ -502,6 +502,16 @@ class DoubleRatchet:
         """Number of the newest chain we know of (sending or receiving)."""
         return max(x for x in (self.send_id, self.recv_id) if x is not None)
 
+    def key_gone(self, ratchet_id: int, message_id: int) -> bool:
+        """Whether the message key of a received message ``(ratchet_id, message_id)`` is
+        gone: the message lies behind the receiving position (an older chain of the
+        peer's, or an earlier message of the current one) and no skipped key is stored
+        for it, so it was decrypted before or its key was dropped (limits, expiry).
+        Changes nothing; raises nothing."""
+        if (ratchet_id, message_id) in self.skipped or self.recv_id is None:
+            return False
+        return ratchet_id < self.recv_id or (ratchet_id == self.recv_id and message_id < self.k)
+
     def needs_new_sending_chain(self) -> bool:
         """Whether the next message we send starts a new chain (a DH-ratchet step)."""
         return self.send_id is None or (self.recv_id is not None and self.recv_id > self.send_id)

@@ -28,7 +28,7 @@ from prekey_server.publication import SharedPrekey
 __all__ = ["RECEIVED_KEPT", "DeviceIdentity", "PairSession", "bare_of"]
 
 #: How many received (ratchet id, message id) pairs a :class:`PairSession` remembers.
-RECEIVED_KEPT = 2000
+RECEIVED_KEPT = 64
 
 
 def bare_of(jid: str) -> str:
@@ -116,7 +116,9 @@ class PairSession:
     session: Session = field(repr=False)
     received: tuple[tuple[int, int], ...] = ()
     """The (ratchet id, message id) of the data messages received last, newest last (at
-    most :data:`RECEIVED_KEPT`): a message delivered again after a crash is recognised."""
+    most :data:`RECEIVED_KEPT`).  With the ratchet's receiving position
+    (:meth:`otrv4.ratchet.DoubleRatchet.key_gone`) a message delivered again after a
+    crash is recognised, however old."""
     delivered: int = 0
     """How many plaintexts of this conversation were handed to the application (numbers
     their delivery ids)."""

@@ -270,7 +270,7 @@ class DeviceEngine:
         else:
             ids = tuple(delivery_ids)
         if self.store is not None and ids:
-            self.store.commit({}, ids)
+            self.store.commit({}, ids, sync=False)  # shown again at worst, same id
         self._unacked = tuple(i for i in self._unacked if i not in ids)
 
     # -- persistence ------------------------------------------------------------------------
@@ -292,17 +292,18 @@ class DeviceEngine:
         data = self.store.get(f"note/{name}")
         return None if data is None else decode_note(data, f"note/{name}")
 
-    def set_note(self, name: str, value: Any) -> None:
+    def set_note(self, name: str, value: Any, *, sync: bool = True) -> None:
         """Keep a small JSON value of the binding under ``name`` (device lists last seen,
         trust decisions, pinned prekey-service fingerprints, the archive position, …);
-        ``None`` removes it.  Raises :class:`TypeError` for a value JSON cannot hold and
-        the store's errors."""
+        ``None`` removes it; ``sync=False`` for a value whose loss in a power failure is
+        harmless (see :meth:`DeviceStore.commit`).  Raises :class:`TypeError` for a value
+        JSON cannot hold and the store's errors."""
         if self.store is None:
             self._notes[name] = value
         elif value is None:
-            self.store.commit({}, [f"note/{name}"])
+            self.store.commit({}, [f"note/{name}"], sync=sync)
         else:
-            self.store.commit({f"note/{name}": encode_note(value)})
+            self.store.commit({f"note/{name}": encode_note(value)}, sync=sync)
 
     def commit_prekeys(self) -> None:
         """Write :attr:`local_prekeys` to the store (after changing it directly).  Raises
@@ -397,7 +398,8 @@ class DeviceEngine:
             return Outcome(pair, tuple(payloads), tuple(texts), (), tuple(notices))
         after = PairSession(pair.peer, pair.full_jid, new, got, pair.delivered + len(displays),
                             origin)
-        delivery_ids = self._commit(pair, after, local, displays)
+        delivery_ids = self._commit(pair, after, local, displays,
+                                    sync=bool(payloads or texts))
         pair.session, pair.received, pair.started_by = new, got, origin
         pair.delivered = after.delivered
         self.local_prekeys = local
@@ -406,7 +408,7 @@ class DeviceEngine:
                        established, ended, delivery_ids)
 
     def _commit(self, pair: PairSession, after: PairSession, local: LocalPrekeys,
-                displays: list[str]) -> tuple[str, ...]:
+                displays: list[str], *, sync: bool) -> tuple[str, ...]:
         """Store ``after`` (the pair once this step is applied), the prekeys if they
         changed, and ``displays`` as undelivered plaintexts; acknowledge those of the
         call before.  Returns the delivery ids.  Nothing in memory changes before the
@@ -427,7 +429,7 @@ class DeviceEngine:
             puts[PREKEYS_RECORD] = encode_prekeys(local)
         for i, text in zip(ids, displays, strict=True):
             puts[i] = encode_note({"peer": after.peer, "tag": tag, "text": text})
-        self.store.commit(puts, deletes)
+        self.store.commit(puts, deletes, sync=sync)
         self._unacked = ids
         return ids
 
@@ -471,7 +473,9 @@ class DeviceEngine:
             known = self.session(peer, message.sender_tag)
             known.full_jid = full_jid if "/" in full_jid else known.full_jid
             key = (message.ratchet_id, message.message_id)
-            if key in known.received:
+            ratchet = known.session.ratchet
+            if key in known.received or (ratchet is not None and not ratchet.expired
+                                         and ratchet.key_gone(*key)):
                 return _duplicate(known, f"data message {key} of {peer} "
                                          f"{message.sender_tag:08x}")
             return self._run(known, event, message, received=key)
@@ -632,5 +636,5 @@ def _with_prekeys(s: Session, local: LocalPrekeys) -> Session:
 def _duplicate(pair: PairSession, what: str) -> Outcome:
     """The outcome of a message handled before: nothing to send or show."""
     return Outcome(pair, notices=(Notice(NoticeKind.IGNORED, f"duplicate: {what} was "
-                                                             f"received before"),),
+                                         "received before (or its key is no longer kept)"),),
                    duplicate=True)

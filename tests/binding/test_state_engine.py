@@ -136,7 +136,7 @@ class FlakyStore(DeviceStore):
     def names(self, prefix: str = "") -> list[str]:
         return self.inner.names(prefix)
 
-    def commit(self, puts, deletes=()) -> None:  # type: ignore[no-untyped-def]
+    def commit(self, puts, deletes=(), *, sync=True) -> None:  # type: ignore[no-untyped-def]
         if self.fail_next:
             self.fail_next = False
             raise OSError("disk gone")

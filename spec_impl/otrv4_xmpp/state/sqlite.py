@@ -2,9 +2,13 @@
 
 The file is created with mode 0600 and holds one table, ``records(name TEXT
 PRIMARY KEY, data BLOB)``; ``PRAGMA user_version`` is the schema version
-(:data:`SCHEMA_VERSION`).  It runs in WAL mode; ``durability="full"`` (the
-default) makes every commit survive a power failure (``synchronous=FULL``),
-``"normal"`` only a crash of the process (``synchronous=NORMAL``, faster).
+(:data:`SCHEMA_VERSION`).  It runs in WAL mode.  Every commit survives a crash
+of the process.  With ``durability="full"`` (the default) a commit made with
+``sync=True`` (the engine's, whenever the step sends something: the ratchet
+state that protects against message-key reuse) is also synced to disk before
+it returns (``synchronous=FULL``), and the others are synced with the next
+such commit (``synchronous=NORMAL``); ``"normal"`` never waits for the disk
+(a power failure may lose the last commits).
 
 A second :class:`SQLiteStore` on the same file, in this process or another,
 raises :class:`~otrv4_xmpp.state.errors.StoreLockedError` (an exclusive
@@ -101,7 +105,9 @@ class SQLiteStore(DeviceStore):
         else:
             self._create()
         con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        con.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+        self._full = durability == "full"
+        self._synchronous = "NORMAL"
+        con.execute("PRAGMA synchronous=NORMAL")
         return con
 
     def _create(self) -> None:
@@ -137,8 +143,13 @@ class SQLiteStore(DeviceStore):
             (len(prefix), prefix)).fetchall()
         return [r[0] for r in rows]
 
-    def commit(self, puts: Mapping[str, bytes], deletes: Iterable[str] = ()) -> None:
+    def commit(self, puts: Mapping[str, bytes], deletes: Iterable[str] = (), *,
+               sync: bool = True) -> None:
         con = self._open()
+        wanted = "FULL" if sync and self._full else "NORMAL"
+        if wanted != self._synchronous:
+            con.execute(f"PRAGMA synchronous={wanted}")
+            self._synchronous = wanted
         con.execute("BEGIN IMMEDIATE")
         try:
             con.executemany("DELETE FROM records WHERE name=?", [(n,) for n in deletes])

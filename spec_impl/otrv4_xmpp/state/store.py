@@ -35,10 +35,14 @@ class DeviceStore(abc.ABC):
         :class:`StoreClosedError`."""
 
     @abc.abstractmethod
-    def commit(self, puts: Mapping[str, bytes], deletes: Iterable[str] = ()) -> None:
+    def commit(self, puts: Mapping[str, bytes], deletes: Iterable[str] = (), *,
+               sync: bool = True) -> None:
         """Write ``puts`` and remove ``deletes`` (absent names are ignored) as one
         atomic, durable change: once it returns, a crash of the process keeps all of it;
-        if it raises, none of it is kept.  Raises :class:`StoreClosedError`."""
+        if it raises, none of it is kept.  ``sync``: the change must also survive a crash
+        of the operating system or a power failure (the engine asks for it when the
+        step sends something); without it, it may be synced later.  Raises
+        :class:`StoreClosedError`."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -68,7 +72,8 @@ class MemoryStore(DeviceStore):
     def names(self, prefix: str = "") -> list[str]:
         return sorted(n for n in self._open() if n.startswith(prefix))
 
-    def commit(self, puts: Mapping[str, bytes], deletes: Iterable[str] = ()) -> None:
+    def commit(self, puts: Mapping[str, bytes], deletes: Iterable[str] = (), *,
+               sync: bool = True) -> None:
         records = self._open()
         new = dict(records)
         for name in deletes:
