@@ -352,7 +352,8 @@ class TrustTest(PluginBase):
 
         self.otr.config["trust"] = trust
         self.complete_dake()
-        self.otr.device_lists["romeo@localhost"] = devices.DeviceList()
+        self.otr.device_lists["romeo@localhost"] = devices.DeviceList.of([devices.DeviceEntry(
+            self.romeo.instance_tag, devices.DeviceMode.STANDALONE, NOW + 3600)])
         self.otr.device_lists["juliet@localhost"] = devices.DeviceList()
         with pytest.raises(NoRecipientsError):
             self.run_coro(self.otr.send_message("romeo@localhost", "secret"))

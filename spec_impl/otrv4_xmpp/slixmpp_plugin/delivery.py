@@ -52,6 +52,11 @@ class Delivery:
         self.last_sent: dict[Recipient, int] = {}
         self._waiters: dict[str, asyncio.Future[PairSession]] = {}
 
+    def compat_devices(self) -> set[Recipient]:
+        """The devices with a session that talk in bodies (no device-list entry)."""
+        return {(p.peer, tag) for (_, tag), p in self.device.engine.sessions.items()
+                if p.full_jid in self.compat_jids}
+
     def waiter(self, full_jid: str) -> asyncio.Future[PairSession]:
         """A future that completes when a DAKE with ``full_jid`` does."""
         fut = self._waiters.get(full_jid)

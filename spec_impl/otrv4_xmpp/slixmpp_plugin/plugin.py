@@ -282,7 +282,8 @@ class XEP_OTR4(BasePlugin):
         errors of :func:`otrv4_xmpp.carriage.build_message`.
         """
         peer, own = bare_of(peer), self._io.bare
-        await self._directory.ensure(dict.fromkeys((peer, own)))
+        compat = self._delivery.compat_devices()
+        await self._directory.ensure(dict.fromkeys((peer, own)), compat)
         plan = plan_send(
             peer, own=own, own_tag=self.instance_tag, device_lists=self.device_lists,
             sessions={(a, t) for a in (peer, own) for t in self.engine.tags_with_sessions(a)},
@@ -291,7 +292,7 @@ class XEP_OTR4(BasePlugin):
             last_received=self._delivery.last_received, last_sent=self._delivery.last_sent,
             offline_start=bool(self.config.get("offline_start", True))
             and self.identity.mode is Mode.STANDALONE,
-            trusted=self._trusted, only=only)
+            trusted=self._trusted, only=only, unlisted=compat)
         started = (await self._prekeys.start_offline(plan, text, self.device_lists)
                    if plan.prekey else [])
         return self._delivery.send_planned(plan, text, started)
