@@ -10,7 +10,7 @@ OUT    ?= build
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := build
-.PHONY: help build test lint docs check-generated bench measure demo clean distclean venv
+.PHONY: help build test lint docs check-generated conformance bench measure demo clean distclean venv
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -39,6 +39,10 @@ docs: $(STAMP) ## build the Sphinx documentation (warnings are errors) into docs
 
 check-generated: $(STAMP) ## fail if committed examples, vectors or the rendered XEP are stale
 	$(BIN)/xepgen check
+
+ADAPTER ?= $(BIN)/python -m otrv4_conformance.reference
+conformance: $(STAMP) ## run the conformance harness against ADAPTER="command" (default: the reference adapter)
+	$(BIN)/otrv4-conformance --adapter "$(ADAPTER)" $(ARGS)
 
 bench: $(STAMP) ## run the benchmarks (not tests: they print timings and ratios against peers)
 	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; PYTHONPATH=spec_impl $(BIN)/python $$b || exit 1; done

@@ -30,24 +30,37 @@ html_theme = "alabaster"
 suppress_warnings = ["autosummary.import_cycle", "ref.python"]
 
 
-def _write_decisions(app: object) -> None:
-    """Render the decisions page from the code (truth flows one way)."""
-    from otrv4.decisions import all_decisions
-
-    out = ["Decisions on the ambiguities of OTRv4", "=" * 38, "",
-           "Generated from :mod:`otrv4.decisions`; the XEP renders the same records.", ""]
-    for d in all_decisions(("otrv4", "prekey_server")):
-        title = f"{d.number}. {d.title}"
-        out += [title, "-" * len(title), "", f"**Question.** {d.question}", "",
-                f"**Decision.** {d.decision}", "", f"**Reason.** {d.reason}", "",
-                f"**Other implementations.** {d.others}", "",
-                f"**Vector.** ``examples/vectors/{d.vector}.json``", ""]
-    target = Path(__file__).parent / "_generated" / "decisions.rst"
+def _write_if_changed(target: Path, text: str) -> None:
     target.parent.mkdir(exist_ok=True)
-    text = "\n".join(out) + "\n"
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
 
 
+def _write_conformance(app: object) -> None:
+    """The adapter page's tables, and the runner's report for the reference adapter, run
+    now (the page shows what this build measured)."""
+    import os
+    import shlex
+
+    from otrv4_conformance.catalogue import catalogue_rst, transcript
+    from otrv4_conformance.runner import run
+
+    generated = Path(__file__).parent / "_generated"
+    _write_if_changed(generated / "conformance-levels.rst",
+                      catalogue_rst(ROOT / "examples" / "vectors"))
+    _write_if_changed(generated / "conformance-transcript.txt",
+                      transcript(ROOT / "examples" / "vectors"))
+    path = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = str(ROOT / "spec_impl") + (os.pathsep + path if path else "")
+    report = run(f"{shlex.quote(sys.executable)} -m otrv4_conformance.reference", root=ROOT,
+                 timeout=120)
+    os.environ["PYTHONPATH"] = path
+    report.command = "python -m otrv4_conformance.reference"
+    if report.exit_code != 0:
+        raise RuntimeError("the reference adapter fails the conformance harness:\n"
+                           + report.text())
+    _write_if_changed(generated / "conformance-report.txt", report.text())
+
+
 def setup(app: object) -> None:
-    app.connect("builder-inited", _write_decisions)  # type: ignore[attr-defined]
+    app.connect("builder-inited", _write_conformance)  # type: ignore[attr-defined]

@@ -182,8 +182,8 @@ register(Decision(
     ),
     others=(
         "libotr-ng computes the same SHAKE-256 construction but with its older usage-ID "
-        "numbering (authenticator 0x1A) and an XSalsa20 nonce field inside the MAC'd sections "
-        "(otrv4-brief.md §2.16), so its tags differ from ours."
+        "numbering (authenticator 0x1A) and an XSalsa20 nonce field inside the MAC'd sections, "
+        "so its tags differ from ours."
     ),
     vector="data-message",
 ))

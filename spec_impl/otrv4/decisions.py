@@ -17,7 +17,8 @@ __all__ = ["DECISIONS", "Decision", "all_decisions", "register"]
 class Decision:
     """One decision on one ambiguity.
 
-    ``number`` is the ambiguity's number in the brief (1-12); ``others`` says
+    ``number``: 1-12 are the ambiguities of the project's list, 13 and up the
+    other departures found since, 101 and up the prekey server's; ``others`` says
     what the existing implementations (libotr-ng, coyim's otr4, …) did;
     ``vector`` names the vector file (under ``examples/vectors/``) that pins it.
     """

@@ -14,7 +14,8 @@ Fingerprints:
   chose to keep it, its secret.
 * :func:`fingerprint` — ``HWC(usage_fingerprint || byte(H) || byte(F), 56)``,
   where ``byte(X)`` is the key's typed wire encoding (ED448-PUBKEY and
-  ED448-FORGING-KEY: the 2-byte type then the POINT), as libotr-ng does.
+  ED448-FORGING-KEY: the 2-byte type then the POINT), as libotr-ng does
+  (decision 13, registered here).
 * reading the typed-key wire encodings ED448-PUBKEY (0x0010),
   ED448-SHARED-PREKEY (0x0011) and ED448-FORGING-KEY (0x0012) from a
   :class:`~otrv4.encoding.Reader` (the codec and decision 5 live in
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .decisions import Decision, register
 from .encoding import Reader
 from .primitives.ed448 import Point
 from .primitives.eddsa import EdDSAKeyPair
@@ -133,3 +135,30 @@ def format_fingerprint(fp: bytes) -> str:
     """112 upper-case hex digits in groups of eight, for display and comparison by people."""
     digits = fp.hex().upper()
     return " ".join(digits[i:i + 8] for i in range(0, len(digits), 8))
+
+
+register(Decision(
+    number=13,
+    title="The bytes of the keys hashed into the fingerprint",
+    question=(
+        "otrv4.md §Public keys, Shared Prekeys, Forging keys and Fingerprints computes the "
+        "fingerprint as HWC(usage_fingerprint || byte(H) || byte(F), 56) without saying "
+        "whether byte(H) and byte(F) include the 2-byte key type."
+    ),
+    decision=(
+        "byte(H) is the 59-byte ED448-PUBKEY encoding (type 0x0010, big-endian as decision 5, "
+        "then the POINT) and byte(F) the 59-byte ED448-FORGING-KEY encoding (0x0012, then the "
+        "POINT): fingerprint = SHAKE-256(\"OTRv4\" || 0x00 || ED448-PUBKEY(H) || "
+        "ED448-FORGING-KEY(F), 56), shown as 112 hexadecimal digits. The peer computes it from "
+        "H and F of the owner's Client Profile; the SMP secret hashes these 56 bytes "
+        "(decision 18)."
+    ),
+    reason=(
+        "These are the encodings the keys have in the Client Profile, so no other layout "
+        "needs defining, and the type codes keep H and F apart in the hash. A reading that "
+        "differs breaks every comparison of fingerprints between users and every SMP run; "
+        "the prekey server's fingerprint (decision 104) uses the same encoding."
+    ),
+    others="libotr-ng (src/fingerprint.c) hashes the 59-byte typed encodings.",
+    vector="fingerprint",
+))

@@ -11,7 +11,9 @@ Key schedule (usage IDs from :class:`otrv4.primitives.kdf.UsageID`)::
     brace_key  = KDF(usage_third_brace_key || k_dh, 32)  on a DH chain, else
                  KDF(usage_brace_key || brace_key, 32)
 
-Ratchet bookkeeping (ambiguities 1 and 2, decided and registered below).  The
+Ratchet bookkeeping (ambiguities 1 and 2, decided and registered below, with
+decisions 16 on extra symmetric keys, 20 on the previous chain message number
+and 21 on revealed MAC keys).  The
 chains of a conversation are numbered 0, 1, 2, ... in the order they are
 created; the two parties create them alternately (the first sender after the
 DAKE owns chain 0, the other party chain 1, and so on), so both agree on every
@@ -803,8 +805,9 @@ register(Decision(
         "the first message of a DH chain."
     ),
     others=(
-        "libotr-ng keeps the spec's i/j/k counters with its own increments (not wire-"
-        "compatible in any case, otrv4-brief.md §5.1); otr4j's review (otr4j/otrv4:review.md) "
+        "libotr-ng keeps the spec's i/j/k counters with its own increments (it follows the "
+        "specification of early 2019 and is not wire-compatible with the current one in any "
+        "case); otr4j's review (otr4j/otrv4:review.md) "
         "criticises the same inconsistency and proposes a single monotonic i."
     ),
     vector="ratchet",
@@ -828,5 +831,83 @@ register(Decision(
         "being derived, which is reset to 0 just before; no other chain key exists at that point."
     ),
     others="libotr-ng derives one chain key per ratchet and starts its message counter at 0.",
+    vector="ratchet",
+))
+
+register(Decision(
+    number=16,
+    title="Extra symmetric keys: each derived from the previous one",
+    question=(
+        "otrv4.md §Extra Symmetric Key gives the formula symkey1 = KDF(index || context || "
+        "extra_sym_key, 64), which derives every further key from the base extra symmetric "
+        "key, while its worked example derives each from the previous one "
+        "(extra_sym_key_3 = KDF(0x03 || 0x104A || extra_sym_key_2, 64))."
+    ),
+    decision=(
+        "As the example: key_0 = KDF(usage_extra_symm_key || 0xFF || chain key, 64), the "
+        "extra symmetric key of the message; for the n-th TLV 7 of the message, key_n = "
+        "KDF(index || context || key_(n-1), 64), where index is the TLV's position in the "
+        "message's TLV list (one byte, from 0, in the place of the usage ID) and context the "
+        "first 4 bytes of its value. At most 10 keys in all (key_0 and 9 derived)."
+    ),
+    reason=(
+        "The example is the only text that fixes what the formula leaves open (which index), "
+        "and chaining matches the instruction that follows it: after each extra_sym_key_n is "
+        "used to derive the next one, it should be deleted. Only ratchet vector tc14 (three "
+        "TLV 7 in one message) tells the two readings apart."
+    ),
+    others="Not compared with another implementation.",
+    vector="ratchet",
+))
+
+register(Decision(
+    number=20,
+    title="The previous chain message number counts the sender's previous sending chain",
+    question=(
+        "A data message's 'Previous chain message number' is 'the sender's pn' (otrv4.md "
+        "§Data Message Format), and pn is 'the number of messages in the previous DH "
+        "ratchet', which could be the sender's previous sending chain or the chain it last "
+        "received; the receiving steps 'Set pn as j'."
+    ),
+    decision=(
+        "pn is the number of messages the sender sent in its previous sending chain (its j "
+        "when it started the current one), 0 in its first sending chain. On the first "
+        "message of a new chain the receiver stores the keys of the messages of its current "
+        "receiving chain (the sender's previous sending chain) from k up to pn, refuses a pn "
+        "below k, and applies max_skip to that gap."
+    ),
+    reason=(
+        "The sender's previous sending chain is the only chain the receiver can still be "
+        "missing messages from, and its length is what the receiver needs to store their "
+        "keys; it is what 'Set pn as j' yields."
+    ),
+    others="Not compared with another implementation.",
+    vector="ratchet",
+))
+
+register(Decision(
+    number=21,
+    title="Revealed MAC keys: order, and only in the first message of the next chain",
+    question=(
+        "otrv4.md §Revealing MAC Keys adds a MAC key to mac_keys_to_reveal 'after a "
+        "participant has verified the message' and says 'The first data message sent every "
+        "ratchet reveals them'; the order of the keys, and whether the chain's later "
+        "messages repeat them, is not said."
+    ),
+    decision=(
+        "A received message's MAC key is appended when its authenticator verifies, so the "
+        "keys are in the order the messages were verified; the MAC keys of stored skipped "
+        "keys deleted for age are appended when deleted. The list goes, as concatenated "
+        "64-byte values, only in the first data message of the sender's next sending chain, "
+        "and is then emptied; the chain's other messages carry an empty field. On session "
+        "expiry the keys not yet revealed, including those of stored skipped keys, go in "
+        "TLV 1."
+    ),
+    reason=(
+        "The trigger the specification names (verification) gives the order, which makes "
+        "data messages reproducible from their inputs; revealing a key once is enough for "
+        "forgeability, and repeating it would cost 64 bytes per key in every message."
+    ),
+    others="Not compared with another implementation.",
     vector="ratchet",
 ))

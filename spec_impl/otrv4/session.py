@@ -64,6 +64,7 @@ from .tlv import TLV, TLVType, decode_payload, disconnected, encode_payload
 
 __all__ = [
     "TRANSITIONS",
+    "ApplicationTLVs",
     "Display",
     "Event",
     "ExtraKey",
@@ -78,6 +79,7 @@ __all__ = [
     "SmpUpdate",
     "Transition",
     "UnhandledTransition",
+    "UserMessage",
     "new_session",
     "receive",
     "step",
@@ -181,7 +183,16 @@ class ExtraKey:
     data: bytes = b""
 
 
-Output = Send | Display | Notice | SmpUpdate | ExtraKey
+@dataclass(frozen=True)
+class ApplicationTLVs:
+    """TLVs of a received data message whose types OTRv4 does not define (otrv4.md
+    §TLV Types: receivers ignore unknown types), handed to the application: a binding
+    may define types of its own (the XMPP binding's SCE envelope)."""
+
+    tlvs: tuple[TLV, ...]
+
+
+Output = Send | Display | Notice | SmpUpdate | ExtraKey | ApplicationTLVs
 
 
 # --------------------------------------------------------------------------- session
@@ -211,7 +222,7 @@ class Session:
     their_tag: int = 0
     smp_state: smp.State = field(default_factory=smp.Expect1)
     smp_we_started: bool = False
-    queued: tuple[str, ...] = ()
+    queued: tuple[UserMessage, ...] = ()
     stored: tuple[tuple[int, DataMessage], ...] = ()
     last_sent: int = 0
     last_ratchet: int = 0
@@ -236,12 +247,27 @@ Result = tuple[Session, tuple[Output, ...]]
 
 
 @dataclass(frozen=True)
+class UserMessage:
+    """What the user sends in one data message: the text, then TLVs (otrv4.md §Data
+    Message: the plaintext is ``message || 0x00 || TLVs``).  USER_SEND takes one, or a
+    plain ``str`` for text without TLVs."""
+
+    text: str
+    tlvs: tuple[TLV, ...] = ()
+
+    @classmethod
+    def of(cls, value: str | UserMessage) -> UserMessage:
+        """``value`` as a :class:`UserMessage`."""
+        return value if isinstance(value, UserMessage) else cls(value)
+
+
+@dataclass(frozen=True)
 class OfflineStart:
     """Input of USER_SEND_OFFLINE and USER_OFFLINE_AFTER_ONLINE: the peer's prekey
     ensemble and the first message, queued until the Non-Interactive-Auth is sent."""
 
     ensemble: PrekeyEnsemble
-    text: str
+    text: str | UserMessage
 
 
 @dataclass(frozen=True)
@@ -285,8 +311,17 @@ def offline_start_input(inp: object) -> OfflineStart:
     if isinstance(inp, tuple) and len(inp) == 2:
         inp = OfflineStart(*inp)
     if not (isinstance(inp, OfflineStart) and isinstance(inp.ensemble, PrekeyEnsemble)
-            and isinstance(inp.text, str)):
-        raise _wrong_input("an OfflineStart(PrekeyEnsemble, str)", inp)
+            and isinstance(inp.text, str | UserMessage)):
+        raise _wrong_input("an OfflineStart(PrekeyEnsemble, str | UserMessage)", inp)
+    return inp
+
+
+def user_message_input(inp: object) -> UserMessage:
+    """The input of USER_SEND: a :class:`UserMessage`, or a ``str`` (text, no TLVs)."""
+    if isinstance(inp, str):
+        return UserMessage(inp)
+    if not isinstance(inp, UserMessage):
+        raise _wrong_input("a str or a UserMessage", inp)
     return inp
 
 
@@ -364,8 +399,8 @@ def _after_dake(s: Session, rng: Rng, clock: Clock) -> Result:
     """Send the queued messages, then try the stored data messages once."""
     outputs: list[Output] = [Notice(NoticeKind.ENCRYPTED)]
     queued, s = s.queued, replace(s, queued=())
-    for text in queued:
-        s, sent = _send_data(s, text, (), rng, clock)
+    for waiting in queued:
+        s, sent = _send_data(s, waiting.text, waiting.tlvs, rng, clock)
         outputs.append(sent)
     stored, s = s.stored, replace(s, stored=())
     for _, message in stored:
@@ -487,7 +522,8 @@ def sending_a_data_message_to_an_offline_participant(s: Session, inp: OfflineSta
         msg, res = xzdh.send_non_interactive_auth(s.ctx, inp.ensemble, rng)
     except ModeRefusalError as e:
         return s, (Notice(NoticeKind.REFUSED, str(e)),)
-    fresh = replace(_forget(s, ProtocolState.START), queued=(*s.queued, inp.text))
+    fresh = replace(_forget(s, ProtocolState.START),
+                    queued=(*s.queued, UserMessage.of(inp.text)))
     s2, outputs = _after_dake(_encrypted(fresh, res.result, clock), rng, clock)
     return s2, (Send(encode_message(msg.encode())), *outputs)
 
@@ -522,6 +558,8 @@ def receiving_a_data_message(s: Session, inp: DataMessage, rng: Rng, clock: Cloc
         return s, (Notice(NoticeKind.UNREADABLE, str(e)),)
     if payload.text:
         outputs.append(Display(payload.text))
+    if payload.unknown:
+        outputs.append(ApplicationTLVs(tuple(payload.unknown)))
     replies: list[TLV] = []
     for record in payload.tlvs:
         if TLVType.SMP_MESSAGE_1 <= record.type <= TLVType.SMP_ABORT:
@@ -569,10 +607,10 @@ def storing_an_early_data_message(s: Session, inp: DataMessage, rng: Rng, clock:
                Send(encode_error(ErrorCode.NOT_IN_PRIVATE_STATE)))
 
 
-def sending_a_data_message(s: Session, inp: str, rng: Rng, clock: Clock) -> Result:
+def sending_a_data_message(s: Session, inp: UserMessage, rng: Rng, clock: Clock) -> Result:
     """§Sending a Data Message: encrypt in ENCRYPTED_MESSAGES, queue otherwise."""
     if s.state is ProtocolState.ENCRYPTED_MESSAGES:
-        s2, sent = _send_data(s, inp, (), rng, clock)
+        s2, sent = _send_data(s, inp.text, inp.tlvs, rng, clock)
         return s2, (sent,)
     if s.state is ProtocolState.FINISHED:
         return replace(s, queued=(*s.queued, inp)), (Notice(NoticeKind.CANNOT_SEND),)
@@ -725,7 +763,7 @@ def _rows() -> tuple[Transition[object], ...]:
     add((S.START, S.WAITING_AUTH_R, S.WAITING_AUTH_I, S.FINISHED), E.DATA,
         storing_an_early_data_message, data_message_input, None,
         "Store the first ratchet after a DAKE while in WAITING_AUTH_I; otherwise ERROR_2.")
-    add(_ALL, E.USER_SEND, sending_a_data_message, text_input, None,
+    add(_ALL, E.USER_SEND, sending_a_data_message, user_message_input, None,
         "Encrypt in ENCRYPTED_MESSAGES; queue in the other states (FINISHED: tell the user).")
     add((S.START, S.WAITING_AUTH_R, S.WAITING_AUTH_I, S.ENCRYPTED_MESSAGES), E.USER_END,
         user_requests_to_end, no_input, (S.START,),

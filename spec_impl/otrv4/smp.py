@@ -6,9 +6,10 @@ to 5 (§SMP Message 1 .. 4).  Every received point is decoded and validated
 
 Secret: :func:`smp_secret` is ``HWC(usage_SMP_secret || 0x01 || initiator
 fingerprint || responder fingerprint || SSID || DATA(secret), 57)``, pruned,
-read little-endian (§Secret Information).  Proof hashes are
-``HashToScalar(i || points)`` with ``i`` = 1..8 as the usage byte and the
-points in their 57-byte encoding (§SMP Hash Function).
+read little-endian (§Secret Information; the secret is length-prefixed:
+decision 18).  Proof hashes are ``HashToScalar(i || points)`` with ``i`` =
+1..8 as the usage byte and the points in their 57-byte encoding (§SMP Hash
+Function); they travel reduced mod ``q`` (decision 17).
 
 State machine (§The SMP State Machine).  The states are frozen values;
 :func:`handle` takes a state and a received TLV and returns an
@@ -25,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .decisions import Decision, register
 from .encoding import Reader, encode_data
 from .errors import OTRError, ValidationError
 from .primitives.ed448 import G, Point, decode_scalar, encode_scalar, prune, random_scalar
@@ -458,3 +460,51 @@ def handle(state: State, tlv: TLV, rng: Rng) -> SmpStep:
                        SmpOutcome.SUCCEEDED if ok else SmpOutcome.FAILED)
     ok = _receive_4(state, SmpMessage4.decode(tlv.value))
     return SmpStep(Expect1(), (), SmpOutcome.SUCCEEDED if ok else SmpOutcome.FAILED)
+
+
+register(Decision(
+    number=17,
+    title="SMP: the hash values travel reduced mod q",
+    question=(
+        "otrv4.md §SMP Message 1 to §SMP Message 3 send c2, c3, cp and cr, each a "
+        "HashToScalar output, as SCALARs (57 bytes), and the receiver checks, e.g., "
+        "'c2 = HashToScalar(1 || G * d2 + G2a * c2)'. Whether the 57-byte hash goes on the "
+        "wire as it is or reduced mod q, and so how the check compares, is not said."
+    ),
+    decision=(
+        "Each c is HashToScalar(i || points) reduced mod q (decision 15) and is sent as the "
+        "SCALAR of that value (57 bytes, little-endian, below q); the d values are computed "
+        "mod q and sent the same way. A receiver reads every SCALAR mod q and compares c with "
+        "its own HashToScalar result as integers in [0, q)."
+    ),
+    reason=(
+        "SCALARs are elements of Z_q (otrv4.md §Scalar), and the points involved have order "
+        "q, so the reduced value is the one the proofs are about; one encoding per value "
+        "makes the check a comparison of integers."
+    ),
+    others="Not compared with another implementation (libotr-ng's SMP uses older usage IDs).",
+    vector="smp",
+))
+
+register(Decision(
+    number=18,
+    title="SMP: the user's secret is hashed length-prefixed",
+    question=(
+        "otrv4.md §Secret Information lists the 'User-specified secret' as DATA (UTF-8), but "
+        "the formula below the list, x = HWC(usage_SMP_secret || version || Initiator "
+        "fingerprint || Responder fingerprint || SSID || User-specified secret, 57), could be "
+        "read as hashing the raw bytes."
+    ),
+    decision=(
+        "x = HWC(usage_SMP_secret || 0x01 || initiator fingerprint (56 bytes) || responder "
+        "fingerprint (56 bytes) || SSID (8 bytes) || DATA(UTF-8 secret), 57): the secret is "
+        "preceded by its length in bytes as a 4-byte big-endian INT. The digest is pruned and "
+        "read little-endian; the fingerprints are those of decision 13."
+    ),
+    reason=(
+        "The field list is the format's definition and says DATA; the formula abbreviates "
+        "it. The length prefix also makes the hashed input unambiguous."
+    ),
+    others="libotr-ng (src/smp_protocol.c) hashes the raw answer, into 64 bytes.",
+    vector="smp",
+))

@@ -48,6 +48,7 @@ from otrv4.profiles import (
     PrekeyProfile,
 )
 from otrv4.session import (
+    ApplicationTLVs,
     Display,
     Event,
     Notice,
@@ -57,11 +58,13 @@ from otrv4.session import (
     Send,
     Session,
     SessionConfig,
+    UserMessage,
     new_session,
     step,
 )
 
 from .device import RECEIVED_KEPT, DeviceIdentity, PairSession, bare_of
+from .sce import SCE_TLV_TYPE
 from .state.codec import (
     decode_identity,
     decode_note,
@@ -104,7 +107,9 @@ class Outcome:
     messages (error messages) to send to it; ``displays``: decrypted text for
     the user; ``notices``: the state machine's notices; ``established``: the
     session, when this step completed a DAKE; ``ended``: the peer (or we) ended
-    the conversation (TLV 1 or expiry).
+    the conversation (TLV 1 or expiry); ``envelopes``: the SCE envelopes (XEP-0420)
+    the data message carried, each marked by the binding's TLV
+    (:data:`otrv4_xmpp.sce.SCE_TLV_TYPE`), as UTF-8 XML not yet parsed.
     """
 
     pair: PairSession | None
@@ -114,6 +119,7 @@ class Outcome:
     notices: tuple[Notice, ...] = ()
     established: bool = False
     ended: bool = False
+    envelopes: tuple[bytes, ...] = ()
     delivery_ids: tuple[str, ...] = ()
     """One id per entry of ``displays`` (with a store: the id under which the plaintext
     waits in the store until acknowledged, see :meth:`DeviceEngine.acknowledge`)."""
@@ -374,6 +380,7 @@ class DeviceEngine:
         texts: list[str] = []
         displays: list[str] = []
         notices: list[Notice] = []
+        envelopes: list[bytes] = []
         for out in outputs:
             if isinstance(out, Send):
                 if out.text.startswith("?OTR:"):
@@ -384,6 +391,8 @@ class DeviceEngine:
                 displays.append(out.text)
             elif isinstance(out, Notice):
                 notices.append(out)
+            elif isinstance(out, ApplicationTLVs):
+                envelopes.extend(t.value for t in out.tlvs if t.type == SCE_TLV_TYPE)
         established = any(n.kind is NoticeKind.ENCRYPTED for n in notices)
         ended = any(n.kind in (NoticeKind.DISCONNECTED, NoticeKind.EXPIRED) for n in notices) \
             or (was_encrypted and new.state in (ProtocolState.FINISHED, ProtocolState.START))
@@ -395,7 +404,8 @@ class DeviceEngine:
         origin = started_by if renewed else pair.started_by
         if transient and new.state is not ProtocolState.ENCRYPTED_MESSAGES:
             # a Non-Interactive-Auth message that did not start a session leaves no trace
-            return Outcome(pair, tuple(payloads), tuple(texts), (), tuple(notices))
+            return Outcome(pair, tuple(payloads), tuple(texts), (), tuple(notices),
+                           envelopes=tuple(envelopes))
         after = PairSession(pair.peer, pair.full_jid, new, got, pair.delivered + len(displays),
                             origin)
         delivery_ids = self._commit(pair, after, local, displays,
@@ -405,7 +415,7 @@ class DeviceEngine:
         self.local_prekeys = local
         self._file(pair)
         return Outcome(pair, tuple(payloads), tuple(texts), tuple(displays), tuple(notices),
-                       established, ended, delivery_ids)
+                       established, ended, tuple(envelopes), delivery_ids)
 
     def _commit(self, pair: PairSession, after: PairSession, local: LocalPrekeys,
                 displays: list[str], *, sync: bool) -> tuple[str, ...]:
@@ -510,13 +520,15 @@ class DeviceEngine:
             raise NoSessionError(f"no session at {full_jid}")
         return self._run(pair, Event.ERROR, text)
 
-    def send(self, peer: str, tag: int, text: str) -> Outcome:
+    def send(self, peer: str, tag: int, text: str | UserMessage) -> Outcome:
         """§Sending a Data Message to device ``tag`` of ``peer`` (queued by the state
-        machine while not encrypted).  Raises :class:`NoSessionError` and the
-        ratchet's encryption errors."""
+        machine while not encrypted): ``text``, or a :class:`~otrv4.session.UserMessage`
+        with TLVs (:func:`otrv4_xmpp.sce.sce_message` makes one that carries an SCE
+        envelope).  Raises :class:`NoSessionError` and the ratchet's encryption errors."""
         return self._run(self.session(peer, tag), Event.USER_SEND, text)
 
-    def send_offline(self, peer: str, ensemble: PrekeyEnsemble, text: str) -> Outcome:
+    def send_offline(self, peer: str, ensemble: PrekeyEnsemble,
+                     text: str | UserMessage) -> Outcome:
         """§Sending a Data Message to an offline participant: a Non-Interactive-Auth
         message from ``ensemble`` (validated by :mod:`otrv4.xzdh`), then ``text``.
         The session is filed under the ensemble's instance tag."""

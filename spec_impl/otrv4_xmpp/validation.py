@@ -80,6 +80,7 @@ FALLBACK_SCHEMAS: dict[str, str] = {
     "urn:xmpp:forward:0": "xep-0297.xsd",
     "http://jabber.org/protocol/chatstates": "chatstates.xsd",
     "urn:xmpp:receipts": "receipts.xsd",
+    "urn:xmpp:invisible:0": "xep-0186.xsd",
 }
 
 #: Schemas cut out of XEPs (not published as files by the XSF), by namespace.
@@ -251,7 +252,7 @@ class StanzaValidator:
             for ns, name in XSF_SCHEMAS.items():
                 if (xsf / name).is_file():
                     self._imports.append((ns, _XSF_URL_PREFIXES[0] + name))
-            # RFC 6120 §8.3.2: an application-specific condition inside <error/>; with an
+            # RFC 6120 §8.3.4: an application-specific condition inside <error/>; with an
             # unexpected upstream file, the file is used as it is.
             with contextlib.suppress(ErrorModelNotFoundError):
                 self._mapping[_XSF_URL_PREFIXES[0] + "jabber-client.xsd"] = str(

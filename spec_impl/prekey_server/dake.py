@@ -26,7 +26,9 @@ Decisions registered here:
 * **101** — ``phi`` over XMPP is ``DATA(publisher's bare JID) ||
   DATA(service's bare JID)``, in that role order, not sorted;
 * **104** — the server's fingerprint hashes the typed ``ED448-PUBKEY``
-  encoding of ``H_s`` (59 bytes), with the OTRv4 KDF.
+  encoding of ``H_s`` (59 bytes), with the OTRv4 KDF;
+* **105** — ``ECDH(a, B)`` is OTRv4's ``a * B``: the received point is not
+  multiplied by the cofactor first.
 """
 
 from __future__ import annotations
@@ -150,6 +152,9 @@ def dake3_t(profile: ClientProfile, composite: CompositeIdentity, i: Point, s: P
 
 def shared_secret(secret: int, public: Point) -> bytes:
     """§Shared Secrets: ``SK = KDF(usage_SK, ECDH(secret, public), 64)``.
+
+    ``ECDH`` is OTRv4's ``POINT(secret * public)``, without the cofactor
+    multiplication of §Generating Shared Secrets (decision 105).
 
     Raises :class:`~otrv4.primitives.ecdh.ZeroSharedSecretError`.
     """
@@ -404,7 +409,35 @@ register(Decision(
     others=(
         "The Go XMPP component (prekey-server-xmpp) announces the fingerprint as 112 "
         "hexadecimal digits in the disco#items name, as the specification's example does; "
-        "which bytes it hashes was not checked for this decision."
+        "the 2019 Go prekey server's fingerprint agrees with this one (decision 106)."
     ),
     vector="prekey-server-dake",
+))
+
+register(Decision(
+    number=105,
+    title="Prekey server: no cofactor multiplication in ECDH(a, B)",
+    question=(
+        "otrv4-prekey-server.md §Generating Shared Secrets computes ECDH(a, B) as "
+        "'B = B * cofactor; SK_ecdh = a * B', while otrv4.md §Generating Shared Secrets "
+        "computes a * B. With the cofactor 4 the two give different values of SK_ecdh, and so "
+        "of SK = KDF(usage_SK, SK_ecdh, 64)."
+    ),
+    decision=(
+        "SK_ecdh = POINT(a * B), as in otrv4.md: B is not multiplied by the cofactor. B is "
+        "validated as every received point is (on the curve, not the identity, q * B = "
+        "identity); a is the pruned secret scalar s of generateECDH(), not reduced mod q; "
+        "an identity result is refused (decision 14)."
+    ),
+    reason=(
+        "A validated B lies in the subgroup of prime order q, so the cofactor multiplication "
+        "removes no small-order component; it only changes the value. The pruned secret is "
+        "a multiple of 4 anyway, which is what clears such components in X448. One ECDH "
+        "function then serves OTRv4 and the prekey server."
+    ),
+    others=(
+        "The 2019 Go prekey server (otrng-prekey-server) also omits the cofactor; its value "
+        "is (i * S) / 4 (fact E1 of decision 106)."
+    ),
+    vector="prekey-server-ecdh",
 ))

@@ -275,10 +275,12 @@ DECISION_PROOF_ENCODING: Final = register(Decision(
     ),
     others=(
         "libotr-ng src/prekey_proofs.c: 44-byte pieces, scalar_decode_long (little-endian) for "
-        "Ed448, gcry_mpi_scan USG (big-endian) for DH, DH values serialized as MPIs. The Go "
-        "prekey server (otrng-prekey-server, proofs.go) agrees: 44-byte pieces, ed448.NewScalar "
-        "(little-endian) and big.Int SetBytes (big-endian), MPIs in the DH hash; it draws the "
-        "DH proof's r below dh_q instead of as 80 bytes, which verifiers cannot tell apart."
+        "Ed448, gcry_mpi_scan USG (big-endian) for DH, DH values serialized as MPIs. The 2019 "
+        "Go prekey server (otrng-prekey-server, proofs.go) uses the same 44-byte pieces, byte "
+        "orders and MPIs, and draws the DH proof's r below dh_q instead of as 80 bytes (which "
+        "verifiers cannot tell apart), but sends the PROOF-ECDH value v as a 56-byte SCALAR "
+        "holding v / 4 (decision 106, facts W1 and P1); with those two changes it verifies "
+        "proofs made by this decision."
     ),
     vector="prekey-server-proofs",
 ))

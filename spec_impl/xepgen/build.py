@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +20,10 @@ from otrv4_xmpp.validation import StanzaValidator
 from .checks import XepCheckError, check_conformance, check_dtd
 from .examples import CheckedExample, run_scenarios
 from .html import render_html
+from .notes import NOTES_HTML, NOTES_RST, NotesError, notes_html, render_notes
 from .paths import ProjectPaths, XsfFiles
 from .render import RenderError, load_revisions, render_xep
+from .submission import SubmissionError, load_submission
 from .vectors import dump_vectors, source_tree_id
 from .vectorsets import all_vector_files
 
@@ -40,15 +41,18 @@ class BuildResult:
     """Everything the build produces.
 
     ``committed`` maps paths relative to the project root to their text: the
-    files kept under version control (examples, vectors, the rendered XEP).
-    ``html`` is the rendered page (written to the output folder only).
-    ``warnings`` lists what could not be checked on this machine.
+    files kept under version control (examples, vectors, the rendered XEP, the
+    companion's reST).  ``html`` is the rendered XEP page and ``pages`` the other
+    pages (the companion), by file name (written to the output folder only).
+    ``warnings`` lists what could not be checked on this machine, and what the
+    submitter still has to fill in.
     """
 
     committed: dict[str, str]
     html: str
     examples: list[CheckedExample]
     warnings: list[str] = field(default_factory=list)
+    pages: dict[str, str] = field(default_factory=dict)
 
 
 def _stderr(msg: str) -> None:
@@ -89,15 +93,18 @@ def generate(paths: ProjectPaths, xsf: XsfFiles, progress: Progress = _stderr) -
         except Exception as exc:
             raise BuildError(f"vector file {stem}.json: {type(exc).__name__}: {exc}") from exc
         committed[f"examples/vectors/{stem}.json"] = text
-    progress("[4/5] rendering the XEP")
-    header_file = paths.xep / "revisions.toml"
+    progress("[4/5] rendering the XEP and its companion, the implementation notes")
     try:
-        revisions = load_revisions(header_file)
-        authors = tomllib.loads(header_file.read_text(encoding="utf-8")).get("author", [])
+        revisions = load_revisions(paths.xep / "revisions.toml")
+        submission = load_submission(paths.xep / "submission.toml")
+        warnings.extend(submission.warnings())
         xml = render_xep(paths.templates, paths.schemas, examples, revisions,
-                         {"authors": authors})
-    except RenderError as exc:
+                         {"authors": submission.authors, "notes_url": submission.notes_url})
+        notes = render_notes(paths.xep)
+        pages = {NOTES_HTML: notes_html(notes)}
+    except (RenderError, NotesError, SubmissionError) as exc:
         raise BuildError(str(exc)) from exc
+    committed[NOTES_RST] = notes
     rel = paths.rendered_xep.relative_to(paths.root).as_posix()
     committed[rel] = xml
     try:
@@ -111,7 +118,7 @@ def generate(paths: ProjectPaths, xsf: XsfFiles, progress: Progress = _stderr) -
         raise BuildError(f"{rel}: {exc}") from exc
     progress("[5/5] rendering HTML")
     html = render_html(xml, examples, xsf.dtd_dir / "xep.ent" if xsf.dtd_dir else None)
-    return BuildResult(committed, html, examples, warnings)
+    return BuildResult(committed, html, examples, warnings, pages)
 
 
 def generated_dirs() -> tuple[str, ...]:
@@ -138,6 +145,8 @@ def write_outputs(result: BuildResult, paths: ProjectPaths, out_dir: Path) -> li
         paths.rendered_xep.relative_to(paths.root).as_posix()])
     changed += _write_if_changed(out_dir / paths.rendered_xep.with_suffix(".html").name,
                                  result.html)
+    for name, text in sorted(result.pages.items()):
+        changed += _write_if_changed(out_dir / name, text)
     return changed
 
 

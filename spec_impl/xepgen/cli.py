@@ -19,6 +19,7 @@ from otrv4_xmpp.validation import StanzaValidator
 
 from . import __version__
 from .build import BuildError, generate, stale_files, write_outputs
+from .fetch import DEFAULT_BASE, DEFAULT_XML_XSD, FetchError, fetch_xsf
 from .paths import PROJECT_ROOT, ProjectPaths, find_xsf
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -87,6 +88,24 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=Path("build/schemas"), metavar="DIR",
                    help="folder to write into (default: build/schemas)")
     _add_xsf_options(s)
+
+    f = sub.add_parser(
+        "fetch-xsf", help="download the XSF's xep.dtd, xep.ent and stanza schemas into a cache",
+        description="Download the XSF's xep.dtd and xep.ent (from xmpp.org/extensions/) and "
+                    "the stanza schemas the validator uses (from xmpp.org/schemas/, plus the "
+                    "W3C's xml.xsd) into a cache folder, which build, validate and check then "
+                    "use when no --xsf option, XSF_DIR or ../shared/ref/xsf is there. Needs "
+                    "the network; without it, nothing changes and the build keeps saying "
+                    "which checks it skipped.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    f.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                   help="where to put the files (default: $XDG_CACHE_HOME/otrv4-xmpp/xsf, "
+                        "i.e. ~/.cache/otrv4-xmpp/xsf)")
+    f.add_argument("--from", dest="base", default=DEFAULT_BASE, metavar="URL",
+                   help=f"site to fetch from (default: {DEFAULT_BASE}; a mirror works)")
+    f.add_argument("--xml-xsd", default=DEFAULT_XML_XSD, metavar="URL",
+                   help=f"where xml.xsd is (default: {DEFAULT_XML_XSD})")
+    f.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
 
     c = sub.add_parser(
         "check", help="fail when committed generated files are stale or the XEP is invalid",
@@ -191,6 +210,24 @@ def _cmd_schemas(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_fetch_xsf(args: argparse.Namespace) -> int:
+    progress = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    try:
+        result = fetch_xsf(args.cache, base=args.base, xml_xsd=args.xml_xsd,
+                           progress=progress)
+    except FetchError as exc:
+        print(f"xepgen fetch-xsf: {exc}", file=sys.stderr)
+        return 1
+    for url, reason in result.failed:
+        print(f"xepgen fetch-xsf: warning: {url}: {reason}", file=sys.stderr)
+    print(f"{len(result.written)} files written to {result.cache}")
+    if not result.complete:
+        print("xepgen fetch-xsf: the DTD, the entities or jabber-client.xsd are missing",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     paths = ProjectPaths(PROJECT_ROOT)
     xsf = find_xsf(args.xsf, args.xsf_schemas)
@@ -219,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xepgen`` command."""
     args = _parser().parse_args(argv)
     handler = {"build": _cmd_build, "validate": _cmd_validate, "schemas": _cmd_schemas,
-               "check": _cmd_check}
+               "check": _cmd_check, "fetch-xsf": _cmd_fetch_xsf}
     try:
         return handler[args.command](args)
     except KeyboardInterrupt:

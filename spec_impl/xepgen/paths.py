@@ -8,7 +8,9 @@ project.  The tool finds them, in this order:
    ``xep.ent``, e.g. an xsf/xeps checkout) and ``XSF_SCHEMAS_DIR`` (a folder
    with ``jabber-client.xsd``, e.g. an xsf/schemas checkout);
 3. ``../shared/ref/xsf`` beside the project (the team's reference copy, which
-   CI has).
+   CI has);
+4. the user cache that ``xepgen fetch-xsf`` fills from xmpp.org
+   (:func:`xepgen.fetch.default_cache`).
 
 Inside an XSF folder, stanza schemas are looked for in the folder itself and
 in ``schemas/``; schemas cut out of XEPs in ``xep-schemas/``.
@@ -93,8 +95,16 @@ def find_xsf(xsf_dir: Path | None = None, schemas_dir: Path | None = None,
     if schemas_dir is None and os.environ.get("XSF_SCHEMAS_DIR"):
         schemas_dir = Path(os.environ["XSF_SCHEMAS_DIR"])
     if xsf_dir is None:
+        from .fetch import default_cache
+
         shared = root.parent / "shared" / "ref" / "xsf"
-        xsf_dir, origin = (shared, "../shared/ref/xsf") if shared.is_dir() else (None, "none")
+        cache = default_cache()
+        if shared.is_dir():
+            xsf_dir, origin = shared, "../shared/ref/xsf"
+        elif (cache / "xep.dtd").is_file():
+            xsf_dir, origin = cache, f"cache {cache} (xepgen fetch-xsf)"
+        else:
+            xsf_dir, origin = None, "none"
     dtd_dir = xsf_dir if xsf_dir and (xsf_dir / "xep.dtd").is_file() else None
     if schemas_dir is None and xsf_dir is not None:
         for cand in (xsf_dir, xsf_dir / "schemas"):

@@ -75,7 +75,10 @@ def cdata(text: str) -> Markup:
 class _Context:
     """The functions templates call; each records what it was asked for."""
 
-    def __init__(self, examples: Sequence[CheckedExample], schema_dir: Path) -> None:
+    def __init__(self, examples: Sequence[CheckedExample], schema_dir: Path,
+                 decisions: Sequence[Decision] = (), notes_url: str = "") -> None:
+        self._decisions = {d.number for d in decisions}
+        self._notes_url = notes_url
         self._examples = {e.ref: e for e in examples if e.valid}
         self._schema_dir = schema_dir
         self.used: list[str] = []
@@ -104,6 +107,15 @@ class _Context:
         # element text: an apostrophe needs no escaping
         return Markup(str(escape(ex.sender)).replace("&#39;", "'"))
 
+    def decision(self, number: int) -> Markup:
+        """A link to decision ``number`` in the companion document (the implementation
+        notes).  Raises :class:`RenderError` for a decision no module registered."""
+        if number not in self._decisions:
+            raise RenderError(f"template cites decision {number}, which is not registered "
+                              f"(known: {', '.join(map(str, sorted(self._decisions)))})")
+        url = escape(f"{self._notes_url}#decision-{number}")
+        return Markup(f"<link url='{url}'>decision {number}</link>")
+
     def schema(self, filename: str) -> Markup:
         path = self._schema_dir / filename
         try:
@@ -130,18 +142,19 @@ def render_xep(templates: Path, schema_dir: Path, examples: Sequence[CheckedExam
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    ctx = _Context(examples, schema_dir)
+    decisions: list[Decision] = all_decisions(("otrv4", "prekey_server"))
+    notes_url = str((extra or {}).get("notes_url", ""))
+    ctx = _Context(examples, schema_dir, decisions, notes_url)
     sections = sorted(p.relative_to(templates).as_posix()
                       for p in (templates / "sections").glob("*.xml.j2"))
-    decisions: list[Decision] = all_decisions(("otrv4", "prekey_server"))
     try:
         text = env.get_template(MAIN_TEMPLATE).render(
             example=ctx.example,
             sender=ctx.sender,
+            decision=ctx.decision,
             schema=ctx.schema,
             revisions=revisions,
             namespaces=sorted(DEFINED.items()),
-            decisions=decisions,
             generator_version=__version__,
             sections=sections,
             **template_data(),

@@ -16,6 +16,9 @@ from typing import Any
 
 from otrv4_xmpp.carriage import DELIVERY_OF
 from otrv4_xmpp.errors import CONDITIONS
+from otrv4_xmpp.namespaces import NS_OTR4
+from otrv4_xmpp.prekey import NS_PREKEY, PREKEY_SPEC_FEATURE, SERVICE_IDENTITY
+from otrv4_xmpp.sce import SCE_TLV_TYPE
 
 from .paths import PROJECT_ROOT
 
@@ -46,6 +49,21 @@ def _build() -> dict[str, object]:
         ],
         "binding_delivery": [
             {"type": t.spec_name, "delivery": d.value} for t, d in DELIVERY_OF.items()
+        ],
+        "sce_tlv_type": f"0x{SCE_TLV_TYPE:04X}",
+        # what the XMPP Registrar is asked to register: every feature and identity the
+        # binding advertises, from the constants the code advertises them with
+        "registrar_features": [
+            {"var": NS_OTR4, "desc": "Signals support for OTRv4 over XMPP"},
+            {"var": NS_PREKEY, "desc": "Signals an OTRv4 prekey service"},
+            {"var": PREKEY_SPEC_FEATURE,
+             "desc": "Signals an OTRv4 prekey service (the name the OTRv4 prekey-server "
+                     "specification gives the feature)"},
+        ],
+        "registrar_identities": [
+            {"category": SERVICE_IDENTITY.category, "type": SERVICE_IDENTITY.type,
+             "desc": "An OTRv4 prekey service, which stores the prekeys of the OTRv4 "
+                     "devices of its domain and serves each one-time prekey once"},
         ],
     }
     table = multidevice_table()

@@ -182,7 +182,7 @@ def every_state_object() -> list[tuple[str, bytes]]:
     j.start_dake(f"{ROMEO}/tablet")
     waiting = j.pending[f"{ROMEO}/tablet"]
     q, _ = step(waiting.session, Event.USER_SEND, "later", rng, clock)
-    assert q.queued == ("later",)
+    assert [m.text for m in q.queued] == ["later"]
     keep(("pair/queued", encode_pair(PairSession(ROMEO, f"{ROMEO}/tablet", q))))
     j.end(ROMEO, r.instance_tag)
     keep(("pair/FINISHED", encode_pair(jp)))

@@ -133,6 +133,37 @@ def test_interactive_dake_and_fan_out_to_every_device(prosody: ProsodyServer) ->
     run(scenario)
 
 
+def test_chat_state_and_receipt_request_travel_encrypted(prosody: ProsodyServer) -> None:
+    """SCE on the wire: the chat state and the receipt request reach every device inside
+    the envelope, never in the clear; typed text that looks like an envelope stays text."""
+    async def scenario() -> None:
+        cast = Cast(prosody, "sce")
+        try:
+            await _two_accounts(cast, juliet=2, romeo=1)
+            j1, r1, j2 = cast["juliet/j1"], cast["romeo/r1"], cast["juliet/j2"]
+            await j1.otr.start_sessions(ROMEO, timeout=15)
+            sent: list[etree._Element] = []
+            j1.add_filter("out", lambda st: sent.append(etree.fromstring(str(st))) or st)
+            report = await j1.otr.send_message(ROMEO, "soft, what light", chat_state="active",
+                                               request_receipt=True)
+            assert len(report.recipients) == 2
+            got = await collect([r1, j2], "soft, what light")
+            for copies in got.values():
+                (m,) = copies
+                assert (m.chat_state, m.receipt_request, m.encrypted_content) == (
+                    "active", True, True)
+            wire = b"".join(etree.tostring(x) for x in sent if x.get("id") == report.stanza_id)
+            assert b"<otr" in wire  # the stanza was seen on its way out
+            assert b"chatstates" not in wire and b"urn:xmpp:receipts" not in wire
+            typed = "<envelope xmlns='urn:xmpp:sce:1'><content/></envelope>"
+            await j1.otr.send_message(ROMEO, typed)
+            (plain,) = (await collect([r1], typed))[r1.boundjid.full]
+            assert not plain.encrypted_content and plain.chat_state is None
+        finally:
+            await cast.close()
+    run(scenario)
+
+
 def test_offline_devices_get_the_message_later(prosody: ProsodyServer) -> None:
     async def scenario() -> None:
         cast = Cast(prosody, "offline")

@@ -1,4 +1,5 @@
-"""Double ratchet with the brace key (spec §Key Management, §Data Exchange; decisions 1 and 2)."""
+"""Double ratchet with the brace key (spec §Key Management, §Data Exchange; decisions 1, 2, 16,
+20 and 21)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from otrv4.data_message import DataMessage, compute_authenticator
 from otrv4.errors import OTRError
-from otrv4.primitives.dh3072 import generate_dh
+from otrv4.primitives.dh3072 import dh_shared_secret, generate_dh
 from otrv4.primitives.ecdh import generate_ecdh
 from otrv4.primitives.ed448 import IdentityPointError
 from otrv4.primitives.kdf import UsageID, kdf
@@ -511,6 +512,56 @@ def test_vectors_reproduce() -> None:
             assert next_chain_key(bytes.fromhex(i["chainKey"])).hex() == o["nextChainKey"]
             assert extra_symmetric_key(bytes.fromhex(i["chainKey"])).hex() == \
                 o["extraSymmetricKey"]
+
+
+def _mac_key_following_the_message(first: dict[str, Any], m: DataMessage, error: str) -> bytes:
+    """The MAC key a receiver derives from ``m`` as it is, skipping only the rule ``error``
+    names (ratchet.json's header), from the first test's intermediates."""
+    chains = [{k: v if k in ("ratchetId", "sender") else bytes.fromhex(v) for k, v in c.items()}
+              for c in first["intermediates"]["chains"]]
+    rid, mid = m.ratchet_id, m.message_id
+    if error in ("TooManySkippedMessages", "InstanceTagMismatch"):  # an existing chain
+        chain_key = chains[rid]["chainKey"]
+        for _ in range(mid):
+            chain_key = next_chain_key(chain_key)
+        return message_keys(chain_key)[1]
+    k_ecdh = chains[rid]["kEcdh"]
+    if error == "IdentityPointError":
+        k_ecdh = (1).to_bytes(57, "little")
+    if m.dh_public is None:
+        brace = next_brace_key(chains[rid - 1]["braceKey"])
+    elif "kDh" in chains[rid]:
+        brace = third_brace_key(int.from_bytes(chains[rid]["kDh"], "big"))
+    else:  # the receiver's latest DH secret against the key the message carries
+        receiver = "alice" if chains[rid]["sender"] == "bob" else "bob"
+        own = [c for c in chains[:rid] if c["sender"] == receiver and "dhSecret" in c][-1]
+        brace = third_brace_key(dh_shared_secret(int.from_bytes(own["dhSecret"], "big"),
+                                                 m.dh_public))
+    _, chain_key = derive_ratchet_keys(chains[rid]["previousRootKey"],
+                                       mixed_shared_secret(k_ecdh, brace))
+    for _ in range(mid):
+        chain_key = next_chain_key(chain_key)
+    return message_keys(chain_key)[1]
+
+
+def test_negative_vectors_isolate_their_rule() -> None:
+    """tc5, tc6, tc8, tc9, tc10: each changed message carries the authenticator that
+    verifies under the keys the message itself leads to, so a receiver lacking the named
+    check would accept its MAC; ours rejects it with exactly the named error."""
+    conversation = [t for g, t in vector_cases("ratchet") if g["type"] == "Conversation"]
+    first = conversation[0]
+    isolated = [t for t in conversation if "MacRecomputed" in t["flags"]]
+    assert [t["tcId"] for t in isolated] == [5, 6, 8, 9, 10]
+    originals = {DataMessage.decode(bytes.fromhex(raw)).authenticator
+                 for raw in first["outputs"]["dataMessages"]}
+    for test in isolated:
+        m = DataMessage.decode(bytes.fromhex(test["inputs"]["message"]))
+        key = _mac_key_following_the_message(first, m, test["expectedError"])
+        assert compute_authenticator(key, m.authenticated_sections()) == m.authenticator
+        assert m.authenticator not in originals, test["comment"]
+        parties = replay_conversation(first, test["inputs"]["deliveredFirst"]).parties
+        with raises_exactly(test["expectedError"], test["comment"]):
+            parties[test["inputs"]["receiver"]].decrypt(m)
 
 
 def test_copy_is_independent() -> None:

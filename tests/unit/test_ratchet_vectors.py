@@ -6,6 +6,7 @@ The scripted conversation of the same file is replayed by ``test_ratchet``.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
@@ -56,3 +57,21 @@ def test_key_schedule_group_has_every_function() -> None:
     assert {key for t in SCHEDULE for key in t["outputs"]} == {
         "rootKey", "chainKey", "nextChainKey", "mkEnc", "mkMac", "extraSymmetricKey",
         "nextBraceKey", "derivedKeys"}
+
+
+def test_extra_keys_chain_each_from_the_previous_one() -> None:
+    """Decision 16, with hashlib: tc14 follows the spec's example (each key from the previous
+    one), not its formula (each from the base key); the two agree only on the first key."""
+    (test,) = [t for t in SCHEDULE if "contexts" in t["inputs"]]
+    base = unhex(test["inputs"]["extraSymmetricKey"])
+
+    def kdf(index: int, context: str, key: bytes) -> bytes:
+        return hashlib.shake_256(b"OTRv4" + bytes([index]) + unhex(context) + key).digest(64)
+
+    chained, previous = [], base
+    for index, context in enumerate(test["inputs"]["contexts"]):
+        previous = kdf(index, context, previous)
+        chained.append(previous.hex())
+    from_base = [kdf(i, c, base).hex() for i, c in enumerate(test["inputs"]["contexts"])]
+    assert test["outputs"]["derivedKeys"] == chained
+    assert chained[0] == from_base[0] and chained[1:] != from_base[1:]

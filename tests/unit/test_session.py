@@ -38,6 +38,7 @@ from otrv4.session import (
     SmpRequest,
     SmpUpdate,
     UnhandledTransition,
+    UserMessage,
     new_session,
     receive,
     step,
@@ -151,7 +152,7 @@ def test_conversation_and_end() -> None:
     got = p.to_b(sends(out))
     assert Notice(NoticeKind.DISCONNECTED) in got and p.b.state is S.FINISHED
     p.b, out = step(p.b, Event.USER_SEND, "late", p.rng, p.clock)
-    assert out == (Notice(NoticeKind.CANNOT_SEND),) and p.b.queued == ("late",)
+    assert out == (Notice(NoticeKind.CANNOT_SEND),) and p.b.queued == (UserMessage("late"),)
     p.b, _ = step(p.b, Event.USER_END, None, p.rng, p.clock)
     assert p.b.state is S.START
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from xepgen.paths import PROJECT_ROOT, XsfFiles
+from xepgen.build import BuildResult, generate
+from xepgen.paths import PROJECT_ROOT, ProjectPaths, XsfFiles
 
 
 @dataclass
@@ -43,3 +44,9 @@ def project_copy(tmp_path: Path, xsf: XsfFiles) -> Project:
     for part in ("spec_impl", "schemas", "xep", "examples"):
         shutil.copytree(PROJECT_ROOT / part, root / part, ignore=_ignore)
     return Project(root, xsf)
+
+
+@pytest.fixture(scope="session")
+def built(xsf: XsfFiles) -> BuildResult:
+    """Everything the build produces, in memory, once per test run."""
+    return generate(ProjectPaths(), xsf, lambda _m: None)

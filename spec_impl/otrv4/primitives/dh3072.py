@@ -23,7 +23,8 @@ and benchmarks can exercise both.
 
 Secret exponents.  ``generateDH()`` says "pick a random value r (80 bytes)";
 this module reads those 80 bytes as a big-endian unsigned integer (all
-non-elliptic-curve values in OTRv4 are big-endian), giving a 640-bit secret.
+non-elliptic-curve values in OTRv4 are big-endian), giving a 640-bit secret
+(decision 19, registered below).
 
 ``k_dh`` serialization is ambiguity 9 of the project's list; the decision is
 registered below: always 384 bytes, big-endian, left-padded with zeros.
@@ -356,5 +357,26 @@ register(Decision(
         "src/dh.c otrng_dh_shared_secret), so it derives a different brace key for the "
         "secrets that begin with a zero byte."
     ),
+    vector="dh3072",
+))
+
+register(Decision(
+    number=19,
+    title="generateDH: byte order of the 80 random bytes",
+    question=(
+        "otrv4.md §Generating ECDH and DH keys: 'pick a random value r (80 bytes); return "
+        "our_dh.public = g3 ^ r, our_dh.secret = r', without saying how the 80 bytes become "
+        "the exponent."
+    ),
+    decision=(
+        "r is read as a big-endian unsigned integer (a 640-bit exponent): "
+        "secret = r, public = 2 ^ r mod dh_p. Vectors list the 80 bytes as drawn."
+    ),
+    reason=(
+        "Every integer of the DH group is big-endian in OTRv4 (MPI, k_dh); only "
+        "elliptic-curve values are little-endian. The order matters to anyone replaying "
+        "vectors from their random draws."
+    ),
+    others="libotr-ng (src/dh.c) hashes 80 random bytes with SHAKE-256 and reads them big-endian.",
     vector="dh3072",
 ))

@@ -18,7 +18,8 @@ u-coordinate; on the Edwards curve the same event is the product being the
 identity ``(0, 1)`` (whose encoding is ``01 00 .. 00``).  We reject the
 identity, and also, literally, the all-zero encoding (the point ``(-1, 0)`` of
 order 4, which no clamped secret can produce).  The spec asks for the check
-to be constant-time; Python cannot promise that.
+to be constant-time; Python cannot promise that.  Decision 14, registered
+here, records this reading.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Final
 
+from ..decisions import Decision, register
 from ..errors import ValidationError
 from .ed448 import POINT_BYTES, Point, base_mul, prune
 from .rng import Rng
@@ -100,3 +102,28 @@ def ecdh(secret: int, public: Point | bytes) -> bytes:
     if shared.is_identity() or encoded == _ALL_ZERO:
         raise ZeroSharedSecretError("the ECDH shared secret is the zero of the group")
     return encoded
+
+
+register(Decision(
+    number=14,
+    title="ECDH: what 'the all-zero value' is on Ed448",
+    question=(
+        "otrv4.md §Generating Shared Secrets (and otrv4-prekey-server.md §Generating Shared "
+        "Secrets) aborts when K_ecdh = a * B 'is the all-zero value', wording taken from "
+        "X448, where a small-order input gives an all-zero u-coordinate. On the Edwards curve "
+        "the zero of the group is the identity (0, 1), whose POINT encoding is 01 00 .. 00."
+    ),
+    decision=(
+        "ECDH(a, B) is refused when a * B is the identity, and also when its POINT encoding "
+        "is 57 zero bytes (the point (-1, 0), of order 4). B has already been validated as "
+        "every received point is (on the curve, not the identity, q * B = identity); the "
+        "message that carried it is rejected."
+    ),
+    reason=(
+        "The identity is the result that removes the other party's contribution, which is "
+        "what the check is for; the literal all-zero test keeps the specification's words "
+        "at no cost."
+    ),
+    others="Not compared with another implementation.",
+    vector="ecdh-ed448",
+))

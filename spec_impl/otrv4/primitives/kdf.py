@@ -32,6 +32,8 @@ from __future__ import annotations
 import enum
 import hashlib
 
+from ..decisions import Decision, register
+
 __all__ = [
     "HASH_TO_SCALAR_SIZE",
     "KdfDomain",
@@ -333,7 +335,8 @@ def hash_to_scalar(usage_id: int, data: bytes, domain: KdfDomain = KdfDomain.OTR
     """``HashToScalar(usageID || d)`` (otrv4.md §HashToScalar, §"SMP Hash Function").
 
     ``h = HWC(usageID || d, 57)`` read as a little-endian integer and reduced
-    mod ``q`` (the Ed448 group order), so the result is in ``[0, q)``.  The
+    mod ``q`` (the Ed448 group order), so the result is in ``[0, q)``
+    (decision 15, registered here).  The
     ring signature uses it for both RSig and RVrf (ambiguity 7, decided in
     :mod:`otrv4.primitives.ring_signature`); SMP passes its small integer
     ``i`` as ``usage_id``.  ``domain`` selects the prekey-server prefix for the
@@ -344,3 +347,27 @@ def hash_to_scalar(usage_id: int, data: bytes, domain: KdfDomain = KdfDomain.OTR
 
     h = derive(domain, usage_id, data, HASH_TO_SCALAR_SIZE)
     return int.from_bytes(h, "little") % Q
+
+
+register(Decision(
+    number=15,
+    title="HashToScalar is reduced mod q",
+    question=(
+        "otrv4.md §HashToScalar: 'Compute h = HWC(usageID || d, 57). Interpret the buffer "
+        "as a little-endian integer, forming a scalar. Return this scalar.' A 57-byte "
+        "integer can exceed the group order q (about 2^446); whether it is reduced is not "
+        "said."
+    ),
+    decision=(
+        "HashToScalar(usageID || d) = LE(HWC(usageID || d, 57)) mod q, an integer in "
+        "[0, q). The ring signature (decision 7) and SMP (decision 17) use it; the prekey "
+        "server's ring signature uses it with the prekey server's KDF prefix."
+    ),
+    reason=(
+        "A scalar is an element of Z_q (otrv4.md §Scalar decodes SCALARs mod q); RSig "
+        "computes c1 = c - c2 - c3 mod q and RVrf compares c with c1 + c2 + c3 mod q, which "
+        "only agree when c is reduced."
+    ),
+    others="libotr-ng (src/auth.c) reduces its ring-signature hash mod q.",
+    vector="kdf",
+))

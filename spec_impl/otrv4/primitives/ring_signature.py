@@ -271,10 +271,11 @@ register(Decision(
     ),
     others=(
         "libotr-ng (src/auth.c) hashes q as 57 bytes big-endian and takes a 64-byte HWC "
-        "output reduced mod q, with its older usage_auth 0x1C; its test "
-        "test_rsig_compatible_with_prekey_server checks a signature made by the Go prekey "
-        "server (otrng-prekey-server), which therefore hashes the same way. Neither is "
-        "wire-compatible with the current specification for other reasons (usage IDs)."
+        "output reduced mod q, with its older usage_auth 0x1C. The 2019 Go prekey server "
+        "(otrng-prekey-server) hashes with the prekey server's usage_auth 0x11, q as 56 bytes "
+        "big-endian and a 64-byte output, encodes its SCALARs in 56 bytes and puts r_i / 4 on "
+        "the wire (decision 106, facts W1, R1, R2). Neither is wire-compatible with this "
+        "decision."
     ),
     vector="ring-signature",
 ))

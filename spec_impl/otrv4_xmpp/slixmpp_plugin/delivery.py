@@ -23,15 +23,16 @@ from lxml import etree
 from slixmpp.stanza import Message
 
 from otrv4.encoding import read_instance_tags
-from otrv4.session import NoticeKind
+from otrv4.errors import OTRError
+from otrv4.session import NoticeKind, UserMessage
 
-from .. import carriage, compat, policy
+from .. import carriage, compat, policy, sce
 from ..admission import Path
 from ..engine import Outcome, PairSession
 from ..send_plan import OfflineStart, Recipient, SendPlan, SkipReason
 from .device import LocalDevice
 from .errors import NoRecipientsError
-from .events import Otr4Message, Otr4Session, SendReport, cause_of
+from .events import Otr4ChatState, Otr4Message, Otr4Session, SendReport, cause_of
 from .stanza_io import StanzaIO
 
 __all__ = ["Delivery"]
@@ -142,12 +143,16 @@ class Delivery:
                 log.info("%s: %s (%s)", sender, n.kind.value, n.detail)
         if out.displays:
             self.last_received[(pair.peer, pair.their_tag)] = self.device.clock.now()
+        to = str(stanza["to"]) if stanza is not None else ""
+        stanza_id = (stanza["id"] or None) if stanza is not None else None
+        outgoing = pair.peer == self.io.bare
         ids = out.delivery_ids or (None,) * len(out.displays)
         for text, delivery_id in zip(out.displays, ids, strict=True):
             self.io.event("otr4_message", Otr4Message(
-                sender, pair.their_tag, str(stanza["to"]) if stanza is not None else "",
-                text, path.value, pair.peer == self.io.bare,
-                (stanza["id"] or None) if stanza is not None else None, delivery_id))
+                sender, pair.their_tag, to, text, path.value, outgoing, stanza_id,
+                delivery_id=delivery_id))
+        for raw in out.envelopes:
+            self._envelope(raw, pair, sender, to, path, stanza_id)
         if out.delivery_ids:  # the application has the plaintexts: the store may forget them
             self.device.engine.acknowledge(out.delivery_ids)
         if out.established:
@@ -159,7 +164,27 @@ class Delivery:
         if out.ended:
             self.io.event("otr4_session_ended", pair)
 
-    def send_planned(self, plan: SendPlan, text: str,
+    def _envelope(self, raw: bytes, pair: PairSession, sender: str, to: str, path: Path,
+                  stanza_id: str | None) -> None:
+        """An SCE envelope from the session with ``pair``: its body as a message, or its
+        chat state alone; a bad envelope is an ``otr4_error``."""
+        # the envelope of a copy of our own message names our own account
+        try:
+            content = sce.read_content(sce.parse_envelope(raw, peer=pair.peer))
+        except OTRError as exc:
+            self.io.error(sender, f"an encrypted envelope was dropped: {exc}", exc)
+            return
+        self.last_received[(pair.peer, pair.their_tag)] = self.device.clock.now()
+        outgoing = pair.peer == self.io.bare
+        if content.body is not None:
+            self.io.event("otr4_message", Otr4Message(
+                sender, pair.their_tag, to, content.body, path.value, outgoing, stanza_id,
+                content.chat_state, content.receipt_request, True))
+        elif content.chat_state is not None:
+            self.io.event("otr4_chat_state", Otr4ChatState(
+                sender, pair.their_tag, content.chat_state, outgoing))
+
+    def send_planned(self, plan: SendPlan, text: str | UserMessage,
                      started: Sequence[OfflineStart] = ()) -> SendReport:
         """Carry out ``plan`` for ``text``: the offline starts already made (``started``)
         and a data message for each device of :attr:`SendPlan.session`, in one stanza

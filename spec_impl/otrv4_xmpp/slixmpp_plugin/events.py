@@ -2,7 +2,9 @@
 
 Events (``xmpp.add_event_handler(name, handler)``):
 
-* ``otr4_message`` (:class:`Otr4Message`): a decrypted data message;
+* ``otr4_message`` (:class:`Otr4Message`): a decrypted data message (plain text, or
+  the body of an SCE envelope with its chat state and receipt request);
+* ``otr4_chat_state`` (:class:`Otr4ChatState`): an encrypted chat state without a body;
 * ``otr4_session_started`` (:class:`Otr4Session`): a DAKE completed;
 * ``otr4_session_ended`` (:class:`otrv4_xmpp.engine.PairSession`): a conversation
   with one device ended;
@@ -30,6 +32,7 @@ from ..engine import NoSessionError, bare_of
 __all__ = [
     "Cause",
     "DeviceResult",
+    "Otr4ChatState",
     "Otr4Devices",
     "Otr4Error",
     "Otr4Message",
@@ -86,7 +89,11 @@ class Otr4Message:
     ``sender`` is the full JID that sent it, ``sender_tag`` its instance tag;
     ``to`` the stanza's addressee (for a copy of our own account's outgoing
     message: the peer); ``outgoing`` is true when another device of our own
-    account sent it; ``via`` is ``live``, ``carbon``, ``offline`` or ``mam``.
+    account sent it; ``via`` is ``live``, ``carbon``, ``offline`` or ``mam``.  When the
+    message came in an SCE envelope (binding §Encrypting More Than Bodies), ``text`` is
+    its body, ``chat_state`` its chat state (XEP-0085) and ``receipt_request`` whether
+    it asks for a delivery receipt (XEP-0184); ``encrypted_content`` says it came in an
+    envelope.
     """
 
     sender: str
@@ -96,6 +103,9 @@ class Otr4Message:
     via: str
     outgoing: bool
     stanza_id: str | None
+    chat_state: str | None = None
+    receipt_request: bool = False
+    encrypted_content: bool = False
     delivery_id: str | None = None
     """With a store: the id the plaintext was kept under until handed over.  A message
     handed over again after a crash (``via`` ``undelivered``) has the same id, so an
@@ -105,6 +115,16 @@ class Otr4Message:
     def account(self) -> str:
         """The sender's bare JID."""
         return bare_of(self.sender)
+
+
+@dataclass(frozen=True)
+class Otr4ChatState:
+    """An encrypted chat state (XEP-0085) without a body, from device ``sender_tag``."""
+
+    sender: str
+    sender_tag: int
+    state: str
+    outgoing: bool
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from slixmpp.xmlstream.matcher import StanzaPath
 from otrv4.clock import Clock, SystemClock
 from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng, SystemRng
+from otrv4.session import UserMessage
 from prekey_server import client as pc
 from prekey_server.retrieval import Ensembles, Exhausted
 
-from .. import devices, policy
+from .. import devices, policy, sce
 from ..engine import DeviceEngine, DeviceIdentity, PairSession, bare_of
 from ..namespaces import NS_OTR4
 from ..send_plan import plan_send
@@ -269,7 +270,9 @@ class XEP_OTR4(BasePlugin):
         return await self._delivery.run_dakes(await self._directory.dake_targets(peer), limit)
 
     async def send_message(self, peer: str, text: str,
-                           only: Collection[tuple[str, int]] | None = None) -> SendReport:
+                           only: Collection[tuple[str, int]] | None = None, *,
+                           chat_state: str | None = None,
+                           request_receipt: bool = False) -> SendReport:
         """Send ``text`` to every device of ``peer`` and to our own other devices, in one
         stanza to the peer's bare JID (binding §Message carriage, stored delivery).
 
@@ -293,9 +296,14 @@ class XEP_OTR4(BasePlugin):
             offline_start=bool(self.config.get("offline_start", True))
             and self.identity.mode is Mode.STANDALONE,
             trusted=self._trusted, only=only, unlisted=compat)
-        started = (await self._prekeys.start_offline(plan, text, self.device_lists)
+        content: str | UserMessage = text
+        if chat_state is not None or request_receipt:
+            content = sce.sce_message(sce.build_envelope(
+                sce.content_elements(sce.StanzaContent(text, chat_state, request_receipt)),
+                from_jid=own, time=self.clock.now()))
+        started = (await self._prekeys.start_offline(plan, content, self.device_lists)
                    if plan.prekey else [])
-        return self._delivery.send_planned(plan, text, started)
+        return self._delivery.send_planned(plan, content, started)
 
     def _trusted(self, account: str, tag: int) -> bool:
         hook = self.config.get("trust")

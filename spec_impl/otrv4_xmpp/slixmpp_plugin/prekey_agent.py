@@ -19,10 +19,10 @@ from slixmpp.exceptions import IqError, IqTimeout
 from otrv4.encoding import MessageType
 from otrv4.errors import OTRError
 from otrv4.modes import Mode
+from otrv4.session import UserMessage
 from prekey_server import client as pc
 from prekey_server.dake import PublisherIdentity
 from prekey_server.messages import Success
-from prekey_server.publication import SharedPrekey
 from prekey_server.retrieval import Ensembles, Exhausted, read_answer
 
 from .. import carriage, devices
@@ -150,9 +150,8 @@ class PrekeyAgent:
         client = self._publisher(service, fingerprint)
         dake2 = await self._exchange(service, client.start())
         ident = self.device.identity
-        request = client.publish(dake2, new, client_profile=ident.client_profile,
-                                 prekey_profile=SharedPrekey(ident.prekey_profile,
-                                                             ident.shared_prekey))
+        request = client.publish(dake2, list(new), client_profile=ident.client_profile,
+                                 prekey_profile=ident.shared())
         reply = client.finish(await self._exchange(service, request))
         if not isinstance(reply, Success):
             raise PublicationRefusedError("the service did not confirm the publication")
@@ -183,7 +182,7 @@ class PrekeyAgent:
         answer = await self._exchange(service, pc.query(tag, account))
         return read_answer(answer, tag, account, self.device.clock)
 
-    async def start_offline(self, plan: SendPlan, text: str,
+    async def start_offline(self, plan: SendPlan, text: str | UserMessage,
                             device_lists: Mapping[str, devices.DeviceList]
                             ) -> list[OfflineStart]:
         """Non-interactive DAKEs (§Sending a Data Message to an offline participant) with

@@ -14,7 +14,7 @@ mode); ``prekeys`` (:class:`otrv4.prekeys.LocalPrekeys`: every Client and
 Prekey Profile still valid with the shared prekey secrets, and the secrets of
 every published, unused Prekey message); ``pair`` (one per conversation with
 one device, :class:`PairSession`: protocol state, DAKE state with its secrets,
-double ratchet with its skipped message keys, SMP state, queued and stored
+double ratchet with its skipped message keys, SMP state, queued (text and TLVs) and stored
 messages, timers, the received (ratchet id, message id) pairs); ``note`` (one
 per name: small JSON values the binding keeps, e.g. device lists last seen,
 trust decisions, pinned prekey-service fingerprints, the archive position,
@@ -48,7 +48,8 @@ from otrv4.primitives.ed448 import Point
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.profiles import ClientProfile, PrekeyProfile
 from otrv4.ratchet import DoubleRatchet, RatchetSnapshot, SkippedKey
-from otrv4.session import ProtocolState, Session, SessionConfig
+from otrv4.session import ProtocolState, Session, SessionConfig, UserMessage
+from otrv4.tlv import TLV
 
 from ..device import DeviceIdentity, PairSession
 from .errors import CorruptRecordError, NewerRecordVersionError, OlderRecordVersionError
@@ -396,6 +397,12 @@ def _usmp(value: object) -> smp.State:
     raise ValueError(f"unknown SMP state {name!r}")
 
 
+def _uuser_message(value: object) -> UserMessage:
+    d = _obj(value)
+    return UserMessage(_str(d["text"]), tuple(TLV(_int(t), _ub(v))
+                                              for t, v in _list(d["tlvs"])))
+
+
 # --------------------------------------------------------------------------- pair sessions
 
 
@@ -411,7 +418,8 @@ def encode_pair(pair: PairSession) -> bytes:
         "ratchet": _ratchet(s.ratchet), "ssid": _ob(s.ssid),
         "their_fingerprint": _ob(s.their_fingerprint), "their_tag": s.their_tag,
         "smp": _smp(s.smp_state), "smp_we_started": s.smp_we_started,
-        "queued": list(s.queued),
+        "queued": [{"text": q.text, "tlvs": [[t.type, _b(t.value)] for t in q.tlvs]}
+                   for q in s.queued],
         "stored": [[t, _b(m.encode())] for t, m in s.stored],
         "last_sent": s.last_sent, "last_ratchet": s.last_ratchet,
         "received": [[r, m] for r, m in pair.received],
@@ -439,7 +447,7 @@ def decode_pair(data: bytes, *, identity: DeviceIdentity, own_jid: str, clock: C
             ctx, config, ProtocolState(d["state"]), _udake_state(d["dake"]),
             _uratchet(d["ratchet"], config), _uob(d["ssid"]), _uob(d["their_fingerprint"]),
             _int(d["their_tag"]), _usmp(d["smp"]), smp_started,
-            tuple(_str(q) for q in _list(d["queued"])),
+            tuple(_uuser_message(q) for q in _list(d["queued"])),
             tuple((_int(t), DataMessage.decode(_ub(m))) for t, m in _list(d["stored"])),
             _int(d["last_sent"]), _int(d["last_ratchet"]), local_prekeys)
         received = tuple((_int(r), _int(m)) for r, m in _list(d["received"]))

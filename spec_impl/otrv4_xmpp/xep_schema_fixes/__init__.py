@@ -14,7 +14,7 @@ XSF's own file for that namespace is not found (see
 published (``abstract`` on a simple type; an element declaration with a
 ``namespace`` attribute).  :func:`rfc6120_jabber_client` patches the XSF's
 ``jabber-client.xsd``: the XSF's file ends ``<error/>`` after
-``<text/>``, while RFC 6120 §8.3.2 lets an error carry one application-specific
+``<text/>``, while RFC 6120 §8.3.4 lets an error carry one application-specific
 condition element after the text.  Both this binding and its prekey service
 send such conditions.  The wildcard added lists the namespaces it admits: a
 ``##other`` wildcard would also match the stanza-error namespace of ``<text/>``
@@ -40,7 +40,7 @@ __all__ = ["CarbonsSchemaNotRecognisedError", "ErrorModelNotFoundError",
 
 def app_condition(namespaces: Iterable[str]) -> str:
     """The particle added after the optional ``<text/>`` of ``<error/>``: at most one
-    element of one of ``namespaces`` (RFC 6120 §8.3.2), validated strictly."""
+    element of one of ``namespaces`` (RFC 6120 §8.3.4), validated strictly."""
     listed = " ".join(sorted(set(namespaces)))
     return (f"<xs:any namespace='{listed}' minOccurs='0' maxOccurs='1' "
             "processContents='strict'/>")

@@ -53,6 +53,7 @@ CHAPTERS = (
     "encoded-body",
     "query-message",
     "stanza-error",
+    "invisible",
     "prekey-exhaustion",
 )
 

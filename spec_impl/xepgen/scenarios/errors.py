@@ -4,7 +4,7 @@ Romeo's new tablet (not yet in Juliet's copy of his device list) receives a
 message stanza with no payload for it and tells the sender.
 
 The error carries the application-specific condition inside ``<error/>``, as
-RFC 6120 §8.3.2 defines; the XSF's copy of the jabber:client schema does not
+RFC 6120 §8.3.4 defines; the XSF's copy of the jabber:client schema does not
 allow that element there (its ``<error/>`` content model ends after
 ``<text/>``), so the validator loads it with that correction
 (:func:`otrv4_xmpp.xep_schema_fixes.rfc6120_jabber_client`).

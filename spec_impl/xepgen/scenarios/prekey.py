@@ -327,7 +327,8 @@ def exhaustion(ctx: ScenarioContext) -> list[Step | InvalidExample]:
         return got
 
     return [
-        Step("no-ensembles", f"After {served} more retrievals every Prekey message was "
+        Step("no-ensembles", f"After {served} more "
+             f"{'retrieval' if served == 1 else 'retrievals'} every Prekey message was "
              "served: No Prekey Ensembles in Storage", answer_iq,
              produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
              accepted_by="prekey_server.retrieval.read_answer", accept=accept_exhausted),

@@ -192,14 +192,54 @@ def play(s: Setup, rng: Rng, *, check: bool = True) -> Conversation:
     return conv
 
 
+def _new_chain_mac_key(root_before: bytes, k_ecdh: bytes, brace: bytes, message_id: int
+                       ) -> bytes:
+    """MKmac of message ``message_id`` of a chain derived from these values."""
+    _, chain_key = derive_ratchet_keys(root_before, mixed_shared_secret(k_ecdh, brace))
+    for _ in range(message_id):
+        chain_key = next_chain_key(chain_key)
+    return message_keys(chain_key)[1]
+
+
+def _remac(message: DataMessage, mac_key: bytes) -> DataMessage:
+    """``message`` with its authenticator recomputed under ``mac_key``."""
+    return replace(message, authenticator=compute_authenticator(
+        mac_key, message.authenticated_sections()))
+
+
 def _mutations(conv: Conversation) -> list[tuple[str, int, DataMessage, str, list[str]]]:
-    """(comment, steps delivered first, message, error, flags)."""
+    """(comment, steps delivered first, message, error, flags).
+
+    A mutation that isolates one rule gets a recomputed authenticator: the
+    one a receiver that follows the message as it is, skipping only that
+    rule, would verify (see the file's header).
+    """
     def step_of(index: int) -> int:
         return next(n for n, (_, i) in enumerate(conv.steps) if i == index)
+
+    def chain(n: int, key: str) -> bytes:
+        return bytes(conv.chains[n][key])
 
     msgs = conv.messages
     chain1 = next(i for i, m in enumerate(msgs) if m.ratchet_id == 1)
     chain2 = next(i for i, m in enumerate(msgs) if m.ratchet_id == 2)
+    dh1 = msgs[chain1].dh_public
+    assert dh1 is not None and msgs[chain1].message_id == msgs[chain2].message_id == 0
+    # chain 1 read as a re-hash chain (its message carries no DH key)
+    no_dh = _new_chain_mac_key(chain(1, "previousRootKey"), chain(1, "kEcdh"),
+                               next_brace_key(chain(0, "braceKey")), 0)
+    # chain 2 read as a DH chain with the key it carries, against the receiver's DH secret
+    with_dh = _new_chain_mac_key(chain(2, "previousRootKey"), chain(2, "kEcdh"), third_brace_key(
+        dh_shared_secret(int.from_bytes(chain(1, "dhSecret"), "big"), dh1)), 0)
+    # chain 1 with K_ecdh = POINT(identity), as a receiver checking neither the point nor
+    # the result gets
+    identity = (1).to_bytes(57, "little")
+    from_identity = _new_chain_mac_key(chain(1, "previousRootKey"), identity, third_brace_key(
+        int.from_bytes(chain(1, "kDh"), "big")), 0)
+    far = chain(0, "chainKey")
+    for _ in range(5000):
+        far = next_chain_key(far)
+    mac0 = bytes(conv.message_details[0]["mkMac"])
     wrong_usage = hcmac(0x11, conv.message_details[0]["mkMac"] +
                         msgs[0].authenticated_sections(), 64)
     flipped = bytearray(msgs[0].ciphertext)
@@ -212,19 +252,22 @@ def _mutations(conv: Conversation) -> list[tuple[str, int, DataMessage, str, lis
         ("authenticator computed with usage ID 0x11 instead of usage_authenticator 0x18", 0,
          replace(msgs[0], authenticator=wrong_usage), "AuthenticatorMismatch", ["WrongUsageId"]),
         ("chain 1 (a DH chain) without its DH public key", step_of(chain1),
-         replace(msgs[chain1], dh_public=None), "DHKeyPresenceError", ["BraceRule"]),
+         _remac(replace(msgs[chain1], dh_public=None), no_dh), "DHKeyPresenceError",
+         ["BraceRule", "MacRecomputed"]),
         ("chain 2 (a re-hash chain) carrying a DH public key", step_of(chain2),
-         replace(msgs[chain2], dh_public=msgs[chain1].dh_public), "DHKeyPresenceError",
-         ["BraceRule"]),
+         _remac(replace(msgs[chain2], dh_public=dh1), with_dh), "DHKeyPresenceError",
+         ["BraceRule", "MacRecomputed"]),
         ("ratchet id two ahead of the next chain", step_of(chain2),
          replace(msgs[chain2], ratchet_id=4), "UnexpectedRatchetId", ["RatchetId"]),
         ("message id 5000: more than max_skip (1000) keys skipped", 0,
-         replace(msgs[0], message_id=5000), "TooManySkippedMessages", ["MaxSkip"]),
+         _remac(replace(msgs[0], message_id=5000), message_keys(far)[1]),
+         "TooManySkippedMessages", ["MaxSkip", "MacRecomputed"]),
         ("new chain whose ECDH key is the identity", step_of(chain1),
-         replace(msgs[chain1], ecdh_public=(1).to_bytes(57, "little")), "IdentityPointError",
-         ["InvalidPoint"]),
+         _remac(replace(msgs[chain1], ecdh_public=identity), from_identity),
+         "IdentityPointError", ["InvalidPoint", "MacRecomputed"]),
         ("receiver instance tag of another instance", 0,
-         replace(msgs[0], receiver_tag=0x12345678), "InstanceTagMismatch", ["InstanceTag"]),
+         _remac(replace(msgs[0], receiver_tag=0x12345678), mac0), "InstanceTagMismatch",
+         ["InstanceTag", "MacRecomputed"]),
     ]
 
 
@@ -332,6 +375,13 @@ def ratchet_vectors() -> VectorFile:
             "randomDraws: the draws of the conversation (ECDH seeds, DH secrets) in order.",
             "Invalid tests: replay the conversation, deliver the first deliveredFirst",
             "messages of deliveryOrder, then hand 'message' to 'receiver'.",
+            "MacRecomputed: the authenticator is the one a receiver that follows the message",
+            "as it is, skipping only the rule named, verifies: without a DH key a chain",
+            "re-hashes the brace key; with one it agrees on k_dh with it; K_ecdh of the",
+            "identity is POINT(identity); message id n uses the n-th key of its chain. Such a",
+            "message is rejected for its own rule, never for the MAC. Replay, WrongUsageId",
+            "and Tampered keep a genuine or deliberately wrong MAC; RatchetId keeps the one",
+            "sent (no keys exist for a chain two ahead).",
         ],
         notes={
             "BraceRule": "Which chains agree on a new DH key (decision 1).",
@@ -343,6 +393,7 @@ def ratchet_vectors() -> VectorFile:
             "MaxSkip": "More keys would be skipped than max_skip (1000) allows.",
             "InvalidPoint": "The new chain's ECDH key is not a valid point.",
             "InstanceTag": "The message is not for this instance.",
+            "MacRecomputed": "The authenticator matches the changed message (see header).",
         },
         groups=[_conversation_group(rng), _schedule_group()],
     )
