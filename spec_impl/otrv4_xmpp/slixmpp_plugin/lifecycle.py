@@ -61,7 +61,7 @@ class Lifecycle:
         for u in pending:
             self.io.event("otr4_message", Otr4Message(
                 u.peer, u.tag, self.io.bare, u.text, "undelivered", u.peer == self.io.bare,
-                None, u.delivery_id))
+                None, delivery_id=u.delivery_id))
         if pending:
             engine.acknowledge(u.delivery_id for u in pending)
 
