@@ -245,8 +245,8 @@ class Demo:
 
 async def _component(host: str, port: int, jid: str, secret: str, folder: Path,
                      stack: AsyncExitStack) -> bool:
+    from otrv4_prekey.storage import SqliteStorage
     from otrv4_xmpp.component import PrekeyComponent, build_server, load_or_create_key
-    from prekey_server.storage import SqliteStorage
 
     storage = SqliteStorage(folder / "prekeys.sqlite")
     stack.callback(storage.close)

@@ -22,8 +22,8 @@ from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
 from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile, PrekeyProfile
 from otrv4.session import ProtocolState, Session
-from prekey_server.dake import PublisherIdentity
-from prekey_server.publication import SharedPrekey
+from otrv4_prekey.dake import PublisherIdentity
+from otrv4_prekey.publication import SharedPrekey
 
 __all__ = ["RECEIVED_KEPT", "DeviceIdentity", "PairSession", "bare_of"]
 

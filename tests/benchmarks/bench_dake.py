@@ -34,7 +34,7 @@ from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble, generate_prekey_message
 from otrv4.primitives import dh3072, ed448
 from otrv4.primitives.dh3072 import dh_shared_secret, generate_dh
 from otrv4.primitives.rng import DeterministicRng
-from xepgen.vectorsets import dake as scenarios
+from otrv4_xepgen.vectorsets import dake as scenarios
 
 PUBLISHED_OMEMO_SEND_MS = 8.6
 PUBLISHED_OMEMO_RECEIVE_MS = 25.4

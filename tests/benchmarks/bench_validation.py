@@ -33,10 +33,10 @@ from pathlib import Path
 
 from lxml import etree
 
+from otrv4_xepgen.examples import run_scenarios
+from otrv4_xepgen.paths import PROJECT_ROOT, find_xsf
 from otrv4_xmpp.validation import StanzaValidator
 from otrv4_xmpp.xmltext import parse
-from xepgen.examples import run_scenarios
-from xepgen.paths import PROJECT_ROOT, find_xsf
 
 ROUNDS = 5
 

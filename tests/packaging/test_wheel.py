@@ -68,4 +68,5 @@ def test_the_wheel_installed_in_a_fresh_venv_registers_the_plugin_and_validates(
     _run(env / "bin" / "xepgen", "validate", EXAMPLE, cwd=work)
     names = _run(py, "-c", "import importlib.metadata as m; "
                  "print(m.distribution('otrv4-xmpp').read_text('top_level.txt'))", cwd=work)
-    assert set(names.split()) == {"otrv4", "otrv4_xmpp", "prekey_server", "xepgen"}
+    assert set(names.split()) == {"otrv4", "otrv4_conformance", "otrv4_prekey", "otrv4_xmpp",
+                                  "otrv4_xepgen"}

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prekey_server.storage import (
+from otrv4_prekey.storage import (
     InMemoryStorage,
     SqliteStorage,
     Storage,

@@ -3,7 +3,7 @@
 :class:`~otrv4_xmpp.component.service.PrekeyComponent` connects to the XMPP
 server's component port, answers disco#info and disco#items for its JID and
 the prekey IQs of ``urn:xmpp:otr4:prekey:0`` by calling the transport-free
-:class:`~prekey_server.server.PrekeyServer` with the requester's bare JID.
+:class:`~otrv4_prekey.server.PrekeyServer` with the requester's bare JID.
 Run it with ``python -m otrv4_xmpp.component --help``.
 """
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from otrv4.primitives.rng import SystemRng
-from prekey_server.dake import format_server_fingerprint
+from otrv4_prekey.dake import format_server_fingerprint
 
 from .service import PrekeyComponent, build_server, load_or_create_key, open_storage
 

@@ -2,13 +2,13 @@
 
 It moves stanzas only: every decision is in :mod:`otrv4_xmpp.prekey`
 (:func:`~otrv4_xmpp.prekey.handle_prekey_iq` and the disco builders) and in
-:mod:`prekey_server`.  Incoming stanzas arrive in the component stream's
+:mod:`otrv4_prekey`.  Incoming stanzas arrive in the component stream's
 namespace (``jabber:component:accept``); they are converted to the
 ``jabber:client`` form the binding's builders and schemas use, and answers are
 converted back.  The server's work (a publication of 100 Prekey messages
 takes a few hundred milliseconds of CPU) runs in a worker thread so the
-stream keeps flowing; :class:`~prekey_server.server.PrekeyServer` and
-:class:`~prekey_server.storage.SqliteStorage` are thread-safe.
+stream keeps flowing; :class:`~otrv4_prekey.server.PrekeyServer` and
+:class:`~otrv4_prekey.storage.SqliteStorage` are thread-safe.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from slixmpp.xmlstream.matcher import MatchXPath
 from otrv4.clock import Clock, SystemClock
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng, SystemRng
-from prekey_server.dake import ServerIdentity
-from prekey_server.server import PrekeyServer, ServerPolicy
-from prekey_server.storage import SqliteStorage, Storage
+from otrv4_prekey.dake import ServerIdentity
+from otrv4_prekey.server import PrekeyServer, ServerPolicy
+from otrv4_prekey.storage import SqliteStorage, Storage
 
 from ..namespaces import NS_CLIENT, NS_DISCO_INFO, NS_STANZAS
 from ..prekey import (
@@ -87,7 +87,7 @@ def load_or_create_key(path: Path, rng: Rng) -> EdDSAKeyPair:
 def build_server(jid: str, keypair: EdDSAKeyPair, storage: Storage, *,
                  publisher_domains: frozenset[str] | None = None,
                  rng: Rng | None = None, clock: Clock | None = None) -> PrekeyServer:
-    """A :class:`~prekey_server.server.PrekeyServer` for the component ``jid``.
+    """A :class:`~otrv4_prekey.server.PrekeyServer` for the component ``jid``.
 
     By default only users of the component's parent domain publish
     (``prekeys.capulet.lit`` serves ``capulet.lit``).

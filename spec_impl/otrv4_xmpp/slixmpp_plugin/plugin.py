@@ -21,8 +21,8 @@ from otrv4.clock import Clock, SystemClock
 from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng, SystemRng
 from otrv4.session import UserMessage
-from prekey_server import client as pc
-from prekey_server.retrieval import Ensembles, Exhausted
+from otrv4_prekey import client as pc
+from otrv4_prekey.retrieval import Ensembles, Exhausted
 
 from .. import devices, policy, sce
 from ..engine import DeviceEngine, DeviceIdentity, PairSession, bare_of
@@ -254,7 +254,7 @@ class XEP_OTR4(BasePlugin):
     async def fetch_ensembles(self, account: str) -> Ensembles | Exhausted:
         """``account``'s Prekey Ensembles (uses one Prekey message per device).  Raises
         :class:`NoPrekeyServiceError` and the errors of
-        :func:`prekey_server.retrieval.read_answer`."""
+        :func:`otrv4_prekey.retrieval.read_answer`."""
         return await self._prekeys.fetch_ensembles(account)
 
     # -- conversations ------------------------------------------------------------------------

@@ -20,10 +20,10 @@ from otrv4.encoding import MessageType
 from otrv4.errors import OTRError
 from otrv4.modes import Mode
 from otrv4.session import UserMessage
-from prekey_server import client as pc
-from prekey_server.dake import PublisherIdentity
-from prekey_server.messages import Success
-from prekey_server.retrieval import Ensembles, Exhausted, read_answer
+from otrv4_prekey import client as pc
+from otrv4_prekey.dake import PublisherIdentity
+from otrv4_prekey.messages import Success
+from otrv4_prekey.retrieval import Ensembles, Exhausted, read_answer
 
 from .. import carriage, devices
 from .. import prekey as prekey_iq
@@ -175,7 +175,7 @@ class PrekeyAgent:
         """Ask ``account``'s prekey service for its devices' Prekey Ensembles
         (otrv4-prekey-server.md §Retrieving Prekey Ensembles); each answer consumes
         one Prekey message per device.  Raises :class:`~.errors.NoPrekeyServiceError`
-        and the validation errors of :func:`prekey_server.retrieval.read_answer`."""
+        and the validation errors of :func:`otrv4_prekey.retrieval.read_answer`."""
         account = bare_of(account)
         tag = self.device.instance_tag
         service, _ = await self.find_service(account.partition("@")[2] or account)

@@ -8,7 +8,7 @@ acceptor on the parsed copy.  An :class:`InvalidExample` is a stanza derived
 from a valid one by a named mutation, with the schema rule it must break.
 
 Every scenario is a chapter of one story with one cast
-(:class:`~xepgen.scenarios._cast.Story`): the devices, their keys, instance
+(:class:`~otrv4_xepgen.scenarios._cast.Story`): the devices, their keys, instance
 tags and profiles, and the prekey service are created once, and the chapters
 run in the order of :data:`CHAPTERS`, each continuing from where the previous
 one left the cast.  Each chapter also gets its own deterministic rng (label

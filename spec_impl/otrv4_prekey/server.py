@@ -215,13 +215,13 @@ class PrekeyServer:
         """Process one message from ``sender`` (a bare JID) and return the reply.
 
         Raises :class:`MessageTooLargeError`; the decoding errors of
-        :mod:`prekey_server.messages`; :class:`UnexpectedMessageError`;
+        :mod:`otrv4_prekey.messages`; :class:`UnexpectedMessageError`;
         for DAKE-1: :class:`ForeignPublisherError` and the errors of
-        :func:`prekey_server.dake.respond`; for DAKE-3:
+        :func:`otrv4_prekey.dake.respond`; for DAKE-3:
         :class:`NotInDakeError` and the errors of
-        :func:`prekey_server.dake.verify_dake3`; for a query:
+        :func:`otrv4_prekey.dake.verify_dake3`; for a query:
         :class:`RateLimitedError` and the errors of
-        :func:`prekey_server.retrieval.answer_query`.
+        :func:`otrv4_prekey.retrieval.answer_query`.
         """
         if len(data) > self.policy.max_message_bytes:
             raise MessageTooLargeError(

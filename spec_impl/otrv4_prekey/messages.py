@@ -17,8 +17,8 @@ bytes, lengths, trailing bytes, the ``K``/``J`` flags, ``L > 0``, the UTF-8 of
 identities, and every embedded OTRv4 value as :mod:`otrv4` decodes it (points
 fully validated, DH values checked to be in the group, profiles structurally
 parsed).  Checks that need context (instance tags, signatures, expiry, MACs,
-proofs) belong to :mod:`prekey_server.dake`, :mod:`prekey_server.publication`,
-:mod:`prekey_server.retrieval` and :mod:`prekey_server.server`.
+proofs) belong to :mod:`otrv4_prekey.dake`, :mod:`otrv4_prekey.publication`,
+:mod:`otrv4_prekey.retrieval` and :mod:`otrv4_prekey.server`.
 
 Version rule: the specification lets a receiver accept "0x0004 or a higher
 version"; a higher version's layout is unknown to this implementation, so it

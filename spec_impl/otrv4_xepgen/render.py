@@ -142,7 +142,7 @@ def render_xep(templates: Path, schema_dir: Path, examples: Sequence[CheckedExam
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    decisions: list[Decision] = all_decisions(("otrv4", "prekey_server"))
+    decisions: list[Decision] = all_decisions(("otrv4", "otrv4_prekey"))
     notes_url = str((extra or {}).get("notes_url", ""))
     ctx = _Context(examples, schema_dir, decisions, notes_url)
     sections = sorted(p.relative_to(templates).as_posix()

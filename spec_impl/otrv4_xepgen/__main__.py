@@ -1,4 +1,4 @@
-"""``python -m xepgen``: the same as the ``xepgen`` command."""
+"""``python -m otrv4_xepgen``: the same as the ``xepgen`` command."""
 
 import sys
 

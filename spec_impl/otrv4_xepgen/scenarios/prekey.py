@@ -2,9 +2,9 @@
 exhaustion.
 
 Everything is real: Juliet's devices run the publisher side of
-:mod:`prekey_server.client` with their own engine's keys and Prekey messages
+:mod:`otrv4_prekey.client` with their own engine's keys and Prekey messages
 (:meth:`otrv4_xmpp.engine.DeviceEngine.new_prekeys`); the service
-``prekeys.capulet.lit`` runs :class:`prekey_server.server.PrekeyServer` over
+``prekeys.capulet.lit`` runs :class:`otrv4_prekey.server.PrekeyServer` over
 an in-memory storage; Romeo's devices retrieve.  Each stanza is what
 :mod:`otrv4_xmpp.prekey` builds, and each acceptor is the receiving side's code.
 """
@@ -16,6 +16,19 @@ import copy
 from lxml import etree
 
 from otrv4.prekeys import PrekeySecret
+from otrv4_prekey.client import PublisherClient
+from otrv4_prekey.dake import receive_dake2
+from otrv4_prekey.messages import (
+    Dake1,
+    Dake3,
+    EnsembleQuery,
+    NoPrekeyEnsembles,
+    StorageStatus,
+    Success,
+)
+from otrv4_prekey.publication import verify_reply_mac
+from otrv4_prekey.retrieval import Ensembles, Exhausted, read_answer
+from otrv4_prekey.server import PrekeyServer, ServerPolicy
 from otrv4_xmpp.discovery import parse_disco_info_result
 from otrv4_xmpp.prekey import (
     NS_DISCO_ITEMS,
@@ -34,19 +47,6 @@ from otrv4_xmpp.prekey import (
     parse_prekey_iq,
 )
 from otrv4_xmpp.validation import XEP_SCHEMAS, XSF_SCHEMAS
-from prekey_server.client import PublisherClient
-from prekey_server.dake import receive_dake2
-from prekey_server.messages import (
-    Dake1,
-    Dake3,
-    EnsembleQuery,
-    NoPrekeyEnsembles,
-    StorageStatus,
-    Success,
-)
-from prekey_server.publication import verify_reply_mac
-from prekey_server.retrieval import Ensembles, Exhausted, read_answer
-from prekey_server.server import PrekeyServer, ServerPolicy
 
 from . import InvalidExample, ScenarioContext, Step
 from ._cast import DOMAIN, JULIET, SERVICE, Device, Story, StoryError
@@ -164,22 +164,22 @@ def publication(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     empty[0].text = "AAQ1"
     return [
         Step("dake1", f"{phone.name} starts the DAKE with the service (DAKE-1)", req1,
-             produced_by="prekey_server.client.PublisherClient.start",
-             accepted_by="prekey_server.messages.Dake1.decode",
+             produced_by="otrv4_prekey.client.PublisherClient.start",
+             accepted_by="otrv4_prekey.messages.Dake1.decode",
              accept=lambda iq: Dake1.decode(parse_prekey_iq(iq).message), sender=phone),
         Step("dake2", "The service answers with DAKE-2", res1,
              produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
-             accepted_by="prekey_server.dake.receive_dake2",
+             accepted_by="otrv4_prekey.dake.receive_dake2",
              accept=lambda iq: receive_dake2(pending, parse_prekey_iq(iq).message)),
         Step("dake3-publication", f"{phone.name} sends DAKE-3 carrying the Prekey Publication",
              req2, produced_by="otrv4_xmpp.engine.DeviceEngine.new_prekeys, "
-                               "prekey_server.client.PublisherClient.publish",
-             accepted_by="prekey_server.messages.Dake3.decode_inner",
+                               "otrv4_prekey.client.PublisherClient.publish",
+             accepted_by="otrv4_prekey.messages.Dake3.decode_inner",
              accept=lambda iq: Dake3.decode(parse_prekey_iq(iq).message).decode_inner(),
              sender=phone),
         Step("success", "The service stored the values (Success)", res2,
              produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
-             accepted_by="prekey_server.publication.verify_reply_mac",
+             accepted_by="otrv4_prekey.publication.verify_reply_mac",
              accept=lambda iq: verify_reply_mac(
                  session.prekey_mac_k, Success.decode(parse_prekey_iq(iq).message))),
         Step("replayed-dake3", "The same DAKE-3 again: no DAKE is in progress", replay,
@@ -227,13 +227,13 @@ def storage_status(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     return [
         Step("dake3-status", f"{phone.name} sends DAKE-3 carrying a Storage Information "
              "Request", request,
-             produced_by="prekey_server.client.PublisherClient.request_status",
-             accepted_by="prekey_server.messages.Dake3.decode_inner",
+             produced_by="otrv4_prekey.client.PublisherClient.request_status",
+             accepted_by="otrv4_prekey.messages.Dake3.decode_inner",
              accept=lambda iq: Dake3.decode(parse_prekey_iq(iq).message).decode_inner(),
              sender=phone),
         Step("status", f"The service reports {status.stored} stored Prekey messages "
              "(Storage Status)", answer, produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
-             accepted_by="prekey_server.publication.verify_reply_mac",
+             accepted_by="otrv4_prekey.publication.verify_reply_mac",
              accept=accept_status),
     ]
 
@@ -267,12 +267,12 @@ def retrieval(ctx: ScenarioContext) -> list[Step | InvalidExample]:
     bad[0].text = None
     return [
         Step("query", f"{r.name} asks for Juliet's ensembles", q1,
-             produced_by="prekey_server.client.query",
-             accepted_by="prekey_server.messages.EnsembleQuery.decode",
+             produced_by="otrv4_prekey.client.query",
+             accepted_by="otrv4_prekey.messages.EnsembleQuery.decode",
              accept=lambda iq: EnsembleQuery.decode(parse_prekey_iq(iq).message), sender=r),
         Step("ensembles", "One ensemble per device of Juliet (Prekey Ensemble Retrieval)",
              answer_iq, produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
-             accepted_by="prekey_server.retrieval.read_answer", accept=accept_ensembles),
+             accepted_by="otrv4_prekey.retrieval.read_answer", accept=accept_ensembles),
         InvalidExample("prekey-with-children", bad,
                        mutation="the query spelled out as child elements instead of the "
                                 "binary message",
@@ -331,7 +331,7 @@ def exhaustion(ctx: ScenarioContext) -> list[Step | InvalidExample]:
              f"{'retrieval' if served == 1 else 'retrievals'} every Prekey message was "
              "served: No Prekey Ensembles in Storage", answer_iq,
              produced_by="otrv4_xmpp.prekey.handle_prekey_iq",
-             accepted_by="prekey_server.retrieval.read_answer", accept=accept_exhausted),
+             accepted_by="otrv4_prekey.retrieval.read_answer", accept=accept_exhausted),
         Step("rate-limited", f"A service limited to {per_minute} retrievals a minute refuses "
              f"the {_ORDINALS[attempt - 1]} request of {tablet.name}", limited,
              produced_by="otrv4_xmpp.prekey.handle_prekey_iq",

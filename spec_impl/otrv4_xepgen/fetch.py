@@ -3,7 +3,7 @@
 The project never ships the XSF's ``xep.dtd``, ``xep.ent`` or stanza schemas.
 A newcomer without an xsf/xeps checkout can fetch them once from xmpp.org into
 a cache folder of their own (``$XDG_CACHE_HOME/otrv4-xmpp/xsf``, by default
-``~/.cache/otrv4-xmpp/xsf``); :func:`xepgen.paths.find_xsf` looks there after
+``~/.cache/otrv4-xmpp/xsf``); :func:`otrv4_xepgen.paths.find_xsf` looks there after
 the options, the environment variables and ``../shared/ref/xsf``.  Without a
 network the command fails with one clear line, and the build goes on as before,
 saying which checks it skipped.

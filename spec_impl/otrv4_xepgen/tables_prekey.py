@@ -1,12 +1,12 @@
 """Data the XEP's prekey-service sections render, from the code's own constants.
 
 * ``prekey_messages``: every prekey-server message (type, base64 prefix, who
-  sends it, its fields) from :mod:`prekey_server.messages`;
+  sends it, its fields) from :mod:`otrv4_prekey.messages`;
 * ``prekey_conditions``: the IQ error conditions from
   :data:`otrv4_xmpp.prekey.CONDITIONS`;
 * ``prekey_policy``: the service's and the clients' numbers (replenishing,
-  limits) from :mod:`prekey_server.client`, :mod:`prekey_server.server` and
-  :mod:`prekey_server.storage`;
+  limits) from :mod:`otrv4_prekey.client`, :mod:`otrv4_prekey.server` and
+  :mod:`otrv4_prekey.storage`;
 * ``prekey_sizes``: the sizes of a publication of the largest batch a client
   sends and of a one-device retrieval answer, computed with real messages;
 * ``prekey_disco_items``: whether the disco#items examples exist (they need a
@@ -25,16 +25,16 @@ from otrv4.prekeys import PrekeyEnsemble, PrekeySecret, generate_prekey_message
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import DeterministicRng
 from otrv4.profiles import ClientProfile, PrekeyProfile
-from otrv4_xmpp.prekey import CONDITIONS, NS_PREKEY, build_prekey_iq
-from otrv4_xmpp.xmltext import to_text
-from prekey_server.client import LOW_WATER_MARK, MAX_PREKEYS_PER_PUBLICATION, REFILL_TARGET
-from prekey_server.messages import (
+from otrv4_prekey.client import LOW_WATER_MARK, MAX_PREKEYS_PER_PUBLICATION, REFILL_TARGET
+from otrv4_prekey.messages import (
     MESSAGE_CLASSES,
     EnsembleRetrieval,
     PrekeyServerMessageType,
 )
-from prekey_server.publication import SharedPrekey, build_publication
-from prekey_server.server import DEFAULT_POLICY
+from otrv4_prekey.publication import SharedPrekey, build_publication
+from otrv4_prekey.server import DEFAULT_POLICY
+from otrv4_xmpp.prekey import CONDITIONS, NS_PREKEY, build_prekey_iq
+from otrv4_xmpp.xmltext import to_text
 
 from .scenarios import EXAMPLE_TIME
 from .scenarios.prekey import DISCO_ITEMS_EXAMPLES

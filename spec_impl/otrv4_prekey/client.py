@@ -24,8 +24,8 @@ of about 46 kB, 62 kB in base64, which keeps the IQ under the binding's
 conversation starts between two logins.
 
 Retrieval: :func:`fetch_ensembles` returns
-:class:`~prekey_server.retrieval.Ensembles` (one validated ensemble per
-device) or :class:`~prekey_server.retrieval.Exhausted`.  On ``Exhausted`` (or
+:class:`~otrv4_prekey.retrieval.Ensembles` (one validated ensemble per
+device) or :class:`~otrv4_prekey.retrieval.Exhausted`.  On ``Exhausted`` (or
 for a device whose ensemble is missing from the answer) the sender does not
 start a non-interactive DAKE: it keeps the message, tells the user that it
 will be sent when the peer's device is online, and starts an interactive
@@ -148,7 +148,7 @@ class PublisherClient:
         """Receiving DAKE-2: check it and answer DAKE-3 with a Prekey Publication.
 
         Raises :class:`ClientNotInDakeError` and the errors of
-        :func:`prekey_server.dake.receive_dake2`.
+        :func:`otrv4_prekey.dake.receive_dake2`.
         """
         session = self._session_for(dake2)
         inner = build_publication(session.sk, prekeys, self.rng, client_profile=client_profile,
@@ -172,9 +172,9 @@ class PublisherClient:
 
         Returns the Storage Status or Success message once its MAC verifies.
         Raises :class:`PublicationFailedError` for a verified Failure message,
-        :class:`~prekey_server.publication.ReplyMacMismatchError` for a MAC
+        :class:`~otrv4_prekey.publication.ReplyMacMismatchError` for a MAC
         that does not verify (ignore that message),
-        :class:`~prekey_server.messages.WrongPrekeyServerMessageTypeError` for
+        :class:`~otrv4_prekey.messages.WrongPrekeyServerMessageTypeError` for
         another type, :class:`ClientNotInDakeError` without a DAKE-3 sent, and
         the decoding errors.  ``prekey_mac_k`` is forgotten after a verified answer.
         """
@@ -207,7 +207,7 @@ def publish(client: PublisherClient, exchange: Exchange, prekeys: Sequence[Preke
     """One whole publication: DAKE-1, DAKE-3 with the publication, the Success message.
 
     Raises what the :class:`PublisherClient` steps raise, and
-    :class:`~prekey_server.messages.WrongPrekeyServerMessageTypeError` if a
+    :class:`~otrv4_prekey.messages.WrongPrekeyServerMessageTypeError` if a
     Storage Status comes back.
     """
     dake2 = exchange(client.start())
@@ -265,7 +265,7 @@ def query(our_tag: int, identity: str, versions: bytes = b"4") -> bytes:
 def fetch_ensembles(exchange: Exchange, our_tag: int, identity: str,
                     clock: Clock) -> Ensembles | Exhausted:
     """Ask for ``identity``'s ensembles and check the answer
-    (:func:`prekey_server.retrieval.read_answer`, whose errors it raises)."""
+    (:func:`otrv4_prekey.retrieval.read_answer`, whose errors it raises)."""
     return read_answer(exchange(query(our_tag, identity)), our_tag, identity, clock)
 
 

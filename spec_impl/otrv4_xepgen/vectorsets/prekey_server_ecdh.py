@@ -14,7 +14,7 @@ from collections.abc import Callable
 from otrv4.primitives.ecdh import ecdh, generate_ecdh
 from otrv4.primitives.kdf import PrekeyUsageID, prekey_server_kdf
 from otrv4.primitives.rng import DeterministicRng, RecordingRng
-from prekey_server.dake import shared_secret
+from otrv4_prekey.dake import shared_secret
 
 from ..vectors import TestCase, TestGroup, VectorFile
 

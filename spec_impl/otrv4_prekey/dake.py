@@ -262,7 +262,7 @@ def receive_dake2(state: PublisherDake, data: bytes | Dake2) -> PublisherSession
     ``RVrf({H_a, H_s, I}, sigma, t)``
     (:class:`~otrv4.primitives.ring_signature.InvalidRingSignatureError`); the
     shared secret is not zero (:class:`~otrv4.primitives.ecdh.ZeroSharedSecretError`).
-    Also raises the decoding errors of :class:`~prekey_server.messages.Dake2`.
+    Also raises the decoding errors of :class:`~otrv4_prekey.messages.Dake2`.
     """
     msg = data if isinstance(data, Dake2) else Dake2.decode(data)
     ours = state.publisher
@@ -326,7 +326,7 @@ def respond(server: ServerIdentity, publisher: str, data: bytes | Dake1, rng: Rn
     the Client Profile is valid for that tag at ``clock.now()`` (the errors of
     :meth:`~otrv4.profiles.ClientProfile.validate`); ``I`` is valid (decoding).
     Then draws ``s`` (57 bytes) and the ring signature's five values.  Also
-    raises the decoding errors of :class:`~prekey_server.messages.Dake1`.
+    raises the decoding errors of :class:`~otrv4_prekey.messages.Dake1`.
     """
     msg = data if isinstance(data, Dake1) else Dake1.decode(data)
     check_sender_tag(msg.sender_tag)
@@ -351,7 +351,7 @@ def verify_dake3(server: ServerIdentity, state: ServerDake, data: bytes | Dake3)
     ``RVrf({H_a, H_s, S}, sigma, t)``
     (:class:`~otrv4.primitives.ring_signature.InvalidRingSignatureError`).  The
     attached message is not looked at.  Also raises the decoding errors of
-    :class:`~prekey_server.messages.Dake3`.
+    :class:`~otrv4_prekey.messages.Dake3`.
     """
     msg = data if isinstance(data, Dake3) else Dake3.decode(data)
     if msg.sender_tag != state.sender_tag:

@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 from typing import Any
 
-import xepgen
+import otrv4_xepgen
 
 __all__ = ["template_data"]
 
@@ -20,10 +20,10 @@ __all__ = ["template_data"]
 def template_data() -> dict[str, Any]:
     """The union of every ``tables_*`` module's ``TEMPLATE_DATA``; names must not clash."""
     out: dict[str, Any] = {}
-    for info in sorted(pkgutil.iter_modules(xepgen.__path__), key=lambda m: m.name):
+    for info in sorted(pkgutil.iter_modules(otrv4_xepgen.__path__), key=lambda m: m.name):
         if not info.name.startswith("tables_"):
             continue
-        module = importlib.import_module(f"xepgen.{info.name}")
+        module = importlib.import_module(f"otrv4_xepgen.{info.name}")
         for key, value in getattr(module, "TEMPLATE_DATA", {}).items():
             if key in out:
                 raise ValueError(f"template variable {key!r} defined twice")

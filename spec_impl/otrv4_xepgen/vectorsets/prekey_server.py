@@ -42,7 +42,7 @@ from otrv4.profiles import (
     ProfileExpiredError,
     ProfileOwnerTagMismatchError,
 )
-from prekey_server.dake import (
+from otrv4_prekey.dake import (
     DakeSenderTagMismatchError,
     PublisherDake,
     PublisherIdentity,
@@ -58,7 +58,7 @@ from prekey_server.dake import (
     start,
     verify_dake3,
 )
-from prekey_server.messages import (
+from otrv4_prekey.messages import (
     CompositeIdentity,
     Dake1,
     EmptyRetrievalError,
@@ -67,7 +67,7 @@ from prekey_server.messages import (
     NoPrekeyEnsembles,
     PrekeyPublication,
 )
-from prekey_server.proofs import (
+from otrv4_prekey.proofs import (
     DhProof,
     EcdhProof,
     InvalidProofError,
@@ -77,7 +77,7 @@ from prekey_server.proofs import (
     verify_dh,
     verify_ecdh,
 )
-from prekey_server.publication import (
+from otrv4_prekey.publication import (
     PrekeyMacMismatchError,
     PublicationTagMismatchError,
     PublishedKeyMismatchError,
@@ -90,7 +90,7 @@ from prekey_server.publication import (
     success,
     verify_publication,
 )
-from prekey_server.retrieval import (
+from otrv4_prekey.retrieval import (
     Ensembles,
     NoUsableEnsembleError,
     RetrievalIdentityMismatchError,
@@ -505,7 +505,7 @@ def publication_vectors() -> VectorFile:
     base = {"SK": sk, "dakeClientProfile": mat.publisher.client_profile.encode(),
             "senderTag": tag, "now": NOW}
     data = pub.encode()
-    from prekey_server.dake import prekey_mac_key
+    from otrv4_prekey.dake import prekey_mac_key
     k = prekey_mac_key(sk)
     other = _material(DeterministicRng("prekey-server-publication/other"), tag=tag)
     foreign_pm = dataclasses.replace(pub.prekey_messages[0], owner_tag=tag ^ 0x100)

@@ -83,7 +83,7 @@ def answer_query(
 
     Raises :class:`~otrv4.instance_tag.InvalidSenderTagError` for a sender tag
     below 0x100 and the decoding errors of
-    :class:`~prekey_server.messages.EnsembleQuery`.  Unrecognized versions are
+    :class:`~otrv4_prekey.messages.EnsembleQuery`.  Unrecognized versions are
     ignored; when "4" is not asked for, the answer is "No Prekey Ensembles".
     Stored values that no longer decode are skipped (their Prekey message is
     consumed all the same).
@@ -118,7 +118,7 @@ def read_answer(data: bytes, our_tag: int, identity: str, clock: Clock) -> Ensem
     (:func:`otrv4.prekeys.select_ensembles`); if none is left,
     :class:`NoUsableEnsembleError`.  For a No Prekey Ensembles message the same
     tag and identity checks, then :class:`Exhausted`.  Any other message type:
-    :class:`~prekey_server.messages.WrongPrekeyServerMessageTypeError`.  Also
+    :class:`~otrv4_prekey.messages.WrongPrekeyServerMessageTypeError`.  Also
     raises the decoding errors of the two message classes.
     """
     mtype = peek_type(data)

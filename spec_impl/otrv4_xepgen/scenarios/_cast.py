@@ -36,13 +36,13 @@ from otrv4.encoding import Header, MessageType, Reader
 from otrv4.prekeys import PrekeyEnsemble
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import DeterministicRng
+from otrv4_prekey.client import PublisherClient
+from otrv4_prekey.dake import ServerIdentity
+from otrv4_prekey.server import PrekeyServer, ServerPolicy
+from otrv4_prekey.storage import InMemoryStorage
 from otrv4_xmpp.carriage import OtrElement, OtrPayload, build_message, parse_message, payload_for
 from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity, Outcome, bare_of
 from otrv4_xmpp.xmltext import parse, to_text
-from prekey_server.client import PublisherClient
-from prekey_server.dake import ServerIdentity
-from prekey_server.server import PrekeyServer, ServerPolicy
-from prekey_server.storage import InMemoryStorage
 
 __all__ = [
     "DOMAIN",

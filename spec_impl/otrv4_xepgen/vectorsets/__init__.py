@@ -2,7 +2,7 @@
 
 Each module of this package defines ``VECTOR_FILES``: a mapping from a file
 stem (``"ed448-points"`` → ``examples/vectors/ed448-points.json``) to a
-function that returns a :class:`xepgen.vectors.VectorFile`.  Producers call the
+function that returns a :class:`otrv4_xepgen.vectors.VectorFile`.  Producers call the
 public API of the protocol packages only and use
 :class:`otrv4.primitives.rng.DeterministicRng` with one label per file.
 """

@@ -229,7 +229,7 @@ def verify_publication(
        :meth:`~otrv4.profiles.ClientProfile.validate`);
     4. a published Prekey Profile is valid and signed by that key (the errors of
        :meth:`~otrv4.profiles.PrekeyProfile.validate`);
-    5. the proofs (:class:`~prekey_server.proofs.InvalidProofError`).
+    5. the proofs (:class:`~otrv4_prekey.proofs.InvalidProofError`).
 
     ``N``, ``K`` and ``J`` were checked against the contents when decoding.
     Points and DH values were validated when decoding.

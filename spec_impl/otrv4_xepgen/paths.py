@@ -10,7 +10,7 @@ project.  The tool finds them, in this order:
 3. ``../shared/ref/xsf`` beside the project (the team's reference copy, which
    CI has);
 4. the user cache that ``xepgen fetch-xsf`` fills from xmpp.org
-   (:func:`xepgen.fetch.default_cache`).
+   (:func:`otrv4_xepgen.fetch.default_cache`).
 
 Inside an XSF folder, stanza schemas are looked for in the folder itself and
 in ``schemas/``; schemas cut out of XEPs in ``xep-schemas/``.

@@ -49,7 +49,7 @@ def docutils_text(text: str) -> str:
 
 def decisions() -> list[Decision]:
     """Every registered decision, OTRv4's and the prekey server's, by number."""
-    return all_decisions(("otrv4", "prekey_server"))
+    return all_decisions(("otrv4", "otrv4_prekey"))
 
 
 def render_notes(xep_dir: Path, extra: Mapping[str, Any] | None = None) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from lxml import etree
 
 from otrv4.encoding import MessageType
+from otrv4_prekey.messages import EnsembleQuery
+from otrv4_prekey.retrieval import Ensembles, read_answer
 from otrv4_xmpp.carriage import OtrElement, build_message
 from otrv4_xmpp.invisibility import (
     InvisibleCommand,
@@ -17,8 +19,6 @@ from otrv4_xmpp.invisibility import (
     parse_command,
 )
 from otrv4_xmpp.prekey import build_prekey_iq, handle_prekey_iq, parse_prekey_iq
-from prekey_server.messages import EnsembleQuery
-from prekey_server.retrieval import Ensembles, read_answer
 
 from . import InvalidExample, ScenarioContext, Step
 from ._cast import JULIET, SERVICE, StoryError, expect_payload

@@ -19,7 +19,7 @@ XMPP:
 The storage keeps bytes: profiles and Prekey messages exactly as they
 arrived (so they are handed out byte for byte), plus the profiles'
 expiration times.  Deciding what is valid is the server's job
-(:mod:`prekey_server.server`).
+(:mod:`otrv4_prekey.server`).
 
 :class:`SqliteStorage` is the default: one file, durable (WAL journal,
 ``synchronous=FULL``), safe across threads and processes; a retrieval is one
@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: How many Prekey messages the server keeps for one device at most (decision in
-#: :mod:`prekey_server.server`: five publications of 100).
+#: :mod:`otrv4_prekey.server`: five publications of 100).
 DEFAULT_MAX_STORED_PER_DEVICE: Final = 500
 
 
