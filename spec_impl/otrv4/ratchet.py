@@ -49,7 +49,7 @@ DH chain consumed it.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from . import shared_state
 from .data_message import DataMessage, compute_authenticator
@@ -573,10 +573,7 @@ class DoubleRatchet:
             cipher.encrypt_data_message(mk_enc, plaintext),
             revealed_mac_keys=b"".join(self._reveal_now),
         )
-        message = replace(
-            unsigned,
-            authenticator=compute_authenticator(mk_mac, unsigned.authenticated_sections()),
-        )
+        message = unsigned.with_authenticator(mk_mac)
         self._reveal_now = []
         self.send_chain_key = next_chain_key(chain_key)
         self.j += 1

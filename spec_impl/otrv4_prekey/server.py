@@ -33,14 +33,21 @@ a retrieval of an identity with no complete ensemble is answered "No Prekey
 Ensembles in Storage" (the spec forbids a reusable last-resort ensemble), and
 retrievals are rate limited per requester (60 a minute) because an
 unauthenticated retriever can otherwise drain another user's prekeys.
+
+Several instances of one domain's service (decision in the XEP's "Several
+Instances"): each instance is a :class:`PrekeyServer` with its own JID over
+one shared :class:`~otrv4_prekey.storage.Storage`.  The DAKE states stay in
+the memory of the instance that sent DAKE-2 (``phi`` binds a DAKE to that
+instance's JID, so no other instance could complete it, and ``SK`` never
+reaches the shared database); the rate limit and the stored values live in
+the storage, so they hold across instances.
 """
 
 from __future__ import annotations
 
 import enum
 import threading
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from otrv4.clock import Clock
@@ -58,7 +65,7 @@ from .messages import (
     PrekeyServerMessageType,
     peek_type,
 )
-from .retrieval import answer_query
+from .retrieval import ProfileCache, answer_query
 from .storage import DEFAULT_MAX_STORED_PER_DEVICE, Storage, StoredProfile
 
 __all__ = [
@@ -142,24 +149,6 @@ class Reply:
         return self.message.encode()
 
 
-@dataclass
-class _Limiter:
-    per_minute: int
-    seen: dict[str, deque[int]] = field(default_factory=dict)
-
-    def admit(self, who: str, now: int) -> bool:
-        window = self.seen.setdefault(who, deque())
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            return False
-        window.append(now)
-        if len(self.seen) > 100_000:  # forget idle requesters
-            for key in [k for k, v in self.seen.items() if not v or v[-1] <= now - 60]:
-                del self.seen[key]
-        return True
-
-
 def _domain(jid: str) -> str:
     return jid.partition("@")[2] if "@" in jid else jid
 
@@ -169,7 +158,8 @@ class PrekeyServer:
 
     ``rng`` and ``clock`` are injected (DAKE-2 draws from ``rng``; expiry,
     DAKE timeouts and rate limits read ``clock``).  Thread-safe: one lock
-    guards the DAKE states; the storage does its own locking.
+    guards the DAKE states (kept in this instance's memory); the storage does
+    its own locking and keeps the rate limit.
     """
 
     def __init__(self, identity: ServerIdentity, storage: Storage, rng: Rng, clock: Clock,
@@ -181,8 +171,8 @@ class PrekeyServer:
         self.policy = policy
         self._dakes: dict[tuple[str, int], ServerDake] = {}
         self._lock = threading.Lock()
-        self._limiter = _Limiter(policy.retrievals_per_minute)
         self._last_cleanup: int | None = None
+        self._profiles = ProfileCache()
 
     def state_of(self, jid: str, instance_tag: int) -> DakeState:
         """The §State Machine state of a device."""
@@ -234,11 +224,11 @@ class PrekeyServer:
             return self._dake3(sender, Dake3.decode(data))
         if mtype is PrekeyServerMessageType.ENSEMBLE_QUERY:
             query = EnsembleQuery.decode(data)
-            with self._lock:
-                admitted = self._limiter.admit(sender, self.clock.now())
+            admitted = self.storage.admit_retrieval(sender, self.clock.now(),
+                                                    self.policy.retrievals_per_minute)
             if not admitted:
                 raise RateLimitedError(f"{sender} asked too often")
-            return Reply(answer_query(query, self.storage, self.clock))
+            return Reply(answer_query(query, self.storage, self.clock, self._profiles))
         raise UnexpectedMessageError(f"a client does not send a {mtype.spec_name} message")
 
     def _dake1(self, sender: str, msg: Dake1) -> Reply:

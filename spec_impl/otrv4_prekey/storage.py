@@ -1,4 +1,4 @@
-"""Where the prekey server keeps what publishers sent: an interface and two implementations.
+"""Where the prekey server keeps what publishers sent: the interface, in-memory and SQLite.
 
 Implements the storage rules of otrv4-prekey-server.md §Publishing Prekey
 Values, §Retrieving Prekey Ensembles and §Storage of Prekeys Ensembles for
@@ -24,8 +24,15 @@ expiration times.  Deciding what is valid is the server's job
 :class:`SqliteStorage` is the default: one file, durable (WAL journal,
 ``synchronous=FULL``), safe across threads and processes; a retrieval is one
 ``BEGIN IMMEDIATE`` transaction whose deletes use ``DELETE … RETURNING``.
-:class:`InMemoryStorage` is for tests and examples.  A cluster of
-components can share one database by implementing :class:`Storage` on it.
+:class:`InMemoryStorage` is for tests and examples.  Several instances of
+the service (distinct components of one domain, see the XEP's "Several
+Instances") share one PostgreSQL database through
+:class:`otrv4_prekey.postgres.PostgresStorage`;
+:func:`otrv4_prekey.storage_url.open_storage` picks the implementation from
+a storage URL.
+
+The storage also keeps the retrieval rate limit (:meth:`Storage.admit_retrieval`),
+so that a limit holds across every instance sharing the store.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +50,12 @@ from otrv4.errors import OTRError
 
 __all__ = [
     "DEFAULT_MAX_STORED_PER_DEVICE",
+    "RATE_WINDOW",
     "InMemoryStorage",
     "SqliteStorage",
     "Storage",
     "StorageFullError",
+    "StorageUnavailableError",
     "StoredEnsemble",
     "StoredProfile",
 ]
@@ -57,6 +67,16 @@ DEFAULT_MAX_STORED_PER_DEVICE: Final = 500
 
 class StorageFullError(OTRError):
     """Storing a publication would exceed the per-device limit; nothing was stored."""
+
+
+class StorageUnavailableError(RuntimeError):
+    """The storage cannot be reached, or the connection to it broke during the call.
+
+    Not a protocol error (no fault of the requester, so not an
+    :class:`~otrv4.errors.OTRError`): the XMPP component answers the request
+    with an IQ error of type ``wait``.  Raised by
+    :class:`~otrv4_prekey.postgres.PostgresStorage`; the next call reconnects.
+    """
 
 
 @dataclass(frozen=True)
@@ -114,8 +134,19 @@ class Storage(ABC):
     def delete_expired(self, now: int) -> int:
         """Delete profiles expired before ``now``; return how many were deleted."""
 
+    @abstractmethod
+    def admit_retrieval(self, requester: str, now: int, per_minute: int) -> bool:
+        """The retrieval rate limit, one atomic step: when fewer than ``per_minute``
+        retrievals by ``requester`` were admitted in the 60 seconds up to ``now``
+        (``(now - 60, now]``), record one at ``now`` and return True; otherwise
+        record nothing and return False.  Shared by every server using the storage."""
+
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release resources (a no-op unless the storage holds some)."""
+
+
+#: Seconds covered by the retrieval rate limit (``retrievals_per_minute``).
+RATE_WINDOW: Final = 60
 
 
 # --------------------------------------------------------------------------- in memory
@@ -134,6 +165,7 @@ class InMemoryStorage(Storage):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, dict[int, _Device]] = {}
+        self._admitted: dict[str, deque[int]] = {}
 
     def publish(
         self,
@@ -193,7 +225,24 @@ class InMemoryStorage(Storage):
                     if device.prekey_profile and device.prekey_profile.expiration < now:
                         device.prekey_profile = None
                         deleted += 1
+            for who in [k for k, v in self._admitted.items()
+                        if not v or v[-1] <= now - RATE_WINDOW]:
+                del self._admitted[who]
         return deleted
+
+    def admit_retrieval(self, requester: str, now: int, per_minute: int) -> bool:
+        with self._lock:
+            window = self._admitted.setdefault(requester, deque())
+            while window and window[0] <= now - RATE_WINDOW:
+                window.popleft()
+            if len(window) >= per_minute:
+                return False
+            window.append(now)
+            if len(self._admitted) > 100_000:  # forget idle requesters
+                for who in [k for k, v in self._admitted.items()
+                            if not v or v[-1] <= now - RATE_WINDOW]:
+                    del self._admitted[who]
+            return True
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -210,6 +259,8 @@ CREATE TABLE IF NOT EXISTS prekey_messages (
     identity TEXT NOT NULL, tag INTEGER NOT NULL, identifier INTEGER NOT NULL, data BLOB NOT NULL,
     UNIQUE (identity, tag, identifier));
 CREATE INDEX IF NOT EXISTS prekey_messages_device ON prekey_messages (identity, tag, seq);
+CREATE TABLE IF NOT EXISTS retrievals (requester TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS retrievals_requester ON retrievals (requester, at);
 """
 
 
@@ -316,7 +367,19 @@ class SqliteStorage(Storage):
         with self._transaction() as db:
             a = db.execute("DELETE FROM client_profiles WHERE expiration < ?", (now,)).rowcount
             b = db.execute("DELETE FROM prekey_profiles WHERE expiration < ?", (now,)).rowcount
+            db.execute("DELETE FROM retrievals WHERE at <= ?", (now - RATE_WINDOW,))
             return int(a) + int(b)
+
+    def admit_retrieval(self, requester: str, now: int, per_minute: int) -> bool:
+        with self._transaction() as db:
+            db.execute("DELETE FROM retrievals WHERE requester = ? AND at <= ?",
+                       (requester, now - RATE_WINDOW))
+            (seen,) = db.execute("SELECT count(*) FROM retrievals WHERE requester = ?",
+                                 (requester,)).fetchone()
+            if seen >= per_minute:
+                return False
+            db.execute("INSERT INTO retrievals (requester, at) VALUES (?, ?)", (requester, now))
+            return True
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from otrv4_xmpp.validation import StanzaValidator
+from otrv4_xmpp.validation import StanzaValidator, decode_utf8
 
 from . import __version__
 from .build import BuildError, generate, stale_files, write_outputs
@@ -156,24 +156,29 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     failed = unreadable = 0
     files = 0
     for raw in args.paths:
+        sources: list[tuple[str, bytes]] = []
         if raw == "-":
-            sources = [("<stdin>", sys.stdin.read())]
+            sources = [("<stdin>", sys.stdin.buffer.read())]
         else:
             p = Path(raw)
             if not p.exists():
                 print(f"{raw}: error: no such file or folder", file=sys.stderr)
                 unreadable += 1
                 continue
-            sources = []
             for f in validator.iter_files([p]):
                 try:
-                    sources.append((str(f), f.read_text(encoding="utf-8")))
-                except (OSError, UnicodeDecodeError) as exc:
-                    print(f"{f}: error: cannot read: {exc}", file=sys.stderr)
+                    sources.append((str(f), f.read_bytes()))
+                except OSError as exc:
+                    print(f"{f}: error: cannot read: {exc.strerror or exc}", file=sys.stderr)
                     unreadable += 1
-        for name, text in sources:
+        for name, data in sources:
             files += 1
             verdicts = []
+            text, why = decode_utf8(data)  # decoded once for every engine
+            if text is None:
+                print(f"{name}: error: not UTF-8: {why}")
+                failed += 1
+                continue
             for engine in engines:
                 report = validator.validate_text(text, name, engine)  # type: ignore[arg-type]
                 verdicts.append(report.ok)

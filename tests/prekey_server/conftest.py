@@ -33,6 +33,7 @@ from otrv4_prekey.server import PrekeyServer
 from otrv4_prekey.storage import InMemoryStorage, StoredProfile
 
 from .helpers import NOW, Device, make_device, make_server, rng
+from .pgserver import postgres_server  # noqa: F401  (the session's PostgreSQL, a fixture)
 
 
 @dataclass
