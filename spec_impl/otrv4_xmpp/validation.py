@@ -101,10 +101,16 @@ XEP_SCHEMAS: dict[str, str] = {
 
 
 def default_schema_dir() -> Path:
-    """This project's ``schemas/`` folder (``$OTR4_SCHEMA_DIR`` overrides it)."""
+    """This binding's schemas: ``$OTR4_SCHEMA_DIR`` when set; in an installed wheel the
+    package data ``otrv4_xmpp/schemas/`` (copied from the repository's ``schemas/`` at
+    build time); in a checkout the repository's ``schemas/`` folder (the source of truth).
+    Raises nothing (a missing folder shows when the validator loads it)."""
     env = os.environ.get("OTR4_SCHEMA_DIR")
     if env:
         return Path(env)
+    packaged = Path(__file__).resolve().parent / "schemas"
+    if packaged.is_dir():
+        return packaged
     return Path(__file__).resolve().parents[2] / "schemas"
 
 

@@ -32,7 +32,7 @@ from otrv4.dake import START
 from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble, generate_prekey_message
 from otrv4.primitives import dh3072, ed448
 from otrv4.primitives.rng import DeterministicRng
-from xepgen.vectorsets import dake as scenarios
+from otrv4_xepgen.vectorsets import dake as scenarios
 
 INTERACTIVE_TARGET = 1.0
 NON_INTERACTIVE_TARGET = 0.6

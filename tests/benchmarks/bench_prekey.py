@@ -34,8 +34,8 @@ from otrv4.primitives.dh3072 import generate_dh
 from otrv4.primitives.ecdh import generate_ecdh
 from otrv4.primitives.kdf import PrekeyUsageID
 from otrv4.primitives.rng import DeterministicRng
-from prekey_server.proofs import proof_context, prove_dh, prove_ecdh, verify_dh, verify_ecdh
-from prekey_server.storage import InMemoryStorage, SqliteStorage, Storage, StoredProfile
+from otrv4_prekey.proofs import proof_context, prove_dh, prove_ecdh, verify_dh, verify_ecdh
+from otrv4_prekey.storage import InMemoryStorage, SqliteStorage, Storage, StoredProfile
 
 N = 100
 NOW = 1_000_000

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from otrv4.primitives.rng import DeterministicRng
-from prekey_server.storage import SqliteStorage
+from otrv4_prekey.storage import SqliteStorage
 
 N = 100
 NOW = 1_000_000
@@ -81,7 +81,7 @@ def _fill_sqlite(path: Path, stored: int) -> None:
 def _fill_postgres(url: str, stored: int) -> None:
     import psycopg
 
-    from prekey_server.postgres import PostgresStorage
+    from otrv4_prekey.postgres import PostgresStorage
     PostgresStorage(url).close()  # the schema
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         profiles = []
@@ -108,10 +108,10 @@ def _instance(url: str, identities: int, seconds: float, threads: int, seed: int
 
     from otrv4.clock import SystemClock
     from otrv4.primitives.eddsa import EdDSAKeyPair
-    from prekey_server.dake import ServerIdentity
-    from prekey_server.messages import EnsembleQuery
-    from prekey_server.server import PrekeyServer
-    from prekey_server.storage_url import open_storage
+    from otrv4_prekey.dake import ServerIdentity
+    from otrv4_prekey.messages import EnsembleQuery
+    from otrv4_prekey.server import PrekeyServer
+    from otrv4_prekey.storage_url import open_storage
 
     rng = DeterministicRng(f"bench:instance:{seed}")
     storage = open_storage(url)

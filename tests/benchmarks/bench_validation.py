@@ -38,10 +38,10 @@ from pathlib import Path
 import harness
 from lxml import etree
 
+from otrv4_xepgen.examples import run_scenarios
+from otrv4_xepgen.paths import PROJECT_ROOT, find_xsf
 from otrv4_xmpp.validation import StanzaValidator
 from otrv4_xmpp.xmltext import parse
-from xepgen.examples import run_scenarios
-from xepgen.paths import PROJECT_ROOT, find_xsf
 
 CORPUS_SIZE = 960
 XMLLINT_TARGET = 1.0

@@ -36,7 +36,7 @@ def _payload_stanza(payload: str) -> str:
 
 
 def _xepgen(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "xepgen", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "otrv4_xepgen", *args], input=stdin,
                           capture_output=True, cwd=ROOT, timeout=120, check=False)
 
 

@@ -31,11 +31,11 @@ from otrv4.clock import SystemClock
 from otrv4.encoding import encode_data
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_devtools.prosody import ProsodyServer
+from otrv4_prekey import client as pc
+from otrv4_prekey.messages import EnsembleQuery, PrekeyServerMessageType, peek_type
+from otrv4_prekey.postgres import PostgresStorage
+from otrv4_prekey.storage import StoredProfile
 from otrv4_xmpp.prekey import parse_prekey_iq
-from prekey_server import client as pc
-from prekey_server.messages import EnsembleQuery, PrekeyServerMessageType, peek_type
-from prekey_server.postgres import PostgresStorage
-from prekey_server.storage import StoredProfile
 from tests.prekey_server.helpers import make_device
 from tests.prekey_server.pgserver import PostgresServer, postgres_server  # noqa: F401
 

@@ -8,9 +8,9 @@ import pytest
 from otrv4.clock import FixedClock
 from otrv4.encoding import TruncatedError, UnknownMessageTypeError
 from otrv4.messages import PrekeyMessage
-from prekey_server.messages import EnsembleQuery, EnsembleRetrieval, NoPrekeyEnsembles
-from prekey_server.retrieval import ProfileCache, answer_query, read_stored_prekey_message
-from prekey_server.storage import InMemoryStorage, StoredProfile
+from otrv4_prekey.messages import EnsembleQuery, EnsembleRetrieval, NoPrekeyEnsembles
+from otrv4_prekey.retrieval import ProfileCache, answer_query, read_stored_prekey_message
+from otrv4_prekey.storage import InMemoryStorage, StoredProfile
 
 from .helpers import NOW, make_device, rng
 

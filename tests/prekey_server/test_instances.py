@@ -12,12 +12,12 @@ import pytest
 
 from otrv4.clock import FixedClock
 from otrv4.primitives.eddsa import EdDSAKeyPair
-from prekey_server.client import PublisherClient, publish
-from prekey_server.dake import ServerIdentity
-from prekey_server.messages import EnsembleQuery, EnsembleRetrieval, decode_message
-from prekey_server.server import NotInDakeError, PrekeyServer, RateLimitedError, ServerPolicy
-from prekey_server.storage import Storage
-from prekey_server.storage_url import open_storage
+from otrv4_prekey.client import PublisherClient, publish
+from otrv4_prekey.dake import ServerIdentity
+from otrv4_prekey.messages import EnsembleQuery, EnsembleRetrieval, decode_message
+from otrv4_prekey.server import NotInDakeError, PrekeyServer, RateLimitedError, ServerPolicy
+from otrv4_prekey.storage import Storage
+from otrv4_prekey.storage_url import open_storage
 
 from .helpers import NOW, exchange_for, make_device, rng
 from .pgserver import PostgresServer

@@ -11,8 +11,8 @@ import time
 import psycopg
 import pytest
 
-from prekey_server.postgres import PostgresStorage, StorageUnavailableError
-from prekey_server.storage import StoredProfile
+from otrv4_prekey.postgres import PostgresStorage, StorageUnavailableError
+from otrv4_prekey.storage import StoredProfile
 
 from .pgserver import PostgresServer
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prekey_server.storage import (
+from otrv4_prekey.storage import (
     InMemoryStorage,
     SqliteStorage,
     Storage,
@@ -23,7 +23,7 @@ from prekey_server.storage import (
     StoredEnsemble,
     StoredProfile,
 )
-from prekey_server.storage_url import open_storage
+from otrv4_prekey.storage_url import open_storage
 
 from .pgserver import PostgresServer
 
@@ -328,7 +328,7 @@ def test_sqlite_and_memory_storage_agree(ops: list[tuple[object, ...]]) -> None:
 
 def test_postgresql_and_memory_storage_agree(postgres_server: PostgresServer) -> None:
     """The same property against PostgreSQL (one database, emptied between examples)."""
-    from prekey_server.postgres import PostgresStorage
+    from otrv4_prekey.postgres import PostgresStorage
 
     pg = PostgresStorage(postgres_server.create_database())
 

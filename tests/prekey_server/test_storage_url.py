@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from prekey_server.storage import InMemoryStorage, SqliteStorage
-from prekey_server.storage_url import (
+from otrv4_prekey.storage import InMemoryStorage, SqliteStorage
+from otrv4_prekey.storage_url import (
     InvalidStorageUrlError,
     StorageUrl,
     open_storage,

@@ -1,7 +1,7 @@
 """The committed vectors pin the bytes: optimisations of the primitives, the DAKEs, the
 ratchet and SMP must reproduce ``examples/vectors/*.json`` exactly.
 
-Each producer of :func:`xepgen.vectorsets.all_vector_files` runs on the current
+Each producer of :func:`otrv4_xepgen.vectorsets.all_vector_files` runs on the current
 code and is serialized with the committed file's ``sourceTree`` (the only field
 that names the code rather than its output); the text must equal the committed
 file byte for byte.  ``make check-generated`` checks the same after a full
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from otrv4.primitives import dh3072
-from xepgen.vectors import dump_vectors
-from xepgen.vectorsets import all_vector_files
+from otrv4_xepgen.vectors import dump_vectors
+from otrv4_xepgen.vectorsets import all_vector_files
 
 VECTORS = Path(__file__).resolve().parents[2] / "examples" / "vectors"
 PRODUCERS = all_vector_files()

@@ -3,7 +3,7 @@
 :class:`~otrv4_xmpp.component.service.PrekeyComponent` connects to the XMPP
 server's component port, answers disco#info and disco#items for its JID and
 the prekey IQs of ``urn:xmpp:otr4:prekey:0`` by calling the transport-free
-:class:`~prekey_server.server.PrekeyServer` with the requester's bare JID.
+:class:`~otrv4_prekey.server.PrekeyServer` with the requester's bare JID.
 :func:`~otrv4_xmpp.component.runner.run` keeps it connected (reconnection with
 backoff, refusal, graceful shutdown), :mod:`~otrv4_xmpp.component.config`
 reads its TOML configuration and :mod:`~otrv4_xmpp.component.keyfile` its

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from otrv4.primitives.rng import SystemRng
-from prekey_server.dake import format_server_fingerprint
-from prekey_server.storage import StorageUnavailableError
-from prekey_server.storage_url import parse_storage_url
+from otrv4_prekey.dake import format_server_fingerprint
+from otrv4_prekey.storage import StorageUnavailableError
+from otrv4_prekey.storage_url import parse_storage_url
 
 from .config import ComponentConfig, load_config
 from .errors import EXIT_FATAL, EXIT_OK, EXIT_STATUS, ComponentError

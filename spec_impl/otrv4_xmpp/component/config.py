@@ -15,7 +15,7 @@ A complete file (every key but ``jid`` and a secret has a default)::
     [storage]
     url = "postgresql://otr4prekey@db.example.org/otr4prekey"   # or sqlite:///path
 
-    [limits]                              # prekey_server.server.ServerPolicy
+    [limits]                              # otrv4_prekey.server.ServerPolicy
     max_stored_per_device = 500
     retrievals_per_minute = 60
     dake_timeout = 120
@@ -42,8 +42,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
-from prekey_server.server import DEFAULT_POLICY, ServerPolicy
-from prekey_server.storage_url import InvalidStorageUrlError, parse_storage_url
+from otrv4_prekey.server import DEFAULT_POLICY, ServerPolicy
+from otrv4_prekey.storage_url import InvalidStorageUrlError, parse_storage_url
 
 from .errors import ConfigError
 
@@ -94,7 +94,7 @@ class ComponentConfig:
                           "(every instance of the service uses the same key file)")
 
     def service_policy(self) -> ServerPolicy:
-        """The :class:`~prekey_server.server.ServerPolicy` with the publisher domains
+        """The :class:`~otrv4_prekey.server.ServerPolicy` with the publisher domains
         (default: the parent domain of the JID, ``prekeys.example.org`` serves
         ``example.org``)."""
         domains = self.publisher_domains

@@ -2,12 +2,12 @@
 
 It moves stanzas only: every decision is in :mod:`otrv4_xmpp.prekey`
 (:func:`~otrv4_xmpp.prekey.handle_prekey_iq` and the disco builders) and in
-:mod:`prekey_server`.  Incoming stanzas arrive in the component stream's
+:mod:`otrv4_prekey`.  Incoming stanzas arrive in the component stream's
 namespace (``jabber:component:accept``); they are converted to the
 ``jabber:client`` form the binding's builders and schemas use, and answers are
 converted back.  The server's work (a publication of 100 Prekey messages
 takes a few hundred milliseconds of CPU) runs in a worker thread so the
-stream keeps flowing; :class:`~prekey_server.server.PrekeyServer` and the
+stream keeps flowing; :class:`~otrv4_prekey.server.PrekeyServer` and the
 storages are thread-safe.
 
 Every request gives one log line (logger ``otrv4_xmpp.component``, INFO):
@@ -38,11 +38,11 @@ from otrv4.clock import Clock, SystemClock
 from otrv4.errors import OTRError
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng, SystemRng
-from prekey_server.dake import ServerIdentity
-from prekey_server.messages import peek_type
-from prekey_server.server import DEFAULT_POLICY, PrekeyServer, ServerPolicy
-from prekey_server.storage import Storage, StorageUnavailableError
-from prekey_server.storage_url import open_storage as open_storage_url
+from otrv4_prekey.dake import ServerIdentity
+from otrv4_prekey.messages import peek_type
+from otrv4_prekey.server import DEFAULT_POLICY, PrekeyServer, ServerPolicy
+from otrv4_prekey.storage import Storage, StorageUnavailableError
+from otrv4_prekey.storage_url import open_storage as open_storage_url
 
 from ..namespaces import NS_CLIENT, NS_DISCO_INFO, NS_STANZAS
 from ..prekey import (
@@ -92,7 +92,7 @@ def build_server(jid: str, keypair: EdDSAKeyPair, storage: Storage, *,
                  publisher_domains: frozenset[str] | None = None,
                  rng: Rng | None = None, clock: Clock | None = None,
                  policy: ServerPolicy = DEFAULT_POLICY) -> PrekeyServer:
-    """A :class:`~prekey_server.server.PrekeyServer` for the component ``jid``.
+    """A :class:`~otrv4_prekey.server.PrekeyServer` for the component ``jid``.
 
     By default only users of the component's parent domain publish
     (``prekeys.capulet.lit`` serves ``capulet.lit``); ``policy`` gives the
@@ -250,6 +250,6 @@ def _error(iq: Any, condition: str, error_type: str = "cancel") -> etree._Elemen
 
 
 def open_storage(url: str) -> Storage:
-    """The storage a storage URL names (:func:`prekey_server.storage_url.open_storage`); a
+    """The storage a storage URL names (:func:`otrv4_prekey.storage_url.open_storage`); a
     plain path is a SQLite file, created if missing."""
     return open_storage_url(url)

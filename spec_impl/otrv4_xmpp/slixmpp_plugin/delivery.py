@@ -29,10 +29,10 @@ from otrv4.session import NoticeKind, UserMessage
 from .. import carriage, compat, policy, sce
 from ..admission import Path
 from ..engine import Outcome, PairSession
-from ..send_plan import OfflineStart, Recipient, SendPlan
+from ..send_plan import OfflineStart, Recipient, SendPlan, SkipReason
 from .device import LocalDevice
 from .errors import NoRecipientsError
-from .events import Otr4ChatState, Otr4Message, Otr4Session, SendReport
+from .events import Otr4ChatState, Otr4Message, Otr4Session, SendReport, cause_of
 from .stanza_io import StanzaIO
 
 __all__ = ["Delivery"]
@@ -52,6 +52,11 @@ class Delivery:
         self.last_received: dict[Recipient, int] = {}
         self.last_sent: dict[Recipient, int] = {}
         self._waiters: dict[str, asyncio.Future[PairSession]] = {}
+
+    def compat_devices(self) -> set[Recipient]:
+        """The devices with a session that talk in bodies (no device-list entry)."""
+        return {(p.peer, tag) for (_, tag), p in self.device.engine.sessions.items()
+                if p.full_jid in self.compat_jids}
 
     def waiter(self, full_jid: str) -> asyncio.Future[PairSession]:
         """A future that completes when a DAKE with ``full_jid`` does."""
@@ -126,9 +131,14 @@ class Delivery:
         sender = str(stanza["from"]) if stanza is not None else pair.full_jid
         for n in out.notices:
             if n.kind is NoticeKind.UNREADABLE:
-                self.io.error(sender, f"a message could not be decrypted: {n.detail}")
+                self.io.error(sender, f"a message could not be decrypted: {n.detail}",
+                              n.error, cause_of(n.error, unreadable=True))
             elif n.kind is NoticeKind.ERROR_RECEIVED:
                 self.io.error(sender, f"the peer device reported: {n.detail}")
+            elif n.kind is NoticeKind.IGNORED and n.error is not None:
+                # a DAKE message that could not be used (e.g. no unused prekey message)
+                self.io.error(sender, f"a message could not be decrypted: {n.detail}",
+                              n.error, cause_of(n.error))
             elif n.kind in (NoticeKind.IGNORED, NoticeKind.REFUSED):
                 log.info("%s: %s (%s)", sender, n.kind.value, n.detail)
         if out.displays:
@@ -136,11 +146,15 @@ class Delivery:
         to = str(stanza["to"]) if stanza is not None else ""
         stanza_id = (stanza["id"] or None) if stanza is not None else None
         outgoing = pair.peer == self.io.bare
-        for text in out.displays:
+        ids = out.delivery_ids or (None,) * len(out.displays)
+        for text, delivery_id in zip(out.displays, ids, strict=True):
             self.io.event("otr4_message", Otr4Message(
-                sender, pair.their_tag, to, text, path.value, outgoing, stanza_id))
+                sender, pair.their_tag, to, text, path.value, outgoing, stanza_id,
+                delivery_id=delivery_id))
         for raw in out.envelopes:
             self._envelope(raw, pair, sender, to, path, stanza_id)
+        if out.delivery_ids:  # the application has the plaintexts: the store may forget them
+            self.device.engine.acknowledge(out.delivery_ids)
         if out.established:
             waiter = self._waiters.pop(pair.full_jid, None)
             if waiter is not None and not waiter.done():
@@ -202,11 +216,13 @@ class Delivery:
         untrusted = plan.untrusted
         missing = tuple(d for d in plan.chosen if d not in sent and d not in untrusted)
         offline = tuple(s.device for s in started)
+        skipped = tuple((s.device, s.reason.value) for s in plan.skipped
+                        if s.reason not in (SkipReason.OWN_DEVICE, SkipReason.UNTRUSTED))
         if not pairs and extra and all(o.pair is not None and o.pair.full_jid in
                                        self.compat_jids for o in extra):
             for out in extra:
                 self.deliver(out)
-            return SendReport("", 0, tuple(sent), missing, offline, untrusted)
+            return SendReport("", 0, tuple(sent), missing, offline, untrusted, skipped)
         if not pairs:
             raise NoRecipientsError(
                 f"no device to send to: {len(missing)} without a session, "
@@ -216,4 +232,4 @@ class Delivery:
         stanza_id, size = self.send_otr(pairs, plan.peer)
         for out in extra:
             self.deliver(out)
-        return SendReport(stanza_id, size, tuple(sent), missing, offline, untrusted)
+        return SendReport(stanza_id, size, tuple(sent), missing, offline, untrusted, skipped)
