@@ -5,13 +5,21 @@ Finds a domain's service (binding §Discovery), publishes and replenishes this
 device's Prekey messages and profiles, fetches other accounts' Prekey
 Ensembles, and starts non-interactive DAKEs from them for the devices a
 :class:`~otrv4_xmpp.send_plan.SendPlan` reaches offline.
+
+A domain may run several instances of its service (binding §Several Instances of
+the Service).  Every exchange runs on one instance; when that instance does not
+answer (a timeout, or an IQ error such as ``<remote-server-timeout/>`` or
+``<service-unavailable/>`` without a prekey condition), the agent starts again
+from DAKE-1 (or asks again) at the next instance, and a publication whose
+answer was lost is never sent again: its secrets stay kept and new Prekey
+messages are drawn.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from slixmpp import JID
 from slixmpp.exceptions import IqError, IqTimeout
@@ -35,9 +43,20 @@ from .errors import NoPrekeyServiceError, PublicationRefusedError
 from .stanza import to_lxml
 from .stanza_io import StanzaIO
 
-__all__ = ["PrekeyAgent"]
+__all__ = ["InstanceUnavailableError", "PrekeyAgent"]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+#: Stanza error conditions that mean "this instance is not there": try another.
+UNAVAILABLE_CONDITIONS = frozenset({"remote-server-timeout", "remote-server-not-found",
+                                    "service-unavailable", "recipient-unavailable"})
+
+
+class InstanceUnavailableError(OTRError):
+    """One instance of a prekey service did not answer (timeout or an unavailable
+    condition without a prekey condition); another instance may."""
 
 
 class PrekeyAgent:
@@ -48,7 +67,7 @@ class PrekeyAgent:
         self.io = io
         self.device = device
         self.config = config
-        self._services: dict[str, tuple[str, bytes]] = {}
+        self._services: dict[str, list[tuple[str, bytes]]] = {}
         self._profiles_published = False
 
     async def republish(self) -> None:
@@ -63,13 +82,43 @@ class PrekeyAgent:
         self._services.clear()
 
     async def find_service(self, domain: str | None = None) -> tuple[str, bytes]:
-        """The prekey service of ``domain`` (default: our own) and the fingerprint it
-        publishes (otrv4-prekey-server.md §Discovering a Prekey Server): disco#items
-        of the domain, disco#info of each item (identity ``auth``/``otr-prekey``),
-        disco#items of the service (the ``fingerprint`` item).  Raises
+        """The first instance of :meth:`find_services`.  Raises
         :class:`~.errors.NoPrekeyServiceError`."""
+        return (await self.find_services(domain))[0]
+
+    async def on_service(self, domain: str | None,
+                         op: Callable[[str, bytes], Awaitable[_T]]) -> _T:
+        """Run ``op(service JID, fingerprint)`` on an instance of ``domain``'s prekey
+        service (default: our own), trying the next instance when one is unavailable
+        (binding §Several Instances of the Service).  Raises
+        :class:`~.errors.NoPrekeyServiceError` when no instance answers, and what
+        ``op`` raises otherwise."""
         domain = (domain or self.io.domain).lower()
-        if domain in self._services:
+        instances = list(await self.find_services(domain))
+        failures: list[str] = []
+        for jid, fingerprint in instances:
+            try:
+                return await op(jid, fingerprint)
+            except (IqTimeout, InstanceUnavailableError) as exc:
+                failures.append(f"{jid}: {exc or 'timeout'}")
+                log.info("prekey service instance %s unavailable (%s); trying another",
+                         jid, exc or "timeout")
+                # the instance that failed goes last for the next exchanges
+                known = self._services.get(domain, [])
+                if (jid, fingerprint) in known:
+                    known.remove((jid, fingerprint))
+                    known.append((jid, fingerprint))
+        raise NoPrekeyServiceError(f"no instance of {domain}'s prekey service answered: "
+                                   + "; ".join(failures))
+
+    async def find_services(self, domain: str | None = None) -> list[tuple[str, bytes]]:
+        """Every instance of the prekey service of ``domain`` (default: our own) with
+        the fingerprint it publishes (otrv4-prekey-server.md §Discovering a Prekey
+        Server): disco#items of the domain, disco#info of each item (identity
+        ``auth``/``otr-prekey``), disco#items of the service (the ``fingerprint``
+        item).  Raises :class:`~.errors.NoPrekeyServiceError`."""
+        domain = (domain or self.io.domain).lower()
+        if self._services.get(domain):
             return self._services[domain]
         disco = self.io.xmpp.plugin["xep_0030"]
         configured = self.config.get("prekey_service")
@@ -93,9 +142,10 @@ class PrekeyAgent:
             except (IqError, IqTimeout, OTRError, ValueError) as exc:
                 log.debug("%s is not a usable prekey service: %s", jid, exc)
                 continue
-            self._services[domain] = (jid, fingerprint)
-            return jid, fingerprint
-        raise NoPrekeyServiceError(f"{domain} has no prekey service")
+            self._services.setdefault(domain, []).append((jid, fingerprint))
+        if not self._services.get(domain):
+            raise NoPrekeyServiceError(f"{domain} has no prekey service")
+        return self._services[domain]
 
     async def _exchange(self, service: str, message: bytes) -> bytes:
         el = prekey_iq.build_prekey_iq(sender=None, to=service, stanza_id=self.io.new_id(),
@@ -103,7 +153,7 @@ class PrekeyAgent:
         try:
             result = await self.io.send_iq(el)
         except IqError as exc:
-            raise prekey_iq.parse_prekey_error(to_lxml(exc.iq.xml)) from None
+            raise _iq_failure(exc) from None
         return prekey_iq.parse_prekey_iq(result).message
 
     def _publisher(self, service: str, fingerprint: bytes) -> pc.PublisherClient:
@@ -118,10 +168,12 @@ class PrekeyAgent:
         Raises :class:`~.errors.NoPrekeyServiceError`,
         :class:`~.errors.PublicationRefusedError` and the errors of the
         prekey-server client."""
-        service, fingerprint = await self.find_service()
-        client = self._publisher(service, fingerprint)
-        dake2 = await self._exchange(service, client.start())
-        reply = client.finish(await self._exchange(service, client.request_status(dake2)))
+        async def ask(service: str, fingerprint: bytes) -> object:
+            client = self._publisher(service, fingerprint)
+            dake2 = await self._exchange(service, client.start())
+            return client.finish(await self._exchange(service, client.request_status(dake2)))
+
+        reply = await self.on_service(None, ask)
         stored = getattr(reply, "stored", None)
         if stored is None:
             raise PublicationRefusedError("the service did not answer with a storage status")
@@ -136,7 +188,7 @@ class PrekeyAgent:
         :class:`~.errors.PublicationRefusedError`,
         :class:`otrv4_xmpp.prekey.PrekeyIqError` and the errors of the prekey-server
         client."""
-        service, fingerprint = await self.find_service()
+        await self.find_service()
         if count is None:
             stored = await self.status()
             count = min(pc.prekeys_to_publish(
@@ -145,14 +197,23 @@ class PrekeyAgent:
                 pc.MAX_PREKEYS_PER_PUBLICATION)
             if count == 0 and self._profiles_published:
                 return 0
-        # the secrets are kept (committed to the store) before the service can serve them
-        new = list(self.device.engine.new_prekeys(count))
-        client = self._publisher(service, fingerprint)
-        dake2 = await self._exchange(service, client.start())
         ident = self.device.identity
-        request = client.publish(dake2, list(new), client_profile=ident.client_profile,
-                                 prekey_profile=ident.shared())
-        reply = client.finish(await self._exchange(service, request))
+        published: list[Any] = []
+
+        async def send(service: str, fingerprint: bytes) -> object:
+            # the secrets are kept (committed to the store) before the service can serve
+            # them; after a lost answer they stay kept and new ones are drawn (never
+            # publish the same Prekey message twice)
+            new = list(self.device.engine.new_prekeys(count))
+            published[:] = new
+            client = self._publisher(service, fingerprint)
+            dake2 = await self._exchange(service, client.start())
+            request = client.publish(dake2, list(new), client_profile=ident.client_profile,
+                                     prekey_profile=ident.shared())
+            return client.finish(await self._exchange(service, request))
+
+        reply = await self.on_service(None, send)
+        new = published
         if not isinstance(reply, Success):
             raise PublicationRefusedError("the service did not confirm the publication")
         self.device.engine.prekeys_published(new)
@@ -178,8 +239,11 @@ class PrekeyAgent:
         and the validation errors of :func:`otrv4_prekey.retrieval.read_answer`."""
         account = bare_of(account)
         tag = self.device.instance_tag
-        service, _ = await self.find_service(account.partition("@")[2] or account)
-        answer = await self._exchange(service, pc.query(tag, account))
+
+        async def ask(service: str, _fingerprint: bytes) -> bytes:
+            return await self._exchange(service, pc.query(tag, account))
+
+        answer = await self.on_service(account.partition("@")[2] or account, ask)
         return read_answer(answer, tag, account, self.device.clock)
 
     async def start_offline(self, plan: SendPlan, text: str | UserMessage,
@@ -223,3 +287,13 @@ class PrekeyAgent:
                     continue
                 out.append(OfflineStart((account, tag), step.payloads[0], step.payloads[1]))
         return out
+
+
+def _iq_failure(exc: IqError) -> OTRError:
+    """What an IQ error from a prekey service means: the service's own answer
+    (:class:`otrv4_xmpp.prekey.PrekeyIqError`), or an instance that is not there
+    (:class:`InstanceUnavailableError`)."""
+    error = prekey_iq.parse_prekey_error(to_lxml(exc.iq.xml))
+    if error.condition is None and error.stanza_condition in UNAVAILABLE_CONDITIONS:
+        return InstanceUnavailableError(str(error))
+    return error
