@@ -23,7 +23,7 @@ raises changes nothing: a session is replaced only by the value
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from otrv4 import dake
 from otrv4.clock import Clock
@@ -53,14 +53,18 @@ from otrv4.session import (
     Send,
     Session,
     SessionConfig,
+    SmpRequest,
+    SmpUpdate,
     UserMessage,
     new_session,
     step,
 )
+from otrv4.smp import SmpOutcome
 from prekey_server.dake import PublisherIdentity
 from prekey_server.publication import SharedPrekey
 
 from .sce import SCE_TLV_TYPE
+from .trust import DeviceInfo, Trust, TrustLevel, profile_fingerprint
 
 __all__ = [
     "DeviceEngine",
@@ -201,7 +205,10 @@ class Outcome:
     session, when this step completed a DAKE; ``ended``: the peer (or we) ended
     the conversation (TLV 1 or expiry); ``envelopes``: the SCE envelopes (XEP-0420)
     the data message carried, each marked by the binding's TLV
-    (:data:`otrv4_xmpp.sce.SCE_TLV_TYPE`), as UTF-8 XML not yet parsed.
+    (:data:`otrv4_xmpp.sce.SCE_TLV_TYPE`), as UTF-8 XML not yet parsed;
+    ``smp``: the SMP progress of this step (a question to answer, success, failure,
+    abort; a success marked the device verified); ``trust``: the peer device's trust
+    level after this step (``None`` before its fingerprint is known).
     """
 
     pair: PairSession | None
@@ -212,6 +219,8 @@ class Outcome:
     established: bool = False
     ended: bool = False
     envelopes: tuple[bytes, ...] = ()
+    smp: tuple[SmpUpdate, ...] = ()
+    trust: TrustLevel | None = None
 
 
 _EVENTS = {
@@ -229,12 +238,15 @@ class DeviceEngine:
     ``own_jid``: the account's bare JID (``phi'`` uses the bare JIDs, decision 8).
     ``local_prekeys``: the secrets of this device's published prekeys (for
     Non-Interactive-Auth messages; default: the identity's profiles, no prekey).
+    ``trust``: the :class:`~otrv4_xmpp.trust.Trust` asked before every encryption to
+    a device (default: in memory, blind trust before verification).
     Randomness and time come from ``rng`` and ``clock``.
     """
 
     def __init__(self, identity: DeviceIdentity, own_jid: str, *, rng: Rng, clock: Clock,
                  config: SessionConfig | None = None,
-                 local_prekeys: LocalPrekeys | None = None) -> None:
+                 local_prekeys: LocalPrekeys | None = None,
+                 trust: Trust | None = None) -> None:
         self.local_prekeys: LocalPrekeys
         self.identity = identity
         self.own_jid = bare_of(own_jid)
@@ -245,6 +257,7 @@ class DeviceEngine:
             else identity.local_prekeys()
         self.sessions: dict[tuple[str, int], PairSession] = {}
         self.pending: dict[str, PairSession] = {}
+        self.trust = trust if trust is not None else Trust(clock=clock)
 
     @property
     def instance_tag(self) -> int:
@@ -307,6 +320,7 @@ class DeviceEngine:
         displays: list[str] = []
         notices: list[Notice] = []
         envelopes: list[bytes] = []
+        smp_updates: list[SmpUpdate] = []
         for out in outputs:
             if isinstance(out, Send):
                 if out.text.startswith("?OTR:"):
@@ -319,12 +333,29 @@ class DeviceEngine:
                 notices.append(out)
             elif isinstance(out, ApplicationTLVs):
                 envelopes.extend(t.value for t in out.tlvs if t.type == SCE_TLV_TYPE)
+            elif isinstance(out, SmpUpdate):
+                smp_updates.append(out)
         established = any(n.kind is NoticeKind.ENCRYPTED for n in notices)
         ended = any(n.kind in (NoticeKind.DISCONNECTED, NoticeKind.EXPIRED) for n in notices) \
             or (was_encrypted and new.state in (ProtocolState.FINISHED, ProtocolState.START))
         self._file(pair)
+        level = self._note_trust(pair, established or bool(displays or envelopes),
+                                 smp_updates)
         return Outcome(pair, tuple(payloads), tuple(texts), tuple(displays), tuple(notices),
-                       established, ended, tuple(envelopes))
+                       established, ended, tuple(envelopes), tuple(smp_updates), level)
+
+    def _note_trust(self, pair: PairSession, seen: bool,
+                    updates: list[SmpUpdate]) -> TrustLevel | None:
+        """Record a device seen (a DAKE completed or a message came) and an SMP success
+        (verified); the device's level, ``None`` while its fingerprint is unknown."""
+        fp, tag = pair.fingerprint, pair.their_tag
+        if not fp or not tag:
+            return None
+        if any(u.outcome is SmpOutcome.SUCCEEDED for u in updates):
+            return self.trust.decide(pair.peer, tag, TrustLevel.VERIFIED, fp).level
+        if seen:
+            return self.trust.seen(pair.peer, tag, fp).level
+        return self.trust.level(pair.peer, tag, fp)
 
     def _file(self, pair: PairSession) -> None:
         """Keep ``pair`` under (bare JID, tag) once its tag is known."""
@@ -393,15 +424,24 @@ class DeviceEngine:
         """§Sending a Data Message to device ``tag`` of ``peer`` (queued by the state
         machine while not encrypted): ``text``, or a :class:`~otrv4.session.UserMessage`
         with TLVs (:func:`otrv4_xmpp.sce.sce_message` makes one that carries an SCE
-        envelope).  Raises :class:`NoSessionError` and the ratchet's encryption errors."""
-        return self._run(self.session(peer, tag), Event.USER_SEND, text)
+        envelope).  The device's trust is checked first
+        (:meth:`otrv4_xmpp.trust.Trust.check`; a session whose fingerprint is not known
+        yet counts as an undecided device).  Raises :class:`NoSessionError`,
+        :class:`~otrv4_xmpp.trust.UntrustedDeviceError` and the ratchet's encryption
+        errors."""
+        pair = self.session(peer, tag)
+        self.trust.check(pair.peer, tag, pair.fingerprint)
+        return self._run(pair, Event.USER_SEND, text)
 
     def send_offline(self, peer: str, ensemble: PrekeyEnsemble,
                      text: str | UserMessage) -> Outcome:
         """§Sending a Data Message to an offline participant: a Non-Interactive-Auth
         message from ``ensemble`` (validated by :mod:`otrv4.xzdh`), then ``text``.
-        The session is filed under the ensemble's instance tag."""
+        The session is filed under the ensemble's instance tag.  The trust in the
+        device the ensemble's Client Profile describes is checked first.  Raises
+        :class:`~otrv4_xmpp.trust.UntrustedDeviceError`."""
         tag = ensemble.instance_tag
+        self.trust.check(bare_of(peer), tag, profile_fingerprint(ensemble.client_profile))
         pair = self.sessions.get((bare_of(peer), tag))
         if pair is None:
             pair = PairSession(bare_of(peer), bare_of(peer),
@@ -413,8 +453,48 @@ class DeviceEngine:
         """§User requests to end an OTRv4 Conversation with one device (TLV 1 when
         encrypted).  Raises :class:`NoSessionError`."""
         out = self._run(self.session(peer, tag), Event.USER_END, None)
-        return Outcome(out.pair, out.payloads, out.texts, out.displays, out.notices,
-                       out.established, True)
+        return replace(out, ended=True)
+
+    # -- SMP (otrv4.md §Socialist Millionaires Protocol) ------------------------------------
+
+    def _encrypted(self, peer: str, tag: int) -> PairSession:
+        pair = self.session(peer, tag)
+        if not pair.encrypted:
+            raise NoSessionError(f"no encrypted session with {pair.peer} instance {tag:08x}")
+        return pair
+
+    def smp_start(self, peer: str, tag: int, secret: str, question: str = "") -> Outcome:
+        """§User requests to begin SMP with device ``tag`` of ``peer``, with the shared
+        ``secret`` and an optional ``question`` (SMP message 1; restarts an SMP under
+        way).  Raises :class:`NoSessionError` without an encrypted session."""
+        return self._run(self._encrypted(peer, tag), Event.USER_SMP_START,
+                         SmpRequest(secret, question))
+
+    def smp_answer(self, peer: str, tag: int, secret: str) -> Outcome:
+        """Answer the SMP question of device ``tag`` of ``peer`` with ``secret`` (SMP
+        message 2).  Raises :class:`NoSessionError` without an encrypted session."""
+        return self._run(self._encrypted(peer, tag), Event.USER_SMP_ANSWER, secret)
+
+    def smp_abort(self, peer: str, tag: int) -> Outcome:
+        """§User requests to abort SMP with device ``tag`` of ``peer`` (TLV 6); both
+        sides may start again.  Raises :class:`NoSessionError` without an encrypted
+        session."""
+        return self._run(self._encrypted(peer, tag), Event.USER_SMP_ABORT, None)
+
+    # -- devices and trust --------------------------------------------------------------------
+
+    def devices(self, account: str | None = None) -> list[DeviceInfo]:
+        """This device (first) and every device this one has seen (of ``account`` when
+        given), each with its fingerprint as otrv4.md formats it, its trust level and
+        when it was last seen."""
+        out: list[DeviceInfo] = []
+        if account is None or bare_of(account) == self.own_jid:
+            out.append(DeviceInfo(self.own_jid, self.instance_tag, self.identity.fingerprint,
+                                  TrustLevel.VERIFIED, self.clock.now(), own=True))
+        out += [DeviceInfo(a, t, r.fingerprint, r.level, r.last_seen)
+                for a, t, r in self.trust.records(None if account is None else bare_of(account))
+                if (a, t) != (self.own_jid, self.instance_tag)]
+        return out
 
     # -- prekeys ----------------------------------------------------------------------------
 
@@ -449,5 +529,4 @@ class DeviceEngine:
 
 
 def _with_prekeys(s: Session, local: LocalPrekeys) -> Session:
-    from dataclasses import replace
     return replace(s, local_prekeys=local)
