@@ -455,6 +455,14 @@ class DeviceEngine:
         out = self._run(self.session(peer, tag), Event.USER_END, None)
         return replace(out, ended=True)
 
+    def may_encrypt(self, peer: str, tag: int) -> bool:
+        """Whether :meth:`send` to device ``tag`` of ``peer`` passes the trust check
+        (:meth:`otrv4_xmpp.trust.Trust.check`).  Raises :class:`NoSessionError`."""
+        pair = self.session(peer, tag)
+        fp = pair.fingerprint
+        return (self.trust.allows(pair.peer, tag, fp) if fp
+                else self.trust.undecided_allowed(pair.peer, tag, fp))
+
     # -- SMP (otrv4.md §Socialist Millionaires Protocol) ------------------------------------
 
     def _encrypted(self, peer: str, tag: int) -> PairSession:

@@ -14,6 +14,7 @@ from otrv4.primitives.rng import Rng
 from otrv4.session import SessionConfig
 
 from ..engine import DeviceEngine, DeviceIdentity
+from ..trust import Trust
 
 __all__ = ["LocalDevice"]
 
@@ -23,17 +24,21 @@ class LocalDevice:
     :class:`~otrv4_xmpp.engine.DeviceEngine` that holds its conversations.
 
     ``new``: the identity was generated here and never published, so it may
-    still be replaced (:meth:`regenerate`).
+    still be replaced (:meth:`regenerate`).  ``trust``: the device's
+    :class:`~otrv4_xmpp.trust.Trust` (kept when the identity is replaced).
     """
 
     def __init__(self, identity: DeviceIdentity, own_jid: str, *, rng: Rng, clock: Clock,
-                 config: SessionConfig | None = None, new: bool = False) -> None:
+                 config: SessionConfig | None = None, new: bool = False,
+                 trust: Trust | None = None) -> None:
         self.rng = rng
         self.clock = clock
         self.session_config = config
         self.new = new
         self.identity = identity
-        self.engine = DeviceEngine(identity, own_jid, rng=rng, clock=clock, config=config)
+        self.trust = trust if trust is not None else Trust(clock=clock)
+        self.engine = DeviceEngine(identity, own_jid, rng=rng, clock=clock, config=config,
+                                   trust=self.trust)
 
     @property
     def instance_tag(self) -> int:
@@ -45,4 +50,4 @@ class LocalDevice:
         device that has no conversation yet."""
         self.identity = DeviceIdentity.generate(self.rng, self.clock, mode=self.identity.mode)
         self.engine = DeviceEngine(self.identity, own_jid, rng=self.rng, clock=self.clock,
-                                   config=self.session_config)
+                                   config=self.session_config, trust=self.trust)
