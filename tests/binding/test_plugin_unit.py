@@ -21,9 +21,9 @@ from otrv4.encoding import MessageType, peek_message_type
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_xmpp import devices
 from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity
-from otrv4_xmpp.trust import TrustPolicy
 from otrv4_xmpp.namespaces import NS_CARBONS, NS_DEVICES, NS_EME, NS_HINTS, NS_OTR4
 from otrv4_xmpp.slixmpp_plugin.plugin import XEP_OTR4, NoRecipientsError
+from otrv4_xmpp.trust import TrustPolicy
 from otrv4_xmpp.validation import StanzaValidator, split_stanzas
 from xepgen.paths import PROJECT_ROOT, find_xsf
 

@@ -135,7 +135,7 @@ async def _pair(cast: Cast) -> tuple[Otr4Client, Otr4Client]:
     await cast.online("juliet/j1", "romeo/r1")
     await cast.befriend("juliet/j1", "romeo/r1")
     await cast.see_online("juliet/j1", ROMEO, 1)
-    [session] = await cast["juliet/j1"].otr.start_sessions(ROMEO, timeout=15)
+    assert len(await cast["juliet/j1"].otr.start_sessions(ROMEO, timeout=15)) == 1
     j, r = cast["juliet/j1"], cast["romeo/r1"]
     while not r.otr.engine.has_session(JULIET, j.otr.instance_tag):
         await asyncio.sleep(0.05)
