@@ -38,6 +38,7 @@ __all__ = [
     "admit_body_source",
     "admit_carbon",
     "admit_payload",
+    "admit_stanza_type",
     "payload_key",
 ]
 
@@ -72,6 +73,7 @@ class DropReason(enum.Enum):
     NOT_TO_OUR_FULL_JID = "a live-delivery message not addressed to this full JID"
     BODY_NOT_LIVE = "OTR text in a body is taken only live and from a full JID"
     UNREADABLE_HEADER = "the instance tags of the message cannot be read"
+    GROUPCHAT = "OTRv4 is not used in group chats: a groupchat message is ignored, unanswered"
 
     @property
     def expected(self) -> bool:
@@ -103,6 +105,14 @@ def payload_key(account: str, data: bytes) -> bytes:
     payload brought live, as a carbon, from offline storage or from the archive
     has the same key."""
     return hashlib.sha256(account.encode() + b"\x00" + data).digest()
+
+
+def admit_stanza_type(stanza_type: str) -> Dropped | None:
+    """Binding §Group Chat: a message of type ``groupchat`` that carries OTRv4 is ignored
+    and never answered (an answer to a room reaches every occupant).  ``None``: go on."""
+    if stanza_type == "groupchat":
+        return Dropped(DropReason.GROUPCHAT, "message of type 'groupchat'")
+    return None
 
 
 def admit_carbon(forwarder: str, own_bare: str) -> Dropped | None:

@@ -122,3 +122,11 @@ def test_a_body_whose_tags_cannot_be_read_is_dropped_with_the_decoding_error() -
     assert isinstance(short.error, TruncatedError)
     prekey = admit_body(ROMEO, bytes.fromhex("00040f") + bytes(8), own_tag=ME, seen=())
     assert isinstance(prekey, Dropped) and isinstance(prekey.error, WrongMessageTypeError)
+
+
+def test_groupchat_is_dropped_other_types_go_on() -> None:
+    from otrv4_xmpp.admission import DropReason, admit_stanza_type
+    dropped = admit_stanza_type("groupchat")
+    assert dropped is not None and dropped.reason is DropReason.GROUPCHAT
+    assert not dropped.reason.expected
+    assert all(admit_stanza_type(t) is None for t in ("chat", "normal", ""))

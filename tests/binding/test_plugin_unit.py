@@ -136,6 +136,14 @@ class PluginTest(PluginBase):
         if validator is not None:
             assert validator.validate_elements([reply]) == []
 
+    def test_groupchat_otr_is_ignored_unanswered_and_reported(self) -> None:
+        """Binding §Group Chat: nothing is processed or sent; the user is told."""
+        identity = self.romeo.start_dake(ME).payloads[0]
+        self.recv(self.otr_stanza(identity, 0).replace("type='chat'", "type='groupchat'"))
+        assert self.sent() is None and self.started == []
+        [err] = self.errors
+        assert "group chat" in err.reason
+
     def test_completed_dake_raises_session_started(self) -> None:
         self.complete_dake()
         [s] = self.started

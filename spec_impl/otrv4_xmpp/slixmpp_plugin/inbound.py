@@ -36,6 +36,7 @@ from ..admission import (
     admit_body_source,
     admit_carbon,
     admit_payload,
+    admit_stanza_type,
 )
 from ..namespaces import NS_OTR4
 from .delivery import Delivery
@@ -77,8 +78,20 @@ class Inbound:
     async def on_otr_message(self, stanza: StanzaBase) -> None:
         """A message with ``<otr/>``: live, or from offline storage when delayed."""
         msg = cast(Message, stanza)
+        if self._groupchat(msg):
+            return
         delayed = msg.xml.find(f"{{{NS_DELAY}}}delay") is not None
         await self.process(msg, Path.OFFLINE if delayed else Path.LIVE)
+
+    def _groupchat(self, msg: Message) -> bool:
+        """Binding §Group Chat: tell the user an encrypted message went to a room; never
+        process or answer it."""
+        dropped = admit_stanza_type(str(msg["type"]))
+        if dropped is None:
+            return False
+        self.io.error(str(msg["from"]), f"an OTRv4 message in a group chat was ignored "
+                                        f"({dropped.reason.value})")
+        return True
 
     async def on_carbon_received(self, msg: Message) -> None:
         """A carbon of a message another device of the account received."""
@@ -106,7 +119,7 @@ class Inbound:
         if msg.xml.find(f"{{{NS_OTR4}}}otr") is not None:
             return
         body = msg["body"]
-        if not isinstance(body, str) or not body.startswith("?OTR"):
+        if not isinstance(body, str) or not body.startswith("?OTR") or self._groupchat(msg):
             return
         sender = str(msg["from"])
         dropped = admit_body_source(
