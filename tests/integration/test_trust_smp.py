@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 ROMEO = "romeo@localhost"
 JULIET = "juliet@localhost"
-MANUAL = {"trust_policy": TrustPolicy.MANUAL}
+MANUAL: dict[str, Any] = {"trust_policy": TrustPolicy.MANUAL}
 
 
 async def _online_with_sessions(cast: Cast) -> None:
@@ -105,7 +106,7 @@ def test_offline_devices_through_prekeys_honour_trust(prosody: ProsodyServer,
                 await cast.online("romeo/r1", "romeo/r2", "romeo/r3")
                 r1, r2, r3 = cast["romeo/r1"], cast["romeo/r2"], cast["romeo/r3"]
                 await cast.offline("romeo/r1", "romeo/r2", "romeo/r3")
-                j1 = cast.device("juliet/j1", **OPTIONS, **MANUAL)
+                j1 = cast.device("juliet/j1", **{**OPTIONS, **MANUAL})
                 await cast.online("juliet/j1")
                 # Juliet confirmed r1's fingerprint out of band and distrusts r2.
                 trust = j1.otr.engine.trust
