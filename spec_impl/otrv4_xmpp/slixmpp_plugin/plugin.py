@@ -126,7 +126,7 @@ class XEP_OTR4(TrustCommands, BasePlugin):
     def _handlers(self) -> tuple[Any, ...]:
         d, i = self._directory, self._inbound
         return (i.on_carbon_received, i.on_carbon_sent, d.on_available, d.on_unavailable,
-                self._on_session_start, self._on_disconnected, d.on_devices_event)
+                self.start, self._on_disconnected, d.on_devices_event)
 
     def plugin_end(self) -> None:
         self.xmpp.remove_handler("OTRv4 message")
@@ -313,7 +313,8 @@ class XEP_OTR4(TrustCommands, BasePlugin):
 
     # -- stream events ------------------------------------------------------------------------
 
-    async def _on_session_start(self, _event: Any) -> None:
+    async def start(self, _event: Any = None) -> None:
+        """What runs at ``session_start``; call it when loaded into a running session."""
         self._ready.clear()
         self.engine.own_jid = bare_of(self._io.bare)
         try:
