@@ -149,6 +149,11 @@ class Plugin(E2EEPlugin):
             self.core.register_task(self._start())
 
     async def _start(self) -> None:
+        # loaded into a running session: the presence that came before is in the roster
+        roster = self.core.xmpp.client_roster
+        for bare in list(roster):
+            for resource in roster[bare].resources:
+                self.otr.online.setdefault(str(bare), set()).add(f"{bare}/{resource}")
         await self.otr.start()
         save_identity(self._identity_path, self.otr.identity)  # replaced if its tag was taken
 
@@ -175,8 +180,8 @@ class Plugin(E2EEPlugin):
             jid = JID(jid_s)
         except ValueError:
             return ""
-        if not self._encryption_enabled(jid):
-            return ""
+        if not (self._encryption_enabled(jid) or self._encryption_enabled(JID(jid.bare))):
+            return ""  # a dynamic tab passes the full JID it is locked to
         tags = self.otr.session_devices(jid.bare)
         if not tags:
             return " OTRv4: no session"
@@ -184,6 +189,10 @@ class Plugin(E2EEPlugin):
         worst = next(lvl for lvl in (TrustLevel.DISTRUSTED, TrustLevel.UNDECIDED,
                                      TrustLevel.TRUSTED, TrustLevel.VERIFIED) if lvl in levels)
         return f" OTRv4: {_STATUS[worst]}"
+
+    def _toggle_tab(self, _input: str) -> None:
+        super()._toggle_tab(_input)
+        self.core.refresh_window()  # the status bar shows the change at once
 
     async def _on_message(self, m: Otr4Message) -> None:
         own = str(self.core.xmpp.boundjid)
