@@ -10,6 +10,7 @@ config, in a folder ``nobody`` owns.  Keys are typed the way Poezio takes them
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -74,10 +75,8 @@ class PoezioInstance:
 
     def stop(self) -> None:
         if self.pid is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, 15)
-            except ProcessLookupError:
-                pass
             for _ in range(50):
                 try:
                     os.kill(self.pid, 0)

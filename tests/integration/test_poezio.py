@@ -157,10 +157,11 @@ def test_poezio_user_and_plain_plugin_client_talk(
     server, base = tls_prosody
     j = PoezioInstance("otr4-juliet-interop", base / "juliet", venv, "juliet@localhost",
                        server.password("juliet"), server.c2s_port)
-    romeo = Otr4Client("romeo@localhost/garden", server.password("romeo"), label="garden")
-    romeo.ca_certs = str(base / "localhost.crt")
 
     async def scenario() -> None:
+        romeo = Otr4Client("romeo@localhost/garden", server.password("romeo"), label="garden")
+        romeo.ca_certs = base / "localhost.crt"  # STARTTLS with the test's certificate
+        romeo.enable_direct_tls = False
         await romeo.go_online("127.0.0.1", server.c2s_port)
         try:
             await asyncio.to_thread(j.start)
