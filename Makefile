@@ -44,8 +44,18 @@ ADAPTER ?= $(BIN)/python -m otrv4_conformance.reference
 conformance: $(STAMP) ## run the conformance harness against ADAPTER="command" (default: the reference adapter)
 	$(BIN)/otrv4-conformance --adapter "$(ADAPTER)" $(ARGS)
 
-bench: $(STAMP) ## run the benchmarks (not tests: they print timings and ratios against peers)
-	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; PYTHONPATH=spec_impl $(BIN)/python $$b || exit 1; done
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP) ## benchmarks against peers run in the same process (python-omemo, xmllint): verdicts, build/bench/*.json, plots in docs/benchmarks/
+	@command -v xmllint >/dev/null || echo "note: xmllint not found (apt-get install libxml2-utils): the validation benchmark gives no verdict"
+	@rm -f $(OUT)/bench/*.json
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; BENCH_OUT=$(OUT)/bench PYTHONPATH=spec_impl:tests/benchmarks $(BIN)/python $$b || exit 1; done
+	@echo "== plots and verdicts"
+	@BENCH_OUT=$(OUT)/bench PYTHONPATH=spec_impl:tests/benchmarks $(BIN)/python tests/benchmarks/plots.py --out docs/benchmarks
 
 measure: $(STAMP) ## re-measure multi-device delivery (xep/data/multidevice.json; times depend on the machine)
 	PYTHONPATH=spec_impl $(BIN)/python -m otrv4_devtools.measure_multidevice

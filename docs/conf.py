@@ -23,7 +23,7 @@ autodoc_default_options = {"members": True, "undoc-members": False, "show-inheri
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 nitpicky = False
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "benchmarks/results.rst"]  # included by benchmarks.rst
 html_theme = "alabaster"
 # "ref.python": builtin names such as `type` in type hints match dataclass fields of
 # the same name; the ambiguity is harmless and not ours to fix.

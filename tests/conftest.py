@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from otrv4_xepgen.paths import PROJECT_ROOT, XsfFiles, find_xsf
 from otrv4_xmpp.validation import StanzaValidator
-from xepgen.paths import PROJECT_ROOT, XsfFiles, find_xsf
 
 IN_CI = bool(os.environ.get("CI"))
 

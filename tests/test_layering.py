@@ -1,6 +1,6 @@
 """The layers import only downwards (design.md: truth flows one way).
 
-The protocol (``otrv4``, ``prekey_server``) knows nothing of XMPP or of the
+The protocol (``otrv4``, ``otrv4_prekey``) knows nothing of XMPP or of the
 document generator; the XMPP binding (``otrv4_xmpp``) knows nothing of the
 generator; and the protocol's tests do not use the generator as their harness.
 Imports are read from the syntax tree, so a name in a string or a comment does
@@ -19,12 +19,12 @@ SOURCES = ROOT / "spec_impl"
 
 #: (folder, top-level packages that no file below it may import)
 RULES = [
-    ("spec_impl/otrv4", {"otrv4_xmpp", "xepgen"}),
-    ("spec_impl/prekey_server", {"otrv4_xmpp", "xepgen"}),
-    ("spec_impl/otrv4_xmpp", {"xepgen"}),
-    ("tests/unit", {"xepgen"}),
-    ("tests/prekey_server", {"xepgen"}),
-    ("tests/helpers", {"xepgen"}),
+    ("spec_impl/otrv4", {"otrv4_xmpp", "otrv4_xepgen"}),
+    ("spec_impl/otrv4_prekey", {"otrv4_xmpp", "otrv4_xepgen"}),
+    ("spec_impl/otrv4_xmpp", {"otrv4_xepgen"}),
+    ("tests/unit", {"otrv4_xepgen"}),
+    ("tests/prekey_server", {"otrv4_xepgen"}),
+    ("tests/helpers", {"otrv4_xepgen"}),
 ]
 
 
@@ -68,15 +68,15 @@ def test_layer_does_not_import_upwards(folder: str, forbidden: set[str]) -> None
 def test_the_check_sees_every_kind_of_import() -> None:
     """Plain, from-, nested and relative imports count; strings and comments do not."""
     source = (
-        '"""import xepgen in a docstring does not count."""\n'
-        "import os.path  # import xepgen\n"
+        '"""import otrv4_xepgen in a docstring does not count."""\n'
+        "import os.path  # import otrv4_xepgen\n"
         "from otrv4 import dake\n"
         "from ..helpers import vectors\n"
         "from . import test_tlv\n"
         "def late():\n"
-        "    import xepgen.vectors\n"
+        "    import otrv4_xepgen.vectors\n"
     )
-    assert imported_packages(source, "tests") == {"os", "otrv4", "tests", "xepgen"}
+    assert imported_packages(source, "tests") == {"os", "otrv4", "tests", "otrv4_xepgen"}
     assert imported_packages("from .dake import start\n", "otrv4") == {"otrv4"}
     assert _package_of(SOURCES / "otrv4_xmpp" / "engine.py") == "otrv4_xmpp"
     assert _package_of(ROOT / "tests" / "unit" / "test_tlv.py") == "tests"

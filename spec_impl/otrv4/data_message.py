@@ -29,7 +29,7 @@ the encoding from the protocol version to the end of the encrypted message.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .decisions import Decision, register
 from .encoding import (
@@ -96,16 +96,32 @@ class DataMessage:
     def authenticated_sections(self) -> bytes:
         """The bytes the authenticator covers: protocol version to end of encrypted message.
 
-        Raises :class:`otrv4.encoding.OutOfRangeError` for fields that do not fit.
+        Computed once per message and kept (a decoded message keeps the slice of
+        the bytes it was decoded from, which is the same encoding: every field has
+        one encoding).  Raises :class:`otrv4.encoding.OutOfRangeError` for fields
+        that do not fit.
         """
-        w = Writer()
-        w.put_raw(Header(MessageType.DATA, self.sender_tag, self.receiver_tag).encode())
-        w.put_byte(self.flags).put_int(self.previous_chain_length)
-        w.put_int(self.ratchet_id).put_int(self.message_id)
-        w.put_raw(self.ecdh_public, POINT_BYTES)
-        w.put_mpi(self.dh_public or 0)
-        w.put_data(self.ciphertext)
-        return w.value()
+        cached: bytes | None = self.__dict__.get("_sections")
+        if cached is None:
+            w = Writer()
+            w.put_raw(Header(MessageType.DATA, self.sender_tag, self.receiver_tag).encode())
+            w.put_byte(self.flags).put_int(self.previous_chain_length)
+            w.put_int(self.ratchet_id).put_int(self.message_id)
+            w.put_raw(self.ecdh_public, POINT_BYTES)
+            w.put_mpi(self.dh_public or 0)
+            w.put_data(self.ciphertext)
+            cached = w.value()
+            object.__setattr__(self, "_sections", cached)
+        return cached
+
+    def with_authenticator(self, mac_key: bytes) -> DataMessage:
+        """This message with its authenticator computed under ``mac_key`` (spec §When you
+        send a Data Message), the authenticated sections encoded once for both the MAC
+        and :meth:`encode`.  Raises :class:`otrv4.encoding.OutOfRangeError`."""
+        sections = self.authenticated_sections()
+        signed = replace(self, authenticator=compute_authenticator(mac_key, sections))
+        object.__setattr__(signed, "_sections", sections)
+        return signed
 
     def encode(self) -> bytes:
         """Serialize the whole message.  Raises :class:`otrv4.encoding.OutOfRangeError`."""
@@ -136,6 +152,7 @@ class DataMessage:
         ecdh = r.read_point("public ECDH key")
         dh = r.read_mpi("public DH key")
         ciphertext = r.read_data("encrypted message")
+        sections = r.consumed_since(0)
         authenticator = r.read_mac("authenticator")
         revealed = r.read_data("old MAC keys")
         r.finish()
@@ -143,8 +160,10 @@ class DataMessage:
             raise RevealedMacKeysLengthError(
                 f"{len(revealed)} bytes of old MAC keys is not a multiple of 64"
             )
-        return cls(header.sender_tag, header.receiver_tag, flags, pn, ratchet_id, message_id,
-                   ecdh, dh or None, ciphertext, authenticator, revealed)
+        message = cls(header.sender_tag, header.receiver_tag, flags, pn, ratchet_id, message_id,
+                      ecdh, dh or None, ciphertext, authenticator, revealed)
+        object.__setattr__(message, "_sections", sections)
+        return message
 
 
 def compute_authenticator(mac_key: bytes, sections: bytes) -> bytes:

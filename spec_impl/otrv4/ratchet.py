@@ -49,7 +49,7 @@ DH chain consumed it.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from . import shared_state
 from .data_message import DataMessage, compute_authenticator
@@ -74,8 +74,10 @@ __all__ = [
     "InstanceTagMismatch",
     "InvalidPreviousChainLength",
     "RatchetLimits",
+    "RatchetSnapshot",
     "RatchetStart",
     "SessionExpired",
+    "SkippedKey",
     "SkippedKeyStorageFull",
     "TooManyExtraSymmetricKeys",
     "TooManySkippedMessages",
@@ -360,6 +362,49 @@ class _Skipped:
     ecdh_public: bytes
 
 
+@dataclass(frozen=True)
+class SkippedKey:
+    """A stored message key of a skipped message: ``mk_enc``, the extra symmetric key of
+    its chain key, and the sender's ECDH public key of that chain."""
+
+    mk_enc: bytes = field(repr=False)
+    extra_key: bytes = field(repr=False)
+    ecdh_public: bytes
+
+
+@dataclass(frozen=True)
+class RatchetSnapshot:
+    """Every field of a :class:`DoubleRatchet`, as one immutable value (for storage).
+
+    :meth:`DoubleRatchet.snapshot` makes it; :meth:`DoubleRatchet.restore` makes a
+    ratchet from it that behaves exactly like the one snapshotted.  ``reveal_now``
+    are the MAC keys the next message reveals, ``mac_keys_to_reveal`` those the first
+    message of the next chain reveals; ``dh_public_in_chain`` is the DH public key
+    the messages of our current sending chain carry.
+    """
+
+    our_tag: int
+    their_tag: int
+    root_key: bytes | None = field(repr=False)
+    brace_key: bytes | None = field(repr=False)
+    our_ecdh: ECDHKeyPair | None = field(repr=False)
+    their_ecdh: bytes
+    our_dh: DHKeyPair | None = field(repr=False)
+    their_dh: int
+    send_id: int | None
+    send_chain_key: bytes | None = field(repr=False)
+    recv_id: int | None
+    recv_chain_key: bytes | None = field(repr=False)
+    j: int
+    k: int
+    pn: int
+    skipped: tuple[tuple[int, int, SkippedKey], ...] = field(repr=False)
+    mac_keys_to_reveal: tuple[bytes, ...] = field(repr=False)
+    reveal_now: tuple[bytes, ...] = field(repr=False)
+    dh_public_in_chain: int | None
+    expired: bool
+
+
 # --------------------------------------------------------------------------- the ratchet
 
 
@@ -417,12 +462,57 @@ class DoubleRatchet:
         twin._reveal_now = list(self._reveal_now)
         return twin
 
+    def snapshot(self) -> RatchetSnapshot:
+        """Every field of the ratchet as one immutable value (skipped keys in insertion
+        order).  Raises nothing."""
+        return RatchetSnapshot(
+            self.our_tag, self.their_tag, self.root_key, self.brace_key, self.our_ecdh,
+            self.their_ecdh, self.our_dh, self.their_dh, self.send_id, self.send_chain_key,
+            self.recv_id, self.recv_chain_key, self.j, self.k, self.pn,
+            tuple((r, m, SkippedKey(v.mk_enc, v.extra_key, v.ecdh_public))
+                  for (r, m), v in self.skipped.items()),
+            tuple(self.mac_keys_to_reveal), tuple(self._reveal_now),
+            self._our_dh_public_in_chain, self.expired)
+
+    @classmethod
+    def restore(cls, snap: RatchetSnapshot, limits: RatchetLimits | None = None
+                ) -> DoubleRatchet:
+        """The ratchet :meth:`snapshot` described.  Raises nothing (the peer's ECDH key is
+        decoded, and validated, when first used)."""
+        r = object.__new__(cls)
+        r.limits = limits or RatchetLimits()
+        r.our_tag, r.their_tag = snap.our_tag, snap.their_tag
+        r.root_key, r.brace_key = snap.root_key, snap.brace_key
+        r.our_ecdh, r.their_ecdh = snap.our_ecdh, snap.their_ecdh
+        r.our_dh, r.their_dh = snap.our_dh, snap.their_dh
+        r.send_id, r.send_chain_key = snap.send_id, snap.send_chain_key
+        r.recv_id, r.recv_chain_key = snap.recv_id, snap.recv_chain_key
+        r.j, r.k, r.pn = snap.j, snap.k, snap.pn
+        r.skipped = {(rid, mid): _Skipped(v.mk_enc, v.extra_key, v.ecdh_public)
+                     for rid, mid, v in snap.skipped}
+        r.mac_keys_to_reveal = list(snap.mac_keys_to_reveal)
+        r._reveal_now = list(snap.reveal_now)
+        r._our_dh_public_in_chain = snap.dh_public_in_chain
+        r.expired = snap.expired
+        r._their_point_cache = None
+        return r
+
     # -- introspection ------------------------------------------------------------------------
 
     @property
     def latest_chain(self) -> int:
         """Number of the newest chain we know of (sending or receiving)."""
         return max(x for x in (self.send_id, self.recv_id) if x is not None)
+
+    def key_gone(self, ratchet_id: int, message_id: int) -> bool:
+        """Whether the message key of a received message ``(ratchet_id, message_id)`` is
+        gone: the message lies behind the receiving position (an older chain of the
+        peer's, or an earlier message of the current one) and no skipped key is stored
+        for it, so it was decrypted before or its key was dropped (limits, expiry).
+        Changes nothing; raises nothing."""
+        if (ratchet_id, message_id) in self.skipped or self.recv_id is None:
+            return False
+        return ratchet_id < self.recv_id or (ratchet_id == self.recv_id and message_id < self.k)
 
     def needs_new_sending_chain(self) -> bool:
         """Whether the next message we send starts a new chain (a DH-ratchet step)."""
@@ -483,10 +573,7 @@ class DoubleRatchet:
             cipher.encrypt_data_message(mk_enc, plaintext),
             revealed_mac_keys=b"".join(self._reveal_now),
         )
-        message = replace(
-            unsigned,
-            authenticator=compute_authenticator(mk_mac, unsigned.authenticated_sections()),
-        )
+        message = unsigned.with_authenticator(mk_mac)
         self._reveal_now = []
         self.send_chain_key = next_chain_key(chain_key)
         self.j += 1

@@ -161,6 +161,9 @@ class Notice:
 
     kind: NoticeKind
     detail: str = ""
+    error: OTRError | None = field(default=None, compare=False)
+    """The error that made a message ignored or unreadable, when there was one (so that
+    an application can say what to do about it)."""
 
 
 @dataclass(frozen=True)
@@ -503,7 +506,7 @@ def receiving_a_non_interactive_auth_message(s: Session, inp: bytes, rng: Rng, c
     except ModeRefusalError as e:
         return s, (Notice(NoticeKind.REFUSED, str(e)),)
     except OTRError as e:
-        return s, (Notice(NoticeKind.IGNORED, f"Non-Interactive-Auth message: {e}"),)
+        return s, (Notice(NoticeKind.IGNORED, f"Non-Interactive-Auth message: {e}", e),)
     fresh = _forget(s, ProtocolState.START)
     return _after_dake(replace(_encrypted(fresh, res.result, clock), local_prekeys=local),
                        rng, clock)

@@ -38,9 +38,9 @@ from otrv4.primitives.rng import DeterministicRng, Rng
 from otrv4.profiles import ClientProfile, PrekeyProfile
 from otrv4.session import Display, Event, Notice, ProtocolState, Send, SmpUpdate, step
 from otrv4.smp import SmpOutcome
+from otrv4_prekey.client import PublisherClient, query
+from otrv4_prekey.retrieval import Ensembles, read_answer
 from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity, Outcome, PairSession, bare_of
-from prekey_server.client import PublisherClient, query
-from prekey_server.retrieval import Ensembles, read_answer
 
 __all__ = ["LiveDevice", "decode_ensemble", "encode_ensemble", "read_ensembles"]
 
@@ -63,7 +63,7 @@ def read_ensembles(answer: bytes, our_tag: int, identity: str, clock: Clock
                    ) -> list[dict[str, str]]:
     """The ensembles of a prekey server's answer to instance ``our_tag``'s query for
     ``identity``, as the protocol carries them (none when the server had none).  Raises
-    the errors of :func:`prekey_server.retrieval.read_answer`."""
+    the errors of :func:`otrv4_prekey.retrieval.read_answer`."""
     got = read_answer(answer, our_tag, identity, clock)
     if not isinstance(got, Ensembles):
         return []

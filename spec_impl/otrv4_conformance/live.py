@@ -21,10 +21,10 @@ from otrv4.data_message import DataMessage
 from otrv4.errors import OTRError
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import DeterministicRng
+from otrv4_prekey.dake import ServerIdentity
+from otrv4_prekey.server import PrekeyServer, ServerPolicy
+from otrv4_prekey.storage import InMemoryStorage
 from otrv4_xmpp.engine import bare_of
-from prekey_server.dake import ServerIdentity
-from prekey_server.server import PrekeyServer, ServerPolicy
-from prekey_server.storage import InMemoryStorage
 
 from .device import LiveDevice, decode_ensemble, read_ensembles
 from .protocol import AdapterError, Call

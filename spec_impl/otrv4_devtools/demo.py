@@ -138,7 +138,30 @@ class Demo:
                 await asyncio.sleep(0.05)
         await asyncio.wait_for(wait(), 15)
 
+    async def retire_all(self) -> None:
+        """Retire every device the demo created, so that running the demo again against
+        the same server starts from empty device lists: the connected ones retire
+        themselves; a connected device of the same account removes the others."""
+        from otrv4_xmpp import devices
+
+        for user in ("juliet", "romeo"):
+            mine = {n: c for n, c in self.devices.items() if n.startswith(f"{user}/")}
+            live = [c for c in mine.values() if c.is_connected()]
+            if not live:
+                continue
+            try:
+                for c in live:
+                    await c.otr.retire()
+                dl = await live[0].otr.fetch_devices(self.jid(user))
+                for c in mine.values():
+                    dl = devices.leave(dl, c.otr.instance_tag)
+                await live[0].otr.publish_device_list(dl)
+                say(f"{user}'s {len(mine)} demo devices retired (removed from the device list)")
+            except Exception as exc:  # the demo reports and goes on closing
+                say(f"{user}'s demo devices could not all be retired: {exc}")
+
     async def close(self) -> None:
+        await self.retire_all()
         for c in self.devices.values():
             if c.is_connected():
                 try:
@@ -222,8 +245,8 @@ class Demo:
 
 async def _component(host: str, port: int, jid: str, secret: str, folder: Path,
                      stack: AsyncExitStack) -> bool:
+    from otrv4_prekey.storage import SqliteStorage
     from otrv4_xmpp.component import PrekeyComponent, build_server, load_or_create_key
-    from prekey_server.storage import SqliteStorage
 
     storage = SqliteStorage(folder / "prekeys.sqlite")
     stack.callback(storage.close)

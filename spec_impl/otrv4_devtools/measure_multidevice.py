@@ -4,7 +4,7 @@ Run ``make measure`` (``python -m otrv4_devtools.measure_multidevice`` from the
 project root, with ``spec_impl`` on the path).  Bytes are the same on every run; times depend on
 the machine, which is why the build does not produce this file: it is
 measured, committed, and rendered by the XEP template from the committed copy
-(:mod:`xepgen.tables_binding`).
+(:mod:`otrv4_xepgen.tables_binding`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from otrv4.clock import FixedClock
 from otrv4.primitives.rng import DeterministicRng
-from xepgen.scenarios import EXAMPLE_TIME
-from xepgen.tables_binding import DATA_FILE
+from otrv4_xepgen.scenarios import EXAMPLE_TIME
+from otrv4_xepgen.tables_binding import DATA_FILE
 
 from .multidevice import Measurement, measure
 

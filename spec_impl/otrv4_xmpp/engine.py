@@ -23,7 +23,10 @@ raises changes nothing: a session is replaced only by the value
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from otrv4 import dake
 from otrv4.clock import Clock
@@ -35,13 +38,15 @@ from otrv4.encoding import (
     read_instance_tags,
 )
 from otrv4.errors import OTRError, ValidationError
-from otrv4.instance_tag import generate_instance_tag
-from otrv4.keys import ForgingKey, fingerprint, format_fingerprint
-from otrv4.modes import Mode
 from otrv4.prekeys import LocalPrekeys, PrekeyEnsemble, PrekeySecret, generate_prekey_message
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import Rng
-from otrv4.profiles import DEFAULT_PROFILE_LIFETIME, ClientProfile, PrekeyProfile
+from otrv4.profiles import (
+    DEFAULT_EXTRA_VALIDITY,
+    DEFAULT_PROFILE_LIFETIME,
+    ClientProfile,
+    PrekeyProfile,
+)
 from otrv4.session import (
     ApplicationTLVs,
     Display,
@@ -60,19 +65,32 @@ from otrv4.session import (
     step,
 )
 from otrv4.smp import SmpOutcome
-from prekey_server.dake import PublisherIdentity
-from prekey_server.publication import SharedPrekey
 
+from .device import RECEIVED_KEPT, DeviceIdentity, PairSession, bare_of
 from .sce import SCE_TLV_TYPE
-from .trust import DeviceInfo, Trust, TrustLevel, profile_fingerprint
+from .state.codec import (
+    decode_identity,
+    decode_note,
+    decode_pair,
+    decode_prekeys,
+    encode_identity,
+    encode_note,
+    encode_pair,
+    encode_prekeys,
+)
+from .state.errors import CorruptRecordError
+from .state.store import DeviceStore
+from .trust import DeviceInfo, RecordTrustStore, Trust, TrustLevel, profile_fingerprint
 
 __all__ = [
+    "RENEWAL_MARGIN",
     "DeviceEngine",
     "DeviceIdentity",
     "NoSessionError",
     "NotAConversationMessageError",
     "Outcome",
     "PairSession",
+    "Undelivered",
     "bare_of",
 ]
 
@@ -83,116 +101,6 @@ class NoSessionError(OTRError):
 
 class NotAConversationMessageError(ValidationError):
     """A message type that is not exchanged between two devices (a Prekey message)."""
-
-
-def bare_of(jid: str) -> str:
-    """The bare JID of ``jid`` (``local@domain``), lower-cased as XMPP compares them."""
-    return jid.partition("/")[0].lower()
-
-
-@dataclass(frozen=True)
-class DeviceIdentity:
-    """A device's long-term OTRv4 material (§Public keys…, §Client Profile).
-
-    The instance tag is the Client Profile's owner tag.  :meth:`generate`
-    makes everything from ``rng`` (instance tag, identity key, forging key,
-    shared prekey) and signs a Client Profile and a Prekey Profile that expire
-    ``lifetime`` seconds after ``clock.now()`` (§Creating a Client Profile,
-    §Creating a Prekey Profile).
-    """
-
-    keypair: EdDSAKeyPair = field(repr=False)
-    forging_key: ForgingKey = field(repr=False)
-    client_profile: ClientProfile = field(repr=False)
-    shared_prekey: EdDSAKeyPair = field(repr=False)
-    prekey_profile: PrekeyProfile = field(repr=False)
-    mode: Mode = Mode.STANDALONE
-
-    @classmethod
-    def generate(cls, rng: Rng, clock: Clock, *, instance_tag: int | None = None,
-                 lifetime: int = DEFAULT_PROFILE_LIFETIME,
-                 mode: Mode = Mode.STANDALONE) -> DeviceIdentity:
-        """New keys and profiles (draws: tag unless given, identity key, forging key,
-        shared prekey).
-
-        Raises :class:`otrv4.profiles.InvalidProfileOwnerTagError` for a tag below 0x100.
-        """
-        tag = generate_instance_tag(rng) if instance_tag is None else instance_tag
-        keypair = EdDSAKeyPair.generate(rng)
-        forging = ForgingKey.generate(rng)
-        expires = clock.now() + lifetime
-        profile = ClientProfile.create(keypair, forging, tag, expires)
-        shared = EdDSAKeyPair.generate(rng)
-        prekey_profile = PrekeyProfile.create(keypair, shared, tag, expires)
-        return cls(keypair, forging, profile, shared, prekey_profile, mode)
-
-    def local_prekeys(self) -> LocalPrekeys:
-        """The prekey owner's local material, with no one-time prekey yet."""
-        return LocalPrekeys((self.client_profile,), ((self.prekey_profile, self.shared_prekey),))
-
-    @property
-    def instance_tag(self) -> int:
-        """This device's instance tag."""
-        return self.client_profile.owner_tag
-
-    @property
-    def expires(self) -> int:
-        """When the Client Profile expires (seconds since the epoch)."""
-        return self.client_profile.expiration
-
-    @property
-    def fingerprint(self) -> str:
-        """The fingerprint people compare (§Public keys…), formatted."""
-        return format_fingerprint(fingerprint(self.keypair.public, self.forging_key.public))
-
-    def participant(self) -> dake.Participant:
-        """What :mod:`otrv4.dake` needs of us."""
-        return dake.Participant(self.keypair, self.forging_key.public, self.client_profile)
-
-    def publisher(self, account: str) -> PublisherIdentity:
-        """What the prekey-server client needs of us to publish for ``account`` (a bare JID)."""
-        return PublisherIdentity(bare_of(account), self.instance_tag, self.keypair,
-                                 self.client_profile)
-
-    def shared(self) -> SharedPrekey:
-        """The Prekey Profile with its shared prekey pair (published with the proofs)."""
-        return SharedPrekey(self.prekey_profile, self.shared_prekey)
-
-
-@dataclass
-class PairSession:
-    """The conversation with one device of one account: its state machine and the full
-    JID it was last seen at (where live answers go)."""
-
-    peer: str
-    """The peer's bare JID."""
-    full_jid: str
-    session: Session = field(repr=False)
-
-    @property
-    def their_tag(self) -> int:
-        """The peer device's instance tag (0 until the DAKE tells it)."""
-        return self.session.their_tag
-
-    @property
-    def encrypted(self) -> bool:
-        """Whether the session is in ENCRYPTED_MESSAGES."""
-        return self.session.state is ProtocolState.ENCRYPTED_MESSAGES
-
-    @property
-    def state(self) -> ProtocolState:
-        return self.session.state
-
-    @property
-    def ssid(self) -> bytes:
-        """The Secure Session ID of the last DAKE (empty before one completed)."""
-        return self.session.ssid or b""
-
-    @property
-    def fingerprint(self) -> str:
-        """The peer device's fingerprint, formatted for people ("" before a DAKE)."""
-        fp = self.session.their_fingerprint
-        return format_fingerprint(fp) if fp else ""
 
 
 @dataclass(frozen=True)
@@ -219,8 +127,39 @@ class Outcome:
     established: bool = False
     ended: bool = False
     envelopes: tuple[bytes, ...] = ()
+    delivery_ids: tuple[str, ...] = ()
+    """One id per entry of ``displays`` (with a store: the id under which the plaintext
+    waits in the store until acknowledged, see :meth:`DeviceEngine.acknowledge`)."""
+    duplicate: bool = False
+    """The message was received and handled before (a redelivery after a crash): nothing
+    is shown again."""
+
     smp: tuple[SmpUpdate, ...] = ()
     trust: TrustLevel | None = None
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A plaintext committed to the store but not acknowledged by the application before
+    the process stopped (:meth:`DeviceEngine.undelivered`)."""
+
+    delivery_id: str
+    peer: str
+    tag: int
+    text: str
+
+
+#: Profiles are renewed when they expire within this many seconds (2 days of the
+#: recommended week, so a device that runs at least every few days never lets them lapse).
+RENEWAL_MARGIN = 2 * 24 * 3600
+
+IDENTITY_RECORD = "identity"
+PREKEYS_RECORD = "prekeys"
+_INBOX = "note/inbox/"
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
 
 
 _EVENTS = {
@@ -241,11 +180,18 @@ class DeviceEngine:
     ``trust``: the :class:`~otrv4_xmpp.trust.Trust` asked before every encryption to
     a device (default: in memory, blind trust before verification).
     Randomness and time come from ``rng`` and ``clock``.
+
+    ``store``: where the state is kept (:mod:`otrv4_xmpp.state`); the identity and
+    prekeys are written to it at once.  Every call that changes the state commits
+    the change to the store before it returns, so before the caller sends what it
+    returned or shows what it decrypted; a call whose commit fails raises and
+    changes nothing.  :meth:`open` resumes a device from its store.
     """
 
     def __init__(self, identity: DeviceIdentity, own_jid: str, *, rng: Rng, clock: Clock,
                  config: SessionConfig | None = None,
                  local_prekeys: LocalPrekeys | None = None,
+                 store: DeviceStore | None = None,
                  trust: Trust | None = None) -> None:
         self.local_prekeys: LocalPrekeys
         self.identity = identity
@@ -257,7 +203,138 @@ class DeviceEngine:
             else identity.local_prekeys()
         self.sessions: dict[tuple[str, int], PairSession] = {}
         self.pending: dict[str, PairSession] = {}
-        self.trust = trust if trust is not None else Trust(clock=clock)
+        self.store = store
+        self.trust = trust if trust is not None else Trust(
+            RecordTrustStore(store) if store is not None else None, clock=clock)
+        self._unacked: tuple[str, ...] = ()
+        self._notes: dict[str, Any] = {}
+        if store is not None:
+            store.commit({IDENTITY_RECORD: encode_identity(identity),
+                          PREKEYS_RECORD: encode_prekeys(self.local_prekeys)})
+
+    @classmethod
+    def open(cls, store: DeviceStore, own_jid: str, *, rng: Rng, clock: Clock,
+             config: SessionConfig | None = None,
+             identity: DeviceIdentity | None = None,
+             trust: Trust | None = None) -> DeviceEngine:
+        """The device kept in ``store``, as it was after its last committed call; an
+        empty store gets ``identity`` (default: a new one, :meth:`DeviceIdentity.generate`).
+
+        Plaintexts committed but not acknowledged are listed by :meth:`undelivered`.
+        Raises :class:`~otrv4_xmpp.state.errors.CorruptRecordError`,
+        :class:`~otrv4_xmpp.state.errors.NewerRecordVersionError` (naming the record;
+        the store is not written) and the store's errors.
+        """
+        raw = store.get(IDENTITY_RECORD)
+        if raw is None:
+            if identity is None:
+                identity = DeviceIdentity.generate(rng, clock)
+            return cls(identity, own_jid, rng=rng, clock=clock, config=config, store=store,
+                       trust=trust)
+        stored_identity = decode_identity(raw, IDENTITY_RECORD)
+        raw_prekeys = store.get(PREKEYS_RECORD)
+        if raw_prekeys is None:
+            raise CorruptRecordError(f"{PREKEYS_RECORD}: missing beside an identity")
+        engine = cls.__new__(cls)
+        engine.identity = stored_identity
+        engine.own_jid = bare_of(own_jid)
+        engine.rng, engine.clock = rng, clock
+        engine.config = config or SessionConfig()
+        engine.local_prekeys = decode_prekeys(raw_prekeys, PREKEYS_RECORD)
+        engine.sessions, engine.pending = {}, {}
+        engine.store = store
+        engine.trust = trust if trust is not None else Trust(RecordTrustStore(store),
+                                                             clock=clock)
+        engine._unacked = ()
+        engine._notes = {}
+        for name in store.names("pair/") + store.names("pending/"):
+            data = store.get(name)
+            if data is None:
+                continue
+            pair = decode_pair(data, identity=stored_identity, own_jid=engine.own_jid,
+                               clock=clock, config=engine.config,
+                               local_prekeys=engine.local_prekeys, name=name)
+            if name.startswith("pending/"):
+                engine.pending[name.removeprefix("pending/")] = pair
+            else:
+                peer, _, tag = name.removeprefix("pair/").rpartition("/")
+                try:
+                    engine.sessions[(peer, int(tag, 16))] = pair
+                except ValueError:
+                    raise CorruptRecordError(f"{name}: not a record name of a pair") from None
+        return engine
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def undelivered(self) -> list[Undelivered]:
+        """The plaintexts committed but not yet acknowledged (after a crash: those the
+        application may not have shown), oldest first.  Without a store: none.
+        Raises :class:`~otrv4_xmpp.state.errors.CorruptRecordError`."""
+        if self.store is None:
+            return []
+        out = []
+        for name in self.store.names(_INBOX):
+            data = self.store.get(name)
+            if data is None:
+                continue
+            value = decode_note(data, name)
+            try:
+                out.append(Undelivered(name, str(value["peer"]), int(value["tag"]),
+                                       str(value["text"])))
+            except (KeyError, TypeError, ValueError):
+                raise CorruptRecordError(f"{name}: malformed record") from None
+        return out
+
+    def acknowledge(self, delivery_ids: Iterable[str] | None = None) -> None:
+        """The application has shown these plaintexts (default: every one returned and
+        not acknowledged yet, including those of :meth:`undelivered`): forget them.  The
+        next call that changes the state acknowledges those the call before returned.
+        Raises the store's errors."""
+        if delivery_ids is None:
+            ids = self._unacked + tuple(u.delivery_id for u in self.undelivered())
+        else:
+            ids = tuple(delivery_ids)
+        if self.store is not None and ids:
+            self.store.commit({}, ids, sync=False)  # shown again at worst, same id
+        self._unacked = tuple(i for i in self._unacked if i not in ids)
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def _name_of(self, pair: PairSession) -> str | None:
+        for (peer, tag), p in self.sessions.items():
+            if p is pair:
+                return f"pair/{peer}/{tag:08x}"
+        for full, p in self.pending.items():
+            if p is pair:
+                return f"pending/{full}"
+        return None
+
+    def note(self, name: str) -> Any:
+        """The value last given to :meth:`set_note` under ``name`` (``None`` if none).
+        Raises :class:`~otrv4_xmpp.state.errors.CorruptRecordError`."""
+        if self.store is None:
+            return self._notes.get(name)
+        data = self.store.get(f"note/{name}")
+        return None if data is None else decode_note(data, f"note/{name}")
+
+    def set_note(self, name: str, value: Any, *, sync: bool = True) -> None:
+        """Keep a small JSON value of the binding under ``name`` (device lists last seen,
+        trust decisions, pinned prekey-service fingerprints, the archive position, …);
+        ``None`` removes it; ``sync=False`` for a value whose loss in a power failure is
+        harmless (see :meth:`DeviceStore.commit`).  Raises :class:`TypeError` for a value
+        JSON cannot hold and the store's errors."""
+        if self.store is None:
+            self._notes[name] = value
+        elif value is None:
+            self.store.commit({}, [f"note/{name}"], sync=sync)
+        else:
+            self.store.commit({f"note/{name}": encode_note(value)}, sync=sync)
+
+    def commit_prekeys(self) -> None:
+        """Write :attr:`local_prekeys` to the store (after changing it directly).  Raises
+        the store's errors."""
+        if self.store is not None:
+            self.store.commit({PREKEYS_RECORD: encode_prekeys(self.local_prekeys)})
 
     @property
     def instance_tag(self) -> int:
@@ -307,14 +384,17 @@ class DeviceEngine:
 
     # -- stepping ---------------------------------------------------------------------------
 
-    def _run(self, pair: PairSession, event: Event, inp: object) -> Outcome:
-        if pair.session.local_prekeys is not self.local_prekeys:
-            pair.session = _with_prekeys(pair.session, self.local_prekeys)
+    def _run(self, pair: PairSession, event: Event, inp: object, *,
+             received: tuple[int, int] | None = None, started_by: bytes = b"",
+             transient: bool = False) -> Outcome:
+        session = pair.session
+        if session.local_prekeys is not self.local_prekeys:
+            session = _with_prekeys(session, self.local_prekeys)
         was_encrypted = pair.encrypted
-        new, outputs = step(pair.session, event, inp, self.rng, self.clock)
-        pair.session = new
+        new, outputs = step(session, event, inp, self.rng, self.clock)
+        local = self.local_prekeys
         if event is Event.NON_INTERACTIVE_AUTH and new.local_prekeys is not None:
-            self.local_prekeys = new.local_prekeys
+            local = new.local_prekeys
         payloads: list[bytes] = []
         texts: list[str] = []
         displays: list[str] = []
@@ -338,11 +418,30 @@ class DeviceEngine:
         established = any(n.kind is NoticeKind.ENCRYPTED for n in notices)
         ended = any(n.kind in (NoticeKind.DISCONNECTED, NoticeKind.EXPIRED) for n in notices) \
             or (was_encrypted and new.state in (ProtocolState.FINISHED, ProtocolState.START))
+        got = pair.received
+        if received is not None and new.ratchet is not session.ratchet \
+                and not any(n.kind is NoticeKind.UNREADABLE for n in notices):
+            got = (*got, received)[-RECEIVED_KEPT:]
+        renewed = established or new.ssid != pair.session.ssid
+        origin = started_by if renewed else pair.started_by
+        if transient and new.state is not ProtocolState.ENCRYPTED_MESSAGES:
+            # a Non-Interactive-Auth message that did not start a session leaves no trace
+            return Outcome(pair, tuple(payloads), tuple(texts), (), tuple(notices),
+                           envelopes=tuple(envelopes))
+        after = PairSession(pair.peer, pair.full_jid, new, got, pair.delivered + len(displays),
+                            origin)
+        delivery_ids = self._commit(pair, after, local, displays,
+                                    sync=bool(payloads or texts))
+        pair.session, pair.received, pair.started_by = new, got, origin
+        pair.delivered = after.delivered
+        self.local_prekeys = local
         self._file(pair)
         level = self._note_trust(pair, established or bool(displays or envelopes),
                                  smp_updates)
         return Outcome(pair, tuple(payloads), tuple(texts), tuple(displays), tuple(notices),
-                       established, ended, tuple(envelopes), tuple(smp_updates), level)
+                       established, ended, tuple(envelopes), delivery_ids,
+                       smp=tuple(smp_updates), trust=level)
+
 
     def _note_trust(self, pair: PairSession, seen: bool,
                     updates: list[SmpUpdate]) -> TrustLevel | None:
@@ -356,6 +455,33 @@ class DeviceEngine:
         if seen:
             return self.trust.seen(pair.peer, tag, fp).level
         return self.trust.level(pair.peer, tag, fp)
+
+
+    def _commit(self, pair: PairSession, after: PairSession, local: LocalPrekeys,
+                displays: list[str], *, sync: bool) -> tuple[str, ...]:
+        """Store ``after`` (the pair once this step is applied), the prekeys if they
+        changed, and ``displays`` as undelivered plaintexts; acknowledge those of the
+        call before.  Returns the delivery ids.  Nothing in memory changes before the
+        commit succeeded."""
+        tag = after.their_tag
+        ids = tuple(f"{_INBOX}{after.peer}/{tag:08x}/{pair.delivered + n + 1:010d}"
+                    for n in range(len(displays)))
+        if self.store is None:
+            return ids
+        old_name = self._name_of(pair)
+        new_name = f"pair/{after.peer}/{tag:08x}" if tag \
+            else (old_name or f"pending/{pair.full_jid}")
+        puts = {new_name: encode_pair(after)}
+        deletes = list(self._unacked)
+        if old_name is not None and old_name != new_name:
+            deletes.append(old_name)
+        if local is not self.local_prekeys:
+            puts[PREKEYS_RECORD] = encode_prekeys(local)
+        for i, text in zip(ids, displays, strict=True):
+            puts[i] = encode_note({"peer": after.peer, "tag": tag, "text": text})
+        self.store.commit(puts, deletes, sync=sync)
+        self._unacked = ids
+        return ids
 
     def _file(self, pair: PairSession) -> None:
         """Keep ``pair`` under (bare JID, tag) once its tag is known."""
@@ -396,21 +522,35 @@ class DeviceEngine:
             message = DataMessage.decode(data)
             known = self.session(peer, message.sender_tag)
             known.full_jid = full_jid if "/" in full_jid else known.full_jid
-            return self._run(known, event, message)
+            key = (message.ratchet_id, message.message_id)
+            ratchet = known.session.ratchet
+            if key in known.received or (ratchet is not None and not ratchet.expired
+                                         and ratchet.key_gone(*key)):
+                return _duplicate(known, f"data message {key} of {peer} "
+                                         f"{message.sender_tag:08x}")
+            return self._run(known, event, message, received=key)
+        started_by = b""
+        if event is Event.NON_INTERACTIVE_AUTH:
+            started_by = _digest(data)
+            known_pair = self.sessions.get((peer, sender_tag))
+            if known_pair is not None and known_pair.started_by == started_by:
+                return _duplicate(known_pair, f"Non-Interactive-Auth message of {peer} "
+                                              f"{sender_tag:08x}")
         pair: PairSession | None = None
         if event in (Event.IDENTITY, Event.AUTH_R, Event.AUTH_I):
             pair = self.pending.get(full_jid)
         if pair is None:
             pair = self.sessions.get((peer, sender_tag))
+        transient = False
         if pair is None:
             pair = self._new(full_jid)
             if event is Event.NON_INTERACTIVE_AUTH:
-                self.sessions[(peer, sender_tag)] = pair
+                transient = True  # kept only if the DAKE completes
             else:
                 self.pending[full_jid] = pair
         elif "/" in full_jid:
             pair.full_jid = full_jid
-        return self._run(pair, event, data)
+        return self._run(pair, event, data, started_by=started_by, transient=transient)
 
     def receive_error(self, full_jid: str, text: str) -> Outcome:
         """An OTR Error message (``?OTR Error:``) from ``full_jid``: shown through the
@@ -504,13 +644,65 @@ class DeviceEngine:
                 if (a, t) != (self.own_jid, self.instance_tag)]
         return out
 
+    # -- key lifecycle ----------------------------------------------------------------------
+
+    def profiles_due(self, margin: int = RENEWAL_MARGIN) -> bool:
+        """Whether the Client Profile or the Prekey Profile expires within ``margin``
+        seconds (or has expired).  Raises nothing."""
+        now = self.clock.now()
+        ident = self.identity
+        return min(ident.client_profile.expiration, ident.prekey_profile.expiration) \
+            - now <= margin
+
+    def renew_profiles(self, *, lifetime: int = DEFAULT_PROFILE_LIFETIME,
+                       margin: int = RENEWAL_MARGIN, force: bool = False) -> bool:
+        """Renew this device's profiles when :meth:`profiles_due` (or ``force``):
+        a new Client Profile (same keys and instance tag) and a new Prekey Profile
+        with a new shared prekey, both expiring ``lifetime`` seconds from now
+        (otrv4.md §Client Profile, §Prekey Profile: publish before expiry).  The
+        previous profiles stay in :attr:`local_prekeys` while they are valid,
+        including the spec's extra local validity (``DEFAULT_EXTRA_VALIDITY``), so
+        that Non-Interactive-Auth messages built from an ensemble of the old ones
+        still decrypt (overlapping validity); expired ones are dropped.  The
+        identity and prekeys are committed together.  Returns whether it renewed;
+        the caller republishes the device list entry and the profiles.  Raises the
+        store's errors (then nothing changed)."""
+        now = self.clock.now()
+        local = self.local_prekeys
+        keep_cp = tuple(p for p in local.client_profiles
+                        if p.expiration + DEFAULT_EXTRA_VALIDITY > now)
+        keep_pp = tuple((p, k) for p, k in local.prekey_profiles
+                        if p.expiration + DEFAULT_EXTRA_VALIDITY > now)
+        ident = self.identity
+        if not force and not self.profiles_due(margin):
+            if (keep_cp, keep_pp) != (local.client_profiles, local.prekey_profiles):
+                self._set_prekeys(LocalPrekeys(keep_cp, keep_pp, local.prekeys))
+            return False
+        expires = now + lifetime
+        shared = EdDSAKeyPair.generate(self.rng)
+        client = ClientProfile.create(ident.keypair, ident.forging_key, ident.instance_tag,
+                                      expires)
+        prekey_profile = PrekeyProfile.create(ident.keypair, shared, ident.instance_tag,
+                                              expires)
+        renewed = replace(ident, client_profile=client, shared_prekey=shared,
+                          prekey_profile=prekey_profile)
+        new_local = LocalPrekeys((client, *keep_cp), ((prekey_profile, shared), *keep_pp),
+                                 local.prekeys)
+        if self.store is not None:
+            self.store.commit({IDENTITY_RECORD: encode_identity(renewed),
+                               PREKEYS_RECORD: encode_prekeys(new_local)})
+        self.identity, self.local_prekeys = renewed, new_local
+        return True
+
     # -- prekeys ----------------------------------------------------------------------------
 
     def new_prekeys(self, count: int) -> tuple[PrekeySecret, ...]:
         """``count`` new Prekey messages with identifiers unused by this device
-        (otrv4.md §Prekey Message).  They are not kept yet: call :meth:`prekeys_published`
-        once the prekey service confirmed them.  Raises
-        :class:`~otrv4.modes.PrekeyPublicationRefusedError` in interactive-only mode."""
+        (otrv4.md §Prekey Message).  Their secrets are kept (and committed to the store) at
+        once, before they can reach the service, so that no prekey a peer may draw is
+        ever without its secret; :meth:`prekeys_published` is then a no-op for them.
+        Raises :class:`~otrv4.modes.PrekeyPublicationRefusedError` in interactive-only
+        mode and the store's errors."""
         existing = {p.identifier for p in self.local_prekeys.prekeys}
         out: list[PrekeySecret] = []
         for _ in range(count):
@@ -518,12 +710,22 @@ class DeviceEngine:
                                              mode=self.identity.mode)
             existing.add(secret.identifier)
             out.append(secret)
+        self._set_prekeys(self.local_prekeys.with_prekeys(out))
         return tuple(out)
 
     def prekeys_published(self, secrets: tuple[PrekeySecret, ...] | list[PrekeySecret]) -> None:
         """Keep the secrets of Prekey messages the service stored, for the
-        Non-Interactive-Auth messages that will use them."""
-        self.local_prekeys = self.local_prekeys.with_prekeys(secrets)
+        Non-Interactive-Auth messages that will use them (those already kept, e.g.
+        made by :meth:`new_prekeys`, are not added twice).  Raises the store's errors."""
+        have = {p.identifier for p in self.local_prekeys.prekeys}
+        new = [p for p in secrets if p.identifier not in have]
+        if new:
+            self._set_prekeys(self.local_prekeys.with_prekeys(new))
+
+    def _set_prekeys(self, local: LocalPrekeys) -> None:
+        if self.store is not None:
+            self.store.commit({PREKEYS_RECORD: encode_prekeys(local)})
+        self.local_prekeys = local
 
     def ensembles(self, secrets: tuple[PrekeySecret, ...] | list[PrekeySecret]
                   ) -> list[PrekeyEnsemble]:
@@ -538,3 +740,10 @@ class DeviceEngine:
 
 def _with_prekeys(s: Session, local: LocalPrekeys) -> Session:
     return replace(s, local_prekeys=local)
+
+
+def _duplicate(pair: PairSession, what: str) -> Outcome:
+    """The outcome of a message handled before: nothing to send or show."""
+    return Outcome(pair, notices=(Notice(NoticeKind.IGNORED, f"duplicate: {what} was "
+                                         "received before (or its key is no longer kept)"),),
+                   duplicate=True)

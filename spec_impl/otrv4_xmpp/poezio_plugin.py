@@ -18,15 +18,14 @@ own XMPP stream:
   ``/otr4_distrusted <fingerprint or instance tag>``, ``/otr4_smp <secret>
   [question]``, ``/otr4_answer <secret>``, ``/otr4_abort``, ``/otr4_end``.
 
-State lives in Poezio's data folder, ``otr4/<account>/``: the device identity
-(``identity.json``, mode 0600) and the trust decisions (``trust.json``).  Every
+State lives in Poezio's data folder, ``otr4/<account>/device.sqlite``: the device
+store (:mod:`otrv4_xmpp.state`) with the identity, the sessions, the prekey secrets
+and the trust decisions, so a restarted Poezio resumes its conversations.  Every
 failure is one line in the tab or the information buffer, never a traceback.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -39,20 +38,16 @@ from slixmpp.stanza import Message
 
 from otrv4.clock import SystemClock
 from otrv4.errors import OTRError
-from otrv4.keys import ForgingKey
-from otrv4.primitives.eddsa import EdDSAKeyPair
-from otrv4.profiles import ClientProfile, PrekeyProfile
 from otrv4.smp import SmpOutcome
 
 from . import slixmpp_plugin
-from .engine import DeviceIdentity
 from .namespaces import NS_OTR4
 from .slixmpp_plugin.errors import NoRecipientsError
 from .slixmpp_plugin.events import Otr4Error, Otr4Message, Otr4Session, Otr4Smp
 from .slixmpp_plugin.plugin import XEP_OTR4
-from .trust import DeviceInfo, JsonFileRecords, RecordTrustStore, TrustLevel
+from .trust import DeviceInfo, TrustLevel
 
-__all__ = ["Plugin", "load_identity", "save_identity"]
+__all__ = ["Plugin"]
 
 _LEVELS = {"trusted": TrustLevel.TRUSTED, "verified": TrustLevel.VERIFIED,
            "distrusted": TrustLevel.DISTRUSTED}
@@ -62,32 +57,6 @@ _STATUS = {TrustLevel.VERIFIED: "verified", TrustLevel.TRUSTED: "trusted",
 
 class _SentByOtr4(Exception):
     """Poezio's stanza went out as OTRv4 messages: drop the plaintext one."""
-
-
-def save_identity(path: Path, identity: DeviceIdentity) -> None:
-    """Write ``identity``'s secrets and profiles to ``path`` (JSON, mode 0600)."""
-    data = {"identity": identity.keypair.sym_key.hex(),
-            "shared_prekey": identity.shared_prekey.sym_key.hex(),
-            "client_profile": identity.client_profile.encode().hex(),
-            "prekey_profile": identity.prekey_profile.encode().hex(),
-            "mode": identity.mode.value}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f)
-
-
-def load_identity(path: Path) -> DeviceIdentity:
-    """The identity :func:`save_identity` wrote.  Raises :class:`OSError`,
-    :class:`ValueError` and the profile decoding errors."""
-    from otrv4.modes import Mode
-    data = json.loads(path.read_text(encoding="utf-8"))
-    profile = ClientProfile.decode(bytes.fromhex(data["client_profile"]))
-    return DeviceIdentity(EdDSAKeyPair.from_secret(bytes.fromhex(data["identity"])),
-                          ForgingKey(profile.forging_key), profile,
-                          EdDSAKeyPair.from_secret(bytes.fromhex(data["shared_prekey"])),
-                          PrekeyProfile.decode(bytes.fromhex(data["prekey_profile"])),
-                          Mode(data["mode"]))
 
 
 def _device_line(d: DeviceInfo) -> str:
@@ -113,18 +82,9 @@ class Plugin(E2EEPlugin):
         xmpp = self.core.xmpp
         folder = Path(DATA_HOME) / "otr4" / xmpp.boundjid.bare
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        clock = SystemClock()
-        path = folder / "identity.json"
-        config: dict[str, Any] = {
-            "clock": clock, "label": "poezio",
-            "trust_store": RecordTrustStore(JsonFileRecords(folder / "trust.json"))}
-        if path.exists():
-            config["identity"] = load_identity(path)
-        xmpp.register_plugin("xep_otr4", module=slixmpp_plugin, pconfig=config)
+        xmpp.register_plugin("xep_otr4", module=slixmpp_plugin, pconfig={
+            "clock": SystemClock(), "label": "poezio", "store": str(folder / "device.sqlite")})
         self.otr = cast(XEP_OTR4, xmpp.plugin["xep_otr4"])  # type: ignore[typeddict-item]
-        if not path.exists():
-            save_identity(path, self.otr.identity)
-        self._identity_path = path
         self._asked: dict[str, int] = {}
         events: tuple[tuple[str, Callable[..., Any]], ...] = (
             ("otr4_message", self._on_message),
@@ -155,7 +115,6 @@ class Plugin(E2EEPlugin):
             for resource in roster[bare].resources:
                 self.otr.online.setdefault(str(bare), set()).add(f"{bare}/{resource}")
         await self.otr.start()
-        save_identity(self._identity_path, self.otr.identity)  # replaced if its tag was taken
 
     def cleanup(self) -> None:
         super().cleanup()

@@ -57,9 +57,9 @@ from typing import Final, Literal
 from lxml import etree
 
 from otrv4.errors import DecodeError, OTRError, ValidationError
-from prekey_server.dake import SERVER_FINGERPRINT_BYTES, format_server_fingerprint
-from prekey_server.messages import decode_base64
-from prekey_server.server import (
+from otrv4_prekey.dake import SERVER_FINGERPRINT_BYTES, format_server_fingerprint
+from otrv4_prekey.messages import decode_base64
+from otrv4_prekey.server import (
     ForeignPublisherError,
     MessageTooLargeError,
     NotInDakeError,
@@ -221,7 +221,7 @@ def parse_prekey_iq(iq: etree._Element) -> PrekeyIq:
 
     Raises :class:`PrekeyStanzaError` when ``iq`` is not such an IQ (wrong
     element or type, no or two ``<prekey/>``, no ``id``) and
-    :class:`~prekey_server.messages.InvalidPrekeyServerBase64Error` for content
+    :class:`~otrv4_prekey.messages.InvalidPrekeyServerBase64Error` for content
     that is not canonical base64.
     """
     if iq.tag != _c("iq"):
@@ -296,7 +296,7 @@ def parse_prekey_error(iq: etree._Element) -> PrekeyIqError:
 
 
 def condition_for(exc: Exception) -> PrekeyCondition:
-    """The error condition for an exception :meth:`prekey_server.server.PrekeyServer.handle`
+    """The error condition for an exception :meth:`otrv4_prekey.server.PrekeyServer.handle`
     raised.  Anything not listed is a ``DAKE_FAILED`` when it is a validation error and
     ``MALFORMED_MESSAGE`` otherwise."""
     if isinstance(exc, MessageTooLargeError):

@@ -38,7 +38,8 @@ class SkipReason(enum.Enum):
     """Why a known device gets nothing from this message."""
 
     OWN_DEVICE = "the sending device itself"
-    EXPIRED = "its device-list entry expired and it has no session"
+    EXPIRED = "its device-list entry expired (its profiles were not renewed)"
+    LEFT_LIST = "it is no longer in its account's device list (retired or removed)"
     NOT_SELECTED = "the instance-tag policy left it out"
     NOT_REQUESTED = "not among the devices the caller asked for"
     UNTRUSTED = "the trust setting refused it"
@@ -114,14 +115,20 @@ def plan_send(peer: str, *, own: str, own_tag: int,
               last_sent: Mapping[Recipient, int] | None = None,
               offline_start: bool = True,
               trusted: Callable[[str, int], bool] = _trust_all,
-              only: Collection[Recipient] | None = None) -> SendPlan:
+              only: Collection[Recipient] | None = None,
+              unlisted: Collection[Recipient] = ()) -> SendPlan:
     """Plan one message from device ``own_tag`` of ``own`` to ``peer`` (bare JIDs).
 
     Candidates, per account (the peer's, then the own one): the live (not
-    expired) entries of its device list in ``device_lists`` (a missing list is
-    empty), then the devices with an encrypted session (``sessions``, e.g. a
-    device whose list entry has not arrived yet); the sending device is never a
-    candidate.  When the peer has candidates, ``policy`` picks among them
+    expired) entries of its device list in ``device_lists``, and the devices with
+    an encrypted session (``sessions``) when that account's list is not known (a
+    missing list is empty).  A device with a session whose entry expired is
+    skipped (:attr:`SkipReason.EXPIRED`), one missing from a known list too
+    (:attr:`SkipReason.LEFT_LIST`): senders stop encrypting to devices that left
+    or stopped renewing; ``unlisted`` are devices that never have an entry
+    (otrv4.md-only clients talking in bodies), candidates while they have a
+    session.  The sending device is never a candidate.
+    When the peer has candidates, ``policy`` picks among them
     (:func:`otrv4_xmpp.policy.select_receivers`, with ``last_received`` and
     ``last_sent`` times) and the chosen devices are sorted by tag, the peer's
     first; when it has none, every other own device is chosen.  ``only``
@@ -139,6 +146,7 @@ def plan_send(peer: str, *, own: str, own_tag: int,
     skipped: list[Skipped] = []
     interactive_only: set[Recipient] = set()
     for account in accounts:
+        known = account in device_lists
         dl = device_lists.get(account) or DeviceList()
         live = {e.tag for e in active(dl, now)}
         for e in dl.entries:
@@ -147,8 +155,12 @@ def plan_send(peer: str, *, own: str, own_tag: int,
             if e.tag in live:
                 candidates[account][e.tag] = None
         for a, tag in sorted(sessions):
-            if a == account:
+            if a != account or tag in candidates[account]:
+                continue
+            if not known or (account, tag) in unlisted:
                 candidates[account][tag] = None
+            elif dl.find(tag) is None and (account, tag) != (own, own_tag):
+                skipped.append(Skipped((account, tag), SkipReason.LEFT_LIST))
         for e in dl.entries:
             if e.tag not in candidates[account] and (account, e.tag) != (own, own_tag):
                 skipped.append(Skipped((account, e.tag), SkipReason.EXPIRED))

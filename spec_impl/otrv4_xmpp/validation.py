@@ -23,13 +23,14 @@ namespaces it does have (each as a root), and says so in the report.
 from __future__ import annotations
 
 import contextlib
-import copy as copy_module
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import xmlschema
 from lxml import etree
@@ -49,6 +50,7 @@ __all__ = [
     "StanzaValidator",
     "ValidationReport",
     "Violation",
+    "decode_utf8",
     "default_schema_dir",
     "split_stanzas",
 ]
@@ -99,10 +101,16 @@ XEP_SCHEMAS: dict[str, str] = {
 
 
 def default_schema_dir() -> Path:
-    """This project's ``schemas/`` folder (``$OTR4_SCHEMA_DIR`` overrides it)."""
+    """This binding's schemas: ``$OTR4_SCHEMA_DIR`` when set; in an installed wheel the
+    package data ``otrv4_xmpp/schemas/`` (copied from the repository's ``schemas/`` at
+    build time); in a checkout the repository's ``schemas/`` folder (the source of truth).
+    Raises nothing (a missing folder shows when the validator loads it)."""
     env = os.environ.get("OTR4_SCHEMA_DIR")
     if env:
         return Path(env)
+    packaged = Path(__file__).resolve().parent / "schemas"
+    if packaged.is_dir():
+        return packaged
     return Path(__file__).resolve().parents[2] / "schemas"
 
 
@@ -142,18 +150,70 @@ class Violation:
 
 @dataclass(frozen=True)
 class ValidationReport:
-    """The outcome of validating one document (one or more stanzas)."""
+    """The outcome of validating one document (one or more stanzas).
+
+    ``violations`` is a sequence of :class:`Violation`.  With the lxml engine it
+    is formatted from libxml2's error log when first read (element paths,
+    messages), so a caller that only needs :attr:`ok` does not pay for it;
+    ``verdict`` then holds the engine's answer.
+    """
 
     source: str
     stanzas: int
-    violations: tuple[Violation, ...]
+    violations: Sequence[Violation]
     complete: bool
     """False when part of the document could not be checked: no XSF stanza schemas,
     or an element of a namespace whose schema is known but not found here."""
+    verdict: bool | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
+        """Whether the document is valid (no violation)."""
+        if self.verdict is not None:
+            return self.verdict
         return not self.violations
+
+
+class _DeferredViolations(Sequence[Violation]):
+    """Violations formatted on first use: those known at once, then each pending batch."""
+
+    __slots__ = ("_done", "_pending")
+
+    def __init__(self, ready: list[Violation],
+                 pending: list[Callable[[], Iterable[Violation]]]) -> None:
+        self._done: tuple[Violation, ...] | None = None if pending else tuple(ready)
+        self._pending = (ready, pending)
+
+    def _all(self) -> tuple[Violation, ...]:
+        if self._done is None:
+            ready, pending = self._pending
+            out = list(ready)
+            for batch in pending:
+                out.extend(batch())
+            self._done = tuple(out)
+        return self._done
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[Violation]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _DeferredViolations):
+            return self._all() == other._all()
+        if isinstance(other, (tuple, list)):
+            return self._all() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 class _Resolver(etree.Resolver):
@@ -188,14 +248,47 @@ def _ns_of(tag: object) -> str:
 def _element_path(elem: etree._Element) -> str:
     parts: list[str] = []
     node: etree._Element | None = elem
-    while node is not None and node.tag != f"{{{NS_CLIENT}}}wrap":
-        ns, local = _ns_of(node.tag), etree.QName(node).localname
-        parts.append(f"{{{ns}}}{local}" if ns and ns != NS_CLIENT else local)
+    while node is not None and node.tag != _WRAP_TAG:
+        tag = node.tag
+        if isinstance(tag, str) and tag.startswith("{"):
+            ns, _, local = tag[1:].partition("}")
+            parts.append(tag if ns != NS_CLIENT else local)
+        else:
+            parts.append(str(tag))
         node = node.getparent()
     return "/" + "/".join(reversed(parts))
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_WRAP_OPEN = f"<wrap xmlns='{NS_CLIENT}'>"
+_WRAP_TAG = f"{{{NS_CLIENT}}}wrap"
+_parsers = threading.local()
+_LXML_HEAD = re.compile(r"^Element '[^']*'(?:, attribute '([^']*)')?: ")
+_XMLNS = re.compile(r"""xmlns(?::[^\s=]+)?\s*=\s*["']([^"']*)""")
+
+
+def _parser() -> etree.XMLParser:
+    """This thread's stanza parser (lxml parsers are reusable but not shareable across
+    threads): no entities, no network, no DTD."""
+    parser: etree.XMLParser | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                 huge_tree=False)
+        _parsers.parser = parser
+    return parser
+
+
+def decode_utf8(data: bytes) -> tuple[str | None, str]:
+    """``(text, "")`` for UTF-8 ``data`` (a byte-order mark is dropped), else ``(None, why)``
+    where ``why`` names the line, the column and the offending byte.  Raises nothing."""
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        before = data[:exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        return None, (f"line {line}, column {column}: byte 0x{data[exc.start]:02x} is not "
+                      "valid UTF-8 (XMPP streams are UTF-8, RFC 6120 section 11.6)")
 
 
 def split_stanzas(text: str) -> tuple[etree._Element, list[etree._Element]]:
@@ -203,18 +296,79 @@ def split_stanzas(text: str) -> tuple[etree._Element, list[etree._Element]]:
 
     Line numbers of the returned elements are those of ``text``.  A leading
     XML declaration is blanked out (keeping its line breaks).  Raises
-    :class:`lxml.etree.XMLSyntaxError` with line and column for malformed input.
+    :class:`lxml.etree.XMLSyntaxError` with line and column for malformed input
+    and :class:`UnicodeEncodeError` for text that cannot be UTF-8 (lone
+    surrogates).
     """
-    decl = _XML_DECL.match(text)
-    if decl:
-        text = re.sub(r"[^\n]", " ", decl.group(0)) + text[decl.end():]
+    if text.lstrip().startswith("<?xml"):
+        decl = _XML_DECL.match(text)
+        if decl:
+            text = re.sub(r"[^\n]", " ", decl.group(0)) + text[decl.end():]
     # The wrapper sits on the first line, so line numbers do not move; columns on
     # the first line shift by its length, which error messages correct for.
-    wrapped = f"<wrap xmlns='{NS_CLIENT}'>{text}</wrap>"
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False)
-    root = etree.fromstring(wrapped.encode("utf-8"), parser)
+    root = etree.fromstring((_WRAP_OPEN + text + "</wrap>").encode("utf-8"), _parser())
     return root, [c for c in root if isinstance(c.tag, str)]
+
+
+_FIRST_START_TAG = re.compile(
+    r"\A\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--(?:[^-]|-[^-])*-->\s*)*<([A-Za-z_][^\s/>]*)([^>]*)>",
+)
+_CLIENT_XMLNS = f" xmlns='{NS_CLIENT}'"
+_DEFAULT_XMLNS = re.compile(r"\sxmlns\s*=")
+
+
+def _parse_one(text: str) -> etree._Element | None:
+    """``text`` parsed as a document of one stanza, ``jabber:client`` being its default
+    namespace as in a client stream; ``None`` if it is not that (several stanzas,
+    malformed), and :func:`split_stanzas` then parses it with its diagnostics.
+
+    The declaration is added to the first start tag (unless it declares a default
+    namespace itself), on its line, so no line number moves; the stanza is the
+    document's root, which libxml2 validates without building a fake document.
+    """
+    m = _FIRST_START_TAG.match(text)
+    if m is None:
+        return None
+    if ":" not in m.group(1) and not _DEFAULT_XMLNS.search(m.group(2)):
+        text = text[:m.end(1)] + _CLIENT_XMLNS + text[m.end(1):]
+    try:
+        return etree.fromstring(text.encode("utf-8"), _parser())
+    except (etree.XMLSyntaxError, UnicodeEncodeError):
+        return None
+
+
+def _syntax_violation(text: str, source: str, exc: etree.XMLSyntaxError) -> Violation:
+    """A parse error, in terms of the user's input only (never of the wrapper)."""
+    line, column = (exc.position if exc.position else (None, None))
+    if line == 1 and column is not None:
+        column = max(1, column - len(_WRAP_OPEN))
+    msg = re.sub(r",? line \d+, column \d+$", "", str(exc.msg)).strip()
+    unclosed = re.match(r"Opening and ending tag mismatch: (\S+) line (\d+) and wrap$", msg)
+    if unclosed or "wrap" in msg:
+        lines = text.split("\n")
+        line, column = len(lines), len(lines[-1]) + 1  # the end of the input
+        msg = (f"the input ends before element '{unclosed.group(1)}' (opened on line "
+               f"{unclosed.group(2)}) is closed" if unclosed
+               else "the input ends inside an unclosed element or closes one it never opened")
+    elif msg.startswith("Extra content at the end of the document"):
+        msg = "an end tag closes an element that was never opened"
+    return Violation(source, line, column, "", f"not well-formed XML: {msg}")
+
+
+#: A value longer than this is shortened in messages (a payload can be 60,000 characters).
+_LONG_VALUE = 48
+#: A pattern longer than this is named by its type in messages rather than printed.
+_LONG_PATTERN = 40
+
+
+def _shorten_values(rule: str) -> str:
+    def cut(m: re.Match[str]) -> str:
+        value = m.group(2)
+        if len(value) <= _LONG_VALUE:
+            return m.group(0)
+        return f"{m.group(1)}'{value[:24]}...{value[-8:]}' ({len(value)} characters)"
+
+    return re.sub(r"(The value |attribute \S+=)'([^']*)'", cut, rule)
 
 
 class StanzaValidator:
@@ -277,6 +431,9 @@ class StanzaValidator:
         self.missing = frozenset(set(XSF_SCHEMAS) | set(XEP_SCHEMAS)
                                  | set(FALLBACK_SCHEMAS)) - self.namespaces
         self._driver = self._driver_text()
+        self._patterns = _named_patterns(own)
+        self._own_namespaces = frozenset(ns for ns, _ in self._imports)
+        self._quick_sets: set[frozenset[str]] = set()
         self._lxml: etree.XMLSchema | None = None
         self._xmlschema: xmlschema.XMLSchema10 | None = None
 
@@ -341,14 +498,23 @@ class StanzaValidator:
         return self._xmlschema
 
     def _roots(self, stanza: etree._Element) -> list[etree._Element]:
-        """The elements to validate: the stanza itself, or (incomplete set) our elements."""
+        """The elements to validate: the stanza itself, or (incomplete set) our elements.
+
+        Without the stanza schemas, the outermost elements of our namespaces, in
+        document order: one walk that does not enter a root it found (linear in the
+        number of elements).
+        """
         if self.complete:
             return [stanza]
-        own = {ns for ns, _ in self._imports}
+        own = self._own_namespaces
         roots: list[etree._Element] = []
-        for el in stanza.iter():
-            if _ns_of(el.tag) in own and not any(r in el.iterancestors() for r in roots):
+        stack = [stanza]
+        while stack:
+            el = stack.pop()
+            if _ns_of(el.tag) in own:
                 roots.append(el)
+                continue
+            stack.extend(reversed([c for c in el if isinstance(c.tag, str)]))
         return roots
 
     def _unknown_namespaces(self, stanza: etree._Element, source: str,
@@ -373,16 +539,14 @@ class StanzaValidator:
         """Validate parsed stanzas; returns the violations (empty when valid)."""
         return self._validate(stanzas, source, engine)[0]
 
-    def _validate(self, stanzas: Sequence[etree._Element], source: str,
-                  engine: Engine) -> tuple[list[Violation], set[str]]:
-        """The violations, and the namespaces the stanzas use."""
-        out: list[Violation] = []
-        used: set[str] = set()
+    def _validate(self, stanzas: Sequence[etree._Element], source: str, engine: Engine,
+                  declared: frozenset[str] | None = None) -> tuple[list[Violation], set[str]]:
+        """The violations, and the namespaces the stanzas use (of those that matter).
+
+        ``declared``: the namespaces the source text declares, when known.
+        """
+        out, used = self._namespace_violations(stanzas, source, declared)
         for stanza in stanzas:
-            present = {_ns_of(el.tag) for el in stanza.iter(etree.Element)}
-            used |= present
-            if present - self.namespaces - self.missing - {""}:  # rare: locate them
-                out.extend(self._unknown_namespaces(stanza, source, 0))
             for root in self._roots(stanza):
                 if engine == "lxml":
                     out.extend(self._check_lxml(root, source))
@@ -390,58 +554,163 @@ class StanzaValidator:
                     out.extend(self._check_xmlschema(root, source))
         return out, used
 
+    def _namespace_violations(self, stanzas: Sequence[etree._Element], source: str,
+                              declared: frozenset[str] | None) -> tuple[list[Violation], set[str]]:
+        """Elements of namespaces without a loaded schema, and the namespaces used.
+
+        The namespaces declared in the text are a superset of those its elements use
+        (every namespace but the implicit ``jabber:client`` is declared); when all of
+        them are known and loaded, the per-element scan is skipped.
+        """
+        out: list[Violation] = []
+        used: set[str] = set()
+        if declared is not None and self._quick(declared):
+            return out, used
+        for stanza in stanzas:
+            present = {_ns_of(el.tag) for el in stanza.iter(etree.Element)}
+            used |= present
+            if present - self.namespaces - self.missing - {""}:  # rare: locate them
+                out.extend(self._unknown_namespaces(stanza, source, 0))
+        return out, used
+
+    def _quick(self, declared: frozenset[str]) -> bool:
+        """Whether text declaring ``declared`` can skip the per-element namespace scan."""
+        known = self._quick_sets
+        if declared in known:
+            return True
+        ok = not (declared - self.namespaces - {""} or declared & self.missing) and (
+            NS_CLIENT not in self.missing)
+        if ok and len(known) < 256:
+            known.add(declared)
+        return ok
+
+    def _validate_deferred(self, stanzas: Sequence[etree._Element], source: str,
+                           declared: frozenset[str]) -> tuple[Sequence[Violation], bool, set[str]]:
+        """The lxml engine, one validation per stanza: the violations (formatted from the
+        error log when first read), the verdict, and the namespaces that matter."""
+        ready, used = self._namespace_violations(stanzas, source, declared)
+        schema = self._lxml_schema()
+        pending: list[Callable[[], Iterable[Violation]]] = []
+        for stanza in stanzas:
+            for root in self._roots(stanza):
+                if not schema.validate(root):
+                    pending.append(partial(self._lxml_violations, root, schema.error_log,
+                                           source))
+        return _DeferredViolations(ready, pending), not ready and not pending, used
+
     def _check_lxml(self, root: etree._Element, source: str) -> Iterator[Violation]:
         schema = self._lxml_schema()
         if schema.validate(root):
-            return  # the common case: valid in place, nothing to report
-        # Validate a copy as a document of its own: libxml2 reports XPaths
-        # relative to the document, and a copy keeps the source lines.
-        copy = copy_module.deepcopy(root)
-        tree = etree.ElementTree(copy)
-        if schema.validate(tree):
-            return
-        for entry in schema.error_log:  # type: ignore[attr-defined]  # lxml-stubs lack __iter__
-            rule = re.sub(r"^Element '[^']*'(, attribute '[^']*')?: ", "", entry.message)
-            attr = re.match(r"^Element '[^']*', attribute '([^']*)'", entry.message)
-            path = _lxml_path(tree, entry.path)
-            parent = root.getparent()
-            if parent is not None and parent.tag != f"{{{NS_CLIENT}}}wrap":
-                path = _element_path(parent) + path
-            if attr:
-                path += f"/@{attr.group(1)}"
-            yield Violation(source, entry.line, None, path, rule)
+            return  # the common case: valid, nothing to report
+        yield from self._lxml_violations(root, schema.error_log, source)
+
+    def _lxml_violations(self, root: etree._Element, log: Any,
+                         source: str) -> Iterator[Violation]:
+        """The violations in libxml2's error ``log`` of one validation of ``root``.
+
+        libxml2's paths start at ``root`` (lxml validates it as a document root),
+        so they are resolved below it; the element path runs from the stanza.
+        """
+        seen: set[tuple[int | None, str, str]] = set()
+        for entry in log:
+            message = entry.message
+            if entry.level_name == "WARNING" or "No precomputed value" in message:
+                continue  # libxml2's note after a failed facet, not a rule of its own
+            head = _LXML_HEAD.match(message)
+            rule = message[head.end():] if head else message
+            path = _lxml_path(root, entry.path)
+            if head and head.group(1):
+                path += f"/@{head.group(1)}"
+            if "'" in rule:
+                rule = _shorten_values(self._name_patterns(rule))
+            key = (entry.line, path, rule)
+            if key not in seen:
+                seen.add(key)
+                yield Violation(source, entry.line, None, path, rule)
+        if not seen:
+            yield Violation(source, root.sourceline if isinstance(root.sourceline, int)
+                            else None, None, _element_path(root),
+                            "not valid (libxml2 gave no message)")
+
+    def _name_patterns(self, rule: str) -> str:
+        """Replace a long pattern in a message by the name of the type that declares it."""
+        def name(m: re.Match[str]) -> str:
+            pattern = m.group(2)
+            if len(pattern) <= _LONG_PATTERN:
+                return m.group(0)
+            type_name = self._patterns.get(pattern)
+            return (f"{m.group(1)}of type '{type_name}'" if type_name
+                    else f"{m.group(1)}'{pattern[:_LONG_PATTERN]}...'")
+
+        rule = re.sub(r"(the pattern )'(.*)'(?=\.$)", name, rule)
+        return re.sub(r"(any pattern )of \['(.*)'\]$",
+                      lambda m: name(m).replace("any pattern of", "the pattern of"), rule)
 
     def _check_xmlschema(self, root: etree._Element, source: str) -> Iterator[Violation]:
         schema = self._xmlschema_schema()
+        seen: set[tuple[int | None, str, str]] = set()
         for err in schema.iter_errors(root):
             elem = err.elem
             line = elem.sourceline if isinstance(elem, etree._Element) else None
             path = (_element_path(elem) if isinstance(elem, etree._Element)
                     else str(err.path or ""))
-            yield Violation(source, line, None, path, str(err.reason or err.message))
+            rule = _shorten_values(self._name_patterns(str(err.reason or err.message)))
+            if (line, path, rule) not in seen:
+                seen.add((line, path, rule))
+                yield Violation(source, line if isinstance(line, int) else None, None, path,
+                                rule)
 
     def validate_text(self, text: str, source: str = "-",
                       engine: Engine = "lxml") -> ValidationReport:
-        """Parse and validate a document of stanzas.
+        """Parse and validate a document of stanzas: one parse, one validation per stanza.
 
         Malformed XML gives one violation with the parser's line, column and
-        message (never an exception).
+        message, and text that cannot be UTF-8 (lone surrogates, e.g. from
+        ``surrogateescape``) one violation saying so: this method never raises
+        for any ``str``.
         """
         try:
-            _, stanzas = split_stanzas(text)
+            one = _parse_one(text)
+            stanzas = [one] if one is not None else split_stanzas(text)[1]
         except etree.XMLSyntaxError as exc:
-            line, column = (exc.position if exc.position else (None, None))
-            if line == 1 and column is not None:
-                column = max(1, column - len(f"<wrap xmlns='{NS_CLIENT}'>"))
-            msg = re.sub(r",? line \d+, column \d+$", "", str(exc.msg))
-            return ValidationReport(source, 0, (Violation(source, line, column, "",
-                                                          f"not well-formed XML: {msg}"),), False)
+            return ValidationReport(source, 0, (_syntax_violation(text, source, exc),), False)
+        except UnicodeEncodeError as exc:
+            start = max(0, exc.start - len(_WRAP_OPEN))  # the offset in the wrapped text
+            before = text[:start]
+            line = before.count("\n") + 1
+            column = start - (before.rfind("\n") + 1) + 1
+            return ValidationReport(source, 0, (Violation(
+                source, line, column, "",
+                "not UTF-8 text: the input holds a character that has no UTF-8 encoding "
+                f"(U+{ord(text[start]):04X}, an undecodable byte)"),), False)
         if not stanzas:
             return ValidationReport(source, 0, (Violation(source, None, None, "",
                                                           "no stanza found"),), self.complete)
-        violations, used = self._validate(stanzas, source, engine)
+        declared = frozenset(_XMLNS.findall(text))
+        if engine == "lxml" and one is not None and self._quick(declared):
+            # The common case, kept lean: one stanza, every namespace known and loaded.
+            schema = self._lxml or self._lxml_schema()
+            if schema.validate(one):
+                return ValidationReport(source, 1, (), self.complete, True)
+            return ValidationReport(source, 1, _DeferredViolations([], [partial(
+                self._lxml_violations, one, schema.error_log, source)]), self.complete, False)
+        if engine == "lxml":
+            deferred, verdict, used = self._validate_deferred(stanzas, source, declared)
+            return ValidationReport(source, len(stanzas), deferred,
+                                    self.complete and not used & self.missing, verdict)
+        violations, used = self._validate(stanzas, source, engine, declared)
         return ValidationReport(source, len(stanzas), tuple(violations),
                                 self.complete and not used & self.missing)
+
+    def validate_bytes(self, data: bytes, source: str = "-",
+                       engine: Engine = "lxml") -> ValidationReport:
+        """:meth:`validate_text` for raw bytes (a file, standard input): bytes that are not
+        UTF-8 give one violation naming the line, column and byte.  Never raises."""
+        text, why = decode_utf8(data)
+        if text is None:
+            return ValidationReport(source, 0, (Violation(source, None, None, "",
+                                                          f"not UTF-8: {why}"),), False)
+        return self.validate_text(text, source, engine)
 
     def iter_files(self, paths: Iterable[Path]) -> Iterator[Path]:
         """Expand folders into the ``*.xml`` files below them, sorted."""
@@ -452,14 +721,56 @@ class StanzaValidator:
                 yield p
 
 
-def _lxml_path(tree: etree._ElementTree, libxml_path: str | None) -> str:
-    """Turn libxml2's XPath into our namespaced element path."""
+_XPATHS: dict[str, etree.XPath] = {}
+
+
+def _lxml_path(root: etree._Element, libxml_path: str | None) -> str:
+    """Turn libxml2's XPath into our namespaced element path.
+
+    lxml validates ``root`` as the root of a document of its own, so libxml2's
+    path starts at ``root``; it is resolved below ``root`` in the parsed input and
+    the element path runs from the stanza (never the internal wrapper).
+    """
     if not libxml_path:
-        return _element_path(tree.getroot())
+        return _element_path(root)
+    first = re.match(r"^/[^/\[]+(\[1\])?", libxml_path)
+    if first is None:
+        return libxml_path
+    rest = libxml_path[first.end():]
+    if not rest:
+        return _element_path(root)
+    xpath = _XPATHS.get(rest)
+    if xpath is None:
+        try:
+            xpath = etree.XPath("." + rest)
+        except etree.XPathError:
+            return libxml_path
+        if len(_XPATHS) > 512:
+            _XPATHS.clear()
+        _XPATHS[rest] = xpath
     try:
-        found = tree.xpath(libxml_path)
+        found = xpath(root)
     except etree.XPathError:
         return libxml_path
     if isinstance(found, list) and found and isinstance(found[0], etree._Element):
         return _element_path(found[0])
     return libxml_path
+
+
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+def _named_patterns(schemas: Iterable[Path]) -> dict[str, str]:
+    """``pattern value -> type name`` for the named simple types of ``schemas`` (a pattern
+    that two types share is named after the first)."""
+    found: dict[str, str] = {}
+    for path in schemas:
+        for simple in etree.parse(str(path)).getroot().iter(f"{_XS}simpleType"):
+            type_name = simple.get("name")
+            if not type_name:
+                continue
+            for facet in simple.iter(f"{_XS}pattern"):
+                value = facet.get("value")
+                if value is not None:
+                    found.setdefault(value, type_name)
+    return found

@@ -1,41 +1,46 @@
-"""Benchmark: the double ratchet per message, and its memory over a long conversation.
+"""Benchmark: the double ratchet per message against python-omemo's, same run.
 
-Run: ``PYTHONPATH=spec_impl .venv/bin/python tests/benchmarks/bench_ratchet.py``
+Run: ``make bench``.
 
-Rows: encrypt + decrypt of one data message (1) within a chain, (2) when the
-message starts a new chain with an ECDH ratchet step only, (3) when the new
-chain also agrees on a 3072-bit DH key (chains 1, 4, 7, ...), and (4) the
-same as (1) through :func:`otrv4.session.step` and :func:`otrv4.session.receive`
-(encoding, payload, copy-on-write of the ratchet included).  The peer,
-measured in the same run, is ``cryptography``'s ChaCha20Poly1305 encrypting
-and decrypting the same plaintext.  Then the traced memory of both ratchets
-during a 10,000-message conversation (tracemalloc), which must not grow once
-keys are consumed.  Targets: <= 0.2 ms within a chain, <= 2 ms with an ECDH step.
+Ours: :class:`otrv4.ratchet.DoubleRatchet`, a data message encrypted by one
+side and decrypted (decoded, authenticated, decrypted) by the other, as wire
+bytes.  The peer: one message of python-omemo 2.1's OMEMO:2 backend
+(:class:`peers.OmemoMessages`: the content encrypted, its key material encrypted
+with twomemo's Double Ratchet and serialized, then parsed and decrypted on the
+other side), in a session built by the backend's own X3DH, same plaintext.
+Also an INFO row against the bare Double Ratchet (``peers.OmemoRatchet``: no
+content encryption, no serialization), the peer's floor.
+
+Rows:
+
+* within a chain (target <= 0.1x the peer's within-chain message);
+* a direction change, i.e. the first message of a new chain (a new ECDH key
+  pair and agreement on both sides), for ours separately without and with the
+  3072-bit DH step (every third chain, the brace key), against the peer's
+  direction change (a new X25519 ratchet step).  Reported, no target;
+* the traced memory of both of our ratchets during a 10,000-message
+  conversation (tracemalloc), which must not grow once keys are consumed.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import statistics
+import sys
 import time
 import tracemalloc
 from array import array
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+import harness
+import peers
 
-from otrv4 import dake
-from otrv4.clock import FixedClock
-from otrv4.keys import ForgingKey
 from otrv4.primitives.dh3072 import generate_dh
 from otrv4.primitives.ecdh import generate_ecdh
-from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import DeterministicRng, SystemRng
-from otrv4.profiles import ClientProfile
-from otrv4.ratchet import DoubleRatchet, RatchetStart, chain_uses_dh
-from otrv4.session import Event, Send, Session, new_session, receive, step
+from otrv4.ratchet import DataMessage, DoubleRatchet, RatchetStart, chain_uses_dh
 
 PLAINTEXT = b"The quick brown fox jumps over the lazy dog. " * 3
+WITHIN_CHAIN_TARGET = 0.1
 
 
 def pair() -> tuple[DoubleRatchet, DoubleRatchet]:
@@ -51,78 +56,50 @@ def pair() -> tuple[DoubleRatchet, DoubleRatchet]:
     return a, b
 
 
-def within_chain(n: int) -> float:
+def direction_changes(rounds: int, per_round: int) -> harness.Report:
+    """Per round: ``per_round`` direction changes of ours (classified by the DH step) and of
+    the peer, interleaved; the per-round medians make the comparisons."""
     a, b = pair()
     rng = SystemRng()
-    t = time.perf_counter()
-    for _ in range(n):
-        b.decrypt(a.encrypt(PLAINTEXT, rng).message)
-    return (time.perf_counter() - t) / n
-
-
-def ratchet_steps(n: int) -> tuple[float, float]:
-    """Median cost of a message that starts a chain: (ECDH only, ECDH + DH)."""
-    a, b = pair()
-    rng = SystemRng()
-    ecdh_only: list[float] = []
-    with_dh: list[float] = []
-    sender, receiver = a, b
-    for _ in range(n):
-        t = time.perf_counter()
-        m = sender.encrypt(PLAINTEXT, rng).message
-        receiver.decrypt(m)
-        dt = time.perf_counter() - t
-        if m.ratchet_id:
-            (with_dh if chain_uses_dh(m.ratchet_id) else ecdh_only).append(dt)
-        sender, receiver = receiver, sender
-    return statistics.median(ecdh_only), statistics.median(with_dh)
-
-
-def session_pair() -> tuple[Session, Session, FixedClock]:
-    """Two sessions in ENCRYPTED_MESSAGES after an interactive DAKE."""
-    clock = FixedClock(1_700_000_000)
-    rng = DeterministicRng("bench-ratchet-session")
-
-    def context(tag: int, us: str, them: str) -> dake.DakeContext:
-        kp, fk = EdDSAKeyPair.generate(rng), ForgingKey.generate(rng)
-        profile = ClientProfile.create(kp, fk, tag, clock.now() + 86400)
-        return dake.DakeContext(dake.Participant(kp, fk.public, profile), us, them, clock)
-
-    a = new_session(context(0x100, "a@example.org", "b@example.org"))
-    b = new_session(context(0x200, "b@example.org", "a@example.org"))
-    b, out = step(b, Event.USER_START_INTERACTIVE, None, rng, clock)
-    for_a = [o.text for o in out if isinstance(o, Send)]
-    while for_a:
-        for_b: list[str] = []
-        for text in for_a:
-            a, got = receive(a, text, rng, clock)
-            for_b += [o.text for o in got if isinstance(o, Send)]
-        for_a = []
-        for text in for_b:
-            b, got = receive(b, text, rng, clock)
-            for_a += [o.text for o in got if isinstance(o, Send)]
-    return a, b, clock
-
-
-def within_chain_session(n: int) -> float:
-    a, b, clock = session_pair()
-    rng = SystemRng()
-    text = PLAINTEXT.decode()
-    t = time.perf_counter()
-    for _ in range(n):
-        a, out = step(a, Event.USER_SEND, text, rng, clock)
-        b, _ = receive(b, out[0].text, rng, clock)  # type: ignore[union-attr]
-    return (time.perf_counter() - t) / n
-
-
-def peer(n: int) -> float:
-    key = os.urandom(32)
-    aead = ChaCha20Poly1305(key)
-    nonce = bytes(12)
-    t = time.perf_counter()
-    for _ in range(n):
-        aead.decrypt(nonce, aead.encrypt(nonce, PLAINTEXT, b""), b"")
-    return (time.perf_counter() - t) / n
+    peer = peers.OmemoMessages()
+    ours_state = [a, b]
+    ecdh_ms: list[float] = []
+    dh_ms: list[float] = []
+    peer_ms: list[float] = []
+    gc.disable()
+    try:
+        for r in range(rounds):
+            ecdh_only: list[float] = []
+            with_dh: list[float] = []
+            theirs: list[float] = []
+            for half in ((0, 1) if r % 2 == 0 else (1, 0)):
+                for _ in range(per_round):
+                    if half == 0:
+                        sender, receiver = ours_state
+                        t = time.perf_counter()
+                        wire = sender.encrypt(PLAINTEXT, rng).message.encode()
+                        message = DataMessage.decode(wire)
+                        receiver.decrypt(message)
+                        dt = (time.perf_counter() - t) * 1e3
+                        (with_dh if chain_uses_dh(message.ratchet_id) else ecdh_only).append(dt)
+                        ours_state.reverse()
+                    else:
+                        t = time.perf_counter()
+                        peer.send(PLAINTEXT, swap=True)
+                        theirs.append((time.perf_counter() - t) * 1e3)
+            ecdh_ms.append(statistics.median(ecdh_only))
+            dh_ms.append(statistics.median(with_dh))
+            peer_ms.append(statistics.median(theirs))
+    finally:
+        gc.enable()
+    report = harness.Report("ratchet-direction")
+    for name, ours in (("direction change, ECDH step only", ecdh_ms),
+                       ("direction change with the DH-3072 step", dh_ms)):
+        c = harness.Comparison(name, "python-omemo message with a direction change", ours,
+                               peer_ms)
+        print(c.line())
+        report.add(c)
+    return report
 
 
 def memory(total: int, per_chain: int) -> list[tuple[int, int]]:
@@ -144,31 +121,45 @@ def memory(total: int, per_chain: int) -> list[tuple[int, int]]:
     return [(1000 * (n + 1), used[n]) for n in range(len(used))]
 
 
-def main() -> None:
-    n = 2000
-    chain = within_chain(n)
-    ecdh_step, dh_step = ratchet_steps(300)
-    through_session = within_chain_session(n)
-    base = peer(20000)
-    rows = [
-        ("encrypt+decrypt, within a chain", chain, 0.2e-3),
-        ("encrypt+decrypt, new chain (ECDH step)", ecdh_step, 2e-3),
-        ("encrypt+decrypt, new chain (ECDH + 3072-bit DH)", dh_step, None),
-        ("the same through session.step/receive", through_session, None),
-        ("peer: ChaCha20Poly1305 encrypt+decrypt", base, None),
-    ]
-    print(f"{'operation':52} {'ms/msg':>9} {'x peer':>9} {'target':>8}")
-    for name, t, target in rows:
-        tgt = f"{target * 1e3:.1f}" if target else "-"
-        print(f"{name:52} {t * 1e3:9.4f} {t / base:9.1f} {tgt:>8}")
+def main() -> int:
+    if not peers.available():
+        print("VERDICT message within a chain: no peer (python-omemo not installed; "
+              "pip install -e '.[bench]'): UNMEASURED")
+        return 1
+    report = harness.Report("ratchet")
+    a, b = pair()
+    rng = SystemRng()
+
+    def ours() -> None:
+        b.decrypt(DataMessage.decode(a.encrypt(PLAINTEXT, rng).message.encode()))
+
+    peer = peers.OmemoMessages()
+    bare = peers.OmemoRatchet(PLAINTEXT)
+
+    def theirs() -> None:
+        peer.send(PLAINTEXT)
+
+    def bare_ratchet() -> None:
+        bare.send(bare.alice, bare.bob, PLAINTEXT)
+
+    report.add(harness.compare("message encrypt+decrypt within a chain", ours, theirs,
+                               "python-omemo message within a chain",
+                               target=WITHIN_CHAIN_TARGET))
+    report.add(harness.compare("message encrypt+decrypt within a chain", ours, bare_ratchet,
+                               "python-omemo bare Double Ratchet (its floor)", rounds=7))
+    direction = direction_changes(rounds=harness.ROUNDS, per_round=9)
+    report.comparisons.extend(direction.comparisons)
+
     samples = memory(10_000, per_chain=20)
-    print()
     print("10,000-message conversation (chains of 20 messages), traced memory:")
-    for i, used in samples:
+    for i, used in samples[::3]:
         print(f"  after {i:6,} messages: {used / 1024:8.1f} KiB")
     growth = samples[-1][1] - samples[0][1]
-    print(f"  growth from 1,000 to 10,000 messages: {growth / 1024:.1f} KiB")
+    print(f"INFO    memory growth from 1,000 to 10,000 messages: {growth / 1024:.1f} KiB")
+    report.series["memory_bytes"] = samples
+    report.write()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -11,14 +11,14 @@ from otrv4.modes import Mode, PrekeyPublicationRefusedError
 from otrv4.primitives.rng import DeterministicRng
 from otrv4.session import NoticeKind
 from otrv4_devtools.multidevice import Device
+from otrv4_xepgen.examples import run_scenarios
+from otrv4_xepgen.scenarios import CHAPTERS, all_scenarios
 from otrv4_xmpp import compat, sce
 from otrv4_xmpp import errors as e
 from otrv4_xmpp.carriage import AddressingError, Delivery
 from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity, NoSessionError
 from otrv4_xmpp.namespaces import NS_CLIENT, NS_EME, NS_HINTS, NS_OTR4, NS_SCE, NS_STANZAS
 from otrv4_xmpp.validation import StanzaValidator
-from xepgen.examples import run_scenarios
-from xepgen.scenarios import CHAPTERS, all_scenarios
 
 from ._pairs import NOW, pair
 
@@ -185,9 +185,9 @@ def test_binding_scenarios_run_and_check(validator: StanzaValidator) -> None:
 
 
 def test_error_scenario_is_accepted_by_the_sender(validator: StanzaValidator) -> None:
+    from otrv4_xepgen.scenarios import ScenarioContext, Step, new_story
+    from otrv4_xepgen.scenarios.errors import SCENARIOS
     from otrv4_xmpp.xmltext import parse, to_text
-    from xepgen.scenarios import ScenarioContext, Step, new_story
-    from xepgen.scenarios.errors import SCENARIOS
     story = new_story()
     for name, chapter in all_scenarios().items():  # the chapters before it set the scene
         if name == "stanza-error":

@@ -87,7 +87,7 @@ def test_measure_bytes_do_not_depend_on_randomness() -> None:
 
 def test_committed_measurement_matches_the_code() -> None:
     """Bytes in xep/data/multidevice.json are what the code produces now."""
-    from xepgen.tables_binding import DATA_FILE
+    from otrv4_xepgen.tables_binding import DATA_FILE
     committed = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     counts = tuple(r["devices"] for r in committed["rows"])
     now = md.measure(DeterministicRng("check"), FixedClock(NOW), counts=counts, repeats=2)

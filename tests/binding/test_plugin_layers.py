@@ -12,7 +12,7 @@ import otrv4_xmpp
 
 PACKAGE = Path(otrv4_xmpp.__file__).parent
 PLUGIN = PACKAGE / "slixmpp_plugin"
-PARTS = ("directory", "prekey_agent", "inbound", "verification")
+PARTS = ("directory", "prekey_agent", "inbound", "lifecycle", "verification")
 BOTTOM = ("errors", "events", "stanza_io", "device", "delivery")
 
 
@@ -49,7 +49,8 @@ def test_planner_and_admission_are_transport_free(module: str) -> None:
 
 def test_the_facade_stays_small() -> None:
     lines = (PLUGIN / "plugin.py").read_text(encoding="utf-8").count("\n")
-    assert lines <= 340, lines
+    # 340 before the store setting, retire() and renew_profiles() (issue 14)
+    assert lines <= 365, lines
 
 
 def test_instance_tags_are_read_by_one_function() -> None:

@@ -19,13 +19,13 @@ import otrv4_xmpp.slixmpp_plugin  # noqa: F401  (registers xep_otr4)
 from otrv4.clock import FixedClock
 from otrv4.encoding import MessageType, peek_message_type
 from otrv4.primitives.rng import DeterministicRng
+from otrv4_xepgen.paths import PROJECT_ROOT, find_xsf
 from otrv4_xmpp import devices
 from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity
 from otrv4_xmpp.namespaces import NS_CARBONS, NS_DEVICES, NS_EME, NS_HINTS, NS_OTR4
 from otrv4_xmpp.slixmpp_plugin.plugin import XEP_OTR4, NoRecipientsError
 from otrv4_xmpp.trust import TrustPolicy
 from otrv4_xmpp.validation import StanzaValidator, split_stanzas
-from xepgen.paths import PROJECT_ROOT, find_xsf
 
 NOW = 1_800_000_000
 ME = "juliet@localhost/balcony"
@@ -362,7 +362,8 @@ class TrustTest(PluginBase):
         self.otr.engine.trust.policy = TrustPolicy.ASK
         self.otr.engine.trust.ask = trust
         self.complete_dake()
-        self.otr.device_lists["romeo@localhost"] = devices.DeviceList()
+        self.otr.device_lists["romeo@localhost"] = devices.DeviceList.of([devices.DeviceEntry(
+            self.romeo.instance_tag, devices.DeviceMode.STANDALONE, NOW + 3600)])
         self.otr.device_lists["juliet@localhost"] = devices.DeviceList()
         with pytest.raises(NoRecipientsError):
             self.run_coro(self.otr.send_message("romeo@localhost", "secret"))

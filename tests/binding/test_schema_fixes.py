@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from otrv4_xepgen.paths import XsfFiles
 from otrv4_xmpp.errors import Condition, build_error
 from otrv4_xmpp.validation import StanzaValidator, default_schema_dir
 from otrv4_xmpp.xep_schema_fixes import (
@@ -16,7 +17,6 @@ from otrv4_xmpp.xep_schema_fixes import (
     rfc6120_jabber_client,
 )
 from otrv4_xmpp.xmltext import to_text
-from xepgen.paths import XsfFiles
 
 
 class _Local(etree.Resolver):

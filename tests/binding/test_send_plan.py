@@ -79,9 +79,17 @@ def test_only_restricts_the_choice() -> None:
     assert p.skipped_for(SkipReason.NOT_REQUESTED) == ((ROMEO, R1), (JULIET, J2))
 
 
-def test_a_session_without_a_list_entry_or_with_an_expired_one_is_a_recipient() -> None:
-    lists = {ROMEO: DeviceList.of([entry(R3, expires=NOW - 1)]), JULIET: DeviceList()}
-    p = plan(device_lists=lists, sessions={(ROMEO, R3), (ROMEO, R4)})
+def test_a_session_with_an_expired_entry_or_off_the_list_is_skipped() -> None:
+    lists = {ROMEO: DeviceList.of([entry(R3, expires=NOW - 1), entry(R1)]),
+             JULIET: DeviceList()}
+    p = plan(device_lists=lists, sessions={(ROMEO, R1), (ROMEO, R3), (ROMEO, R4)})
+    assert p.session == ((ROMEO, R1),)
+    assert set(p.skipped) == {Skipped((ROMEO, R3), SkipReason.EXPIRED),
+                              Skipped((ROMEO, R4), SkipReason.LEFT_LIST)}
+
+
+def test_a_session_is_a_recipient_while_its_account_list_is_unknown() -> None:
+    p = plan(device_lists={JULIET: DeviceList()}, sessions={(ROMEO, R3), (ROMEO, R4)})
     assert p.session == ((ROMEO, R3), (ROMEO, R4))
     assert p.skipped == ()
 

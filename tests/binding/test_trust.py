@@ -311,3 +311,21 @@ def test_smp_without_an_encrypted_session_raises(clock: FixedClock) -> None:
         j.smp_answer(ROMEO, 0x100, "secret")
     with pytest.raises(NoSessionError):
         j.smp_abort(ROMEO, 0x100)
+
+
+def test_trust_decisions_persist_in_the_device_store(clock: FixedClock) -> None:
+    from otrv4_xmpp.state.store import MemoryStore
+    store = MemoryStore()
+    identity = DeviceIdentity.generate(DeterministicRng("id/store"), clock)
+    j = DeviceEngine(identity, JULIET, rng=DeterministicRng("run/store"), clock=clock,
+                     store=store)
+    r = device("r", R1, clock)
+    dake(j, J1, r, R1)
+    [_, _] = smp_run(j, r, "balcony", "balcony")
+    assert j.trust.level(ROMEO, r.instance_tag) is TrustLevel.VERIFIED
+    assert store.names("trust/") == [f"trust/{ROMEO}/{r.instance_tag:08x}"]
+    again = DeviceEngine.open(store, JULIET, rng=DeterministicRng("run/again"), clock=clock)
+    assert again.trust.level(ROMEO, r.instance_tag, r.identity.fingerprint) \
+        is TrustLevel.VERIFIED
+    [info] = [d for d in again.devices() if not d.own]
+    assert (info.tag, info.trust) == (r.instance_tag, TrustLevel.VERIFIED)

@@ -100,7 +100,7 @@ def test_engines_agree_on_every_committed_example(validator: StanzaValidator,
 
 def test_known_namespace_without_its_schema_is_unchecked_not_wrong(xsf: object,
                                                                     project_root: Path) -> None:
-    from xepgen.paths import XsfFiles
+    from otrv4_xepgen.paths import XsfFiles
     assert isinstance(xsf, XsfFiles)
     no_xep = StanzaValidator(SchemaLocations(own=project_root / "schemas", xsf=xsf.schemas))
     text = ("<message to='a@b.c'><body>x</body>"

@@ -2,7 +2,7 @@
 
 A test helper, not library code: the protocol's tests replay
 ``examples/vectors/*.json`` through the protocol API (``otrv4.*``,
-``prekey_server.*``) with nothing but :mod:`json`, so they check the committed
+``otrv4_prekey.*``) with nothing but :mod:`json`, so they check the committed
 files independently of the generator that wrote them (``xepgen``; the tests
 that the generator reproduces the files live in ``tests/vectors``).
 
@@ -30,7 +30,7 @@ Case = tuple[dict[str, Any], dict[str, Any]]
 """``(group, test)``: one test of a vector file and the group that holds it."""
 
 #: The packages whose exception classes a vector may name.
-ERROR_PACKAGES = ("otrv4", "prekey_server")
+ERROR_PACKAGES = ("otrv4", "otrv4_prekey")
 
 
 @cache

@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from xepgen.paths import PROJECT_ROOT
+from otrv4_xepgen.paths import PROJECT_ROOT
 
 __all__ = ["PoezioInstance", "poezio_venv"]
 

@@ -18,9 +18,9 @@ import pytest
 from otrv4.clock import SystemClock
 from otrv4.modes import Mode
 from otrv4.primitives.rng import DeterministicRng
+from otrv4_prekey.retrieval import Exhausted
+from otrv4_prekey.storage import SqliteStorage
 from otrv4_xmpp.component import PrekeyComponent, build_server, load_or_create_key
-from prekey_server.retrieval import Exhausted
-from prekey_server.storage import SqliteStorage
 
 from .cast import Cast, collect, run
 from .conftest import ProsodyServer

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from otrv4_devtools.prosody import ProsodyServer, make_certificate, make_server
+from otrv4_xepgen.paths import PROJECT_ROOT
 from otrv4_xmpp.slixmpp_plugin.client import Otr4Client
 from tests.conftest import require, require_program
-from xepgen.paths import PROJECT_ROOT
 
 from .cast import run
 from .poezio_driver import PoezioInstance, poezio_venv

@@ -23,6 +23,10 @@ from slixmpp.exceptions import IqError
 
 from otrv4.clock import SystemClock
 from otrv4.primitives.rng import DeterministicRng
+from otrv4_prekey import client as pc
+from otrv4_prekey.messages import EnsembleQuery
+from otrv4_prekey.retrieval import Ensembles, Exhausted, read_answer
+from otrv4_prekey.storage import SqliteStorage
 from otrv4_xmpp.component import PrekeyComponent, build_server, load_or_create_key
 from otrv4_xmpp.discovery import parse_disco_info_result
 from otrv4_xmpp.namespaces import NS_DISCO_INFO
@@ -37,10 +41,6 @@ from otrv4_xmpp.prekey import (
     parse_prekey_iq,
 )
 from otrv4_xmpp.validation import StanzaValidator
-from prekey_server import client as pc
-from prekey_server.messages import EnsembleQuery
-from prekey_server.retrieval import Ensembles, Exhausted, read_answer
-from prekey_server.storage import SqliteStorage
 from tests.prekey_server.helpers import make_device
 
 from .conftest import ProsodyServer

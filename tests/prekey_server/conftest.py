@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pytest
 
 from otrv4.clock import FixedClock
-from prekey_server.client import PublisherClient
-from prekey_server.dake import PublisherSession, ServerDake, receive_dake2, respond, start
-from prekey_server.messages import (
+from otrv4_prekey.client import PublisherClient
+from otrv4_prekey.dake import PublisherSession, ServerDake, receive_dake2, respond, start
+from otrv4_prekey.messages import (
     Dake1,
     Dake2,
     Dake3,
@@ -21,18 +21,19 @@ from prekey_server.messages import (
     StorageInformationRequest,
     StorageStatus,
 )
-from prekey_server.publication import (
+from otrv4_prekey.publication import (
     build_publication,
     build_storage_request,
     failure,
     storage_status,
     success,
 )
-from prekey_server.retrieval import answer_query
-from prekey_server.server import PrekeyServer
-from prekey_server.storage import InMemoryStorage, StoredProfile
+from otrv4_prekey.retrieval import answer_query
+from otrv4_prekey.server import PrekeyServer
+from otrv4_prekey.storage import InMemoryStorage, StoredProfile
 
 from .helpers import NOW, Device, make_device, make_server, rng
+from .pgserver import postgres_server  # noqa: F401  (the session's PostgreSQL, a fixture)
 
 
 @dataclass

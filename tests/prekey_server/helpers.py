@@ -11,11 +11,11 @@ from otrv4.prekeys import LocalPrekeys, PrekeySecret, generate_prekey_message
 from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.rng import DeterministicRng, Rng
 from otrv4.profiles import ClientProfile, PrekeyProfile
-from prekey_server.client import Exchange, PublisherClient
-from prekey_server.dake import PublisherIdentity, ServerIdentity
-from prekey_server.publication import SharedPrekey
-from prekey_server.server import PrekeyServer, ServerPolicy
-from prekey_server.storage import InMemoryStorage, Storage
+from otrv4_prekey.client import Exchange, PublisherClient
+from otrv4_prekey.dake import PublisherIdentity, ServerIdentity
+from otrv4_prekey.publication import SharedPrekey
+from otrv4_prekey.server import PrekeyServer, ServerPolicy
+from otrv4_prekey.storage import InMemoryStorage, Storage
 
 NOW = 1_776_945_600
 WEEK = 7 * 24 * 3600

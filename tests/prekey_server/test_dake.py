@@ -20,7 +20,7 @@ from otrv4.primitives.ring_signature import (
     ring_verify,
 )
 from otrv4.profiles import ProfileExpiredError, ProfileSignatureError
-from prekey_server.dake import (
+from otrv4_prekey.dake import (
     DakeSenderTagMismatchError,
     ServerFingerprintMismatchError,
     ServerIdentity,
@@ -36,7 +36,7 @@ from prekey_server.dake import (
     start,
     verify_dake3,
 )
-from prekey_server.messages import CompositeIdentity, Dake1, Dake2, Dake3
+from otrv4_prekey.messages import CompositeIdentity, Dake1, Dake2, Dake3
 
 from .conftest import World
 from .helpers import NOW, SERVICE, make_device, rng

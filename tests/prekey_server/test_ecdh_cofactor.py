@@ -12,7 +12,7 @@ computation, without the project's Ed448 code:
   double-and-add; decoding per §5.2.3, encoding per §5.2.2);
 * ``SK = SHAKE-256("OTR-Prekey-Server" || 0x01 || SK_ecdh, 64)`` with hashlib.
 
-Then the production path (:func:`prekey_server.dake.shared_secret`) must give
+Then the production path (:func:`otrv4_prekey.dake.shared_secret`) must give
 the value without the cofactor.
 """
 
@@ -25,7 +25,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PrivateKey
 
 from otrv4.primitives.ed448 import Point
-from prekey_server.dake import shared_secret
+from otrv4_prekey.dake import shared_secret
 
 from ..helpers.vectors import cases_of, unhex
 

@@ -7,6 +7,22 @@ from lxml import etree
 
 from otrv4.clock import FixedClock
 from otrv4.errors import DecodeError, ValidationError
+from otrv4_prekey.client import PublisherClient
+from otrv4_prekey.messages import (
+    EnsembleQuery,
+    InvalidPrekeyServerBase64Error,
+    NoPrekeyEnsembles,
+    Success,
+)
+from otrv4_prekey.server import (
+    ForeignPublisherError,
+    MessageTooLargeError,
+    NotInDakeError,
+    PrekeyServer,
+    RateLimitedError,
+    ServerPolicy,
+    UnexpectedMessageError,
+)
 from otrv4_xmpp.discovery import DiscoInfo, Identity, parse_disco_info_result
 from otrv4_xmpp.prekey import (
     CONDITIONS,
@@ -30,22 +46,6 @@ from otrv4_xmpp.prekey import (
 )
 from otrv4_xmpp.validation import StanzaValidator
 from otrv4_xmpp.xmltext import parse, to_text
-from prekey_server.client import PublisherClient
-from prekey_server.messages import (
-    EnsembleQuery,
-    InvalidPrekeyServerBase64Error,
-    NoPrekeyEnsembles,
-    Success,
-)
-from prekey_server.server import (
-    ForeignPublisherError,
-    MessageTooLargeError,
-    NotInDakeError,
-    PrekeyServer,
-    RateLimitedError,
-    ServerPolicy,
-    UnexpectedMessageError,
-)
 
 from .helpers import NOW, SERVICE, make_device, make_server, rng
 

@@ -13,7 +13,7 @@ from otrv4.errors import OTRError
 from otrv4.primitives.ed448 import InvalidPointError
 from otrv4.primitives.keytypes import PublicKeyTypeError
 from otrv4.primitives.ring_signature import RingSignatureLengthError
-from prekey_server.messages import (
+from otrv4_prekey.messages import (
     MESSAGE_CLASSES,
     NO_PREKEY_MESSAGES_TEXT,
     Dake3,
@@ -172,7 +172,7 @@ def test_identities_must_be_utf8() -> None:
 def test_points_and_keys_are_validated(world: World) -> None:
     dake1 = world.dake1.encode()
     bad_i = dake1[:-57] + b"\x02" + b"\x00" * 56  # y = 2 is not on the curve
-    from prekey_server.messages import Dake1, Dake2
+    from otrv4_prekey.messages import Dake1, Dake2
     with pytest.raises(InvalidPointError):
         Dake1.decode(bad_i)
     dake2 = world.dake2.encode()

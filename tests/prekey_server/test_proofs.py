@@ -12,7 +12,7 @@ from otrv4.primitives.ecdh import generate_ecdh
 from otrv4.primitives.ed448 import Q, base_mul, encode_scalar
 from otrv4.primitives.kdf import PrekeyUsageID, prekey_server_kdf
 from otrv4.primitives.rng import RecordingRng
-from prekey_server.proofs import (
+from otrv4_prekey.proofs import (
     LAMBDA_BYTES,
     DhProof,
     EcdhProof,

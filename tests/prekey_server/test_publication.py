@@ -14,9 +14,9 @@ from otrv4.profiles import (
     ProfileExpiredError,
     ProfileSignatureError,
 )
-from prekey_server.messages import PrekeyPublication, StorageInformationRequest
-from prekey_server.proofs import DhProof, EcdhProof, InvalidProofError, proof_context, prove_ecdh
-from prekey_server.publication import (
+from otrv4_prekey.messages import PrekeyPublication, StorageInformationRequest
+from otrv4_prekey.proofs import DhProof, EcdhProof, InvalidProofError, proof_context, prove_ecdh
+from otrv4_prekey.publication import (
     PrekeyMacMismatchError,
     PublicationTagMismatchError,
     PublishedKeyMismatchError,

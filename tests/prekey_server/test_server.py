@@ -13,16 +13,16 @@ from otrv4.encoding import TruncatedError
 from otrv4.instance_tag import InvalidSenderTagError, ReceiverTagMismatchError
 from otrv4.messages import PrekeyMessage
 from otrv4.primitives.ring_signature import InvalidRingSignatureError
-from prekey_server import client as pc
-from prekey_server.client import (
+from otrv4_prekey import client as pc
+from otrv4_prekey.client import (
     ClientNotInDakeError,
     PublicationFailedError,
     PublisherClient,
     offline_start_plan,
     prekeys_to_publish,
 )
-from prekey_server.dake import ServerFingerprintMismatchError
-from prekey_server.messages import (
+from otrv4_prekey.dake import ServerFingerprintMismatchError
+from otrv4_prekey.messages import (
     Dake3,
     EnsembleQuery,
     Failure,
@@ -32,20 +32,20 @@ from prekey_server.messages import (
     WrongPrekeyServerMessageTypeError,
     decode_message,
 )
-from prekey_server.publication import (
+from otrv4_prekey.publication import (
     PrekeyMacMismatchError,
     ReplyMacMismatchError,
     StorageRequestMacMismatchError,
     failure,
 )
-from prekey_server.retrieval import (
+from otrv4_prekey.retrieval import (
     Ensembles,
     Exhausted,
     NoUsableEnsembleError,
     RetrievalIdentityMismatchError,
     read_answer,
 )
-from prekey_server.server import (
+from otrv4_prekey.server import (
     DakeState,
     ForeignPublisherError,
     MessageTooLargeError,
@@ -54,7 +54,7 @@ from prekey_server.server import (
     ServerPolicy,
     UnexpectedMessageError,
 )
-from prekey_server.storage import SqliteStorage, StorageFullError
+from otrv4_prekey.storage import SqliteStorage, StorageFullError
 
 from .helpers import NOW, Device, client_for, exchange_for, make_device, make_server, rng
 

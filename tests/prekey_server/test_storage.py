@@ -1,5 +1,7 @@
-"""Storage: the rules of §Publishing/§Retrieving, for both implementations, and the
-served-at-most-once guarantee under concurrent retrievals (threads and processes)."""
+"""Storage: the rules of §Publishing/§Retrieving and the retrieval rate limit, one contract
+suite run against every implementation (in memory, SQLite file and in memory, and a real
+PostgreSQL the tests start), and the served-at-most-once guarantee under concurrent
+retrievals (threads and processes)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prekey_server.storage import (
+from otrv4_prekey.storage import (
     InMemoryStorage,
     SqliteStorage,
     Storage,
@@ -21,6 +23,9 @@ from prekey_server.storage import (
     StoredEnsemble,
     StoredProfile,
 )
+from otrv4_prekey.storage_url import open_storage
+
+from .pgserver import PostgresServer
 
 NOW = 1_000_000
 ID = "juliet@capulet.lit"
@@ -32,16 +37,37 @@ def _messages(tag: int, n: int, start: int = 0) -> list[tuple[int, bytes]]:
     return [(i, f"pm-{tag:x}-{i}".encode()) for i in range(start, start + n)]
 
 
-@pytest.fixture(params=["memory", "sqlite-file", "sqlite-memory"])
+BACKENDS = ["memory", "sqlite-file", "sqlite-memory", "postgresql"]
+SHARED_BACKENDS = ["sqlite-file", "postgresql"]  # what several processes can share
+
+
+def _url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    """A storage URL of a fresh, empty store of ``backend``."""
+    if backend == "memory":
+        return "memory:"
+    if backend == "sqlite-file":
+        return f"sqlite://{tmp_path / 'prekeys.sqlite'}"
+    if backend == "sqlite-memory":
+        return "sqlite::memory:"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
+
+
+@pytest.fixture(params=BACKENDS)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    if request.param == "memory":
-        s: Storage = InMemoryStorage()
-    elif request.param == "sqlite-file":
-        s = SqliteStorage(tmp_path / "prekeys.sqlite")
-    else:
-        s = SqliteStorage(":memory:")
+    s = open_storage(_url(request, request.param, tmp_path))
     yield s
     s.close()
+
+
+@pytest.fixture(params=SHARED_BACKENDS)
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a fresh store that several processes can open."""
+    return _url(request, request.param, tmp_path)
+
+
+def test_each_backend_is_the_class_its_url_names(storage: Storage) -> None:
+    assert type(storage).__name__ in {"InMemoryStorage", "SqliteStorage", "PostgresStorage"}
 
 
 def test_publish_count_and_take(storage: Storage) -> None:
@@ -109,6 +135,19 @@ def test_the_per_device_limit_is_all_or_nothing(storage: Storage) -> None:
     assert e.client_profile == b"client-profile"  # the refused publication changed nothing
 
 
+def test_the_rate_limit_is_a_sliding_minute_per_requester(storage: Storage) -> None:
+    assert [storage.admit_retrieval("romeo@montague.lit", NOW, 3) for _ in range(4)] == [
+        True, True, True, False]
+    assert storage.admit_retrieval("nurse@capulet.lit", NOW, 3)  # another requester
+    assert not storage.admit_retrieval("romeo@montague.lit", NOW + 59, 3)
+    assert storage.admit_retrieval("romeo@montague.lit", NOW + 60, 3)  # the first three left
+    assert storage.admit_retrieval("romeo@montague.lit", NOW + 61, 3)
+    assert storage.admit_retrieval("romeo@montague.lit", NOW + 62, 3)
+    assert not storage.admit_retrieval("romeo@montague.lit", NOW + 63, 3)
+    assert storage.delete_expired(NOW + 200) == 0  # purges the log, counts only profiles
+    assert storage.admit_retrieval("romeo@montague.lit", NOW + 200, 3)
+
+
 def test_sqlite_is_durable(tmp_path: Path) -> None:
     path = tmp_path / "durable.sqlite"
     s = SqliteStorage(path)
@@ -149,8 +188,8 @@ def _check_served_once(results: list[list[bytes]]) -> None:
     assert set(served) == expected  # and every one was handed out
 
 
-def test_threads_never_get_the_same_prekey(tmp_path: Path) -> None:
-    storage = SqliteStorage(tmp_path / "threads.sqlite")
+def test_threads_never_get_the_same_prekey(shared_url: str) -> None:
+    storage = open_storage(shared_url)
     _fill(storage)
     results: list[list[bytes]] = [[] for _ in range(8)]
     barrier = threading.Barrier(8)
@@ -166,6 +205,7 @@ def test_threads_never_get_the_same_prekey(tmp_path: Path) -> None:
         t.join()
     _check_served_once(results)
     assert storage.take_ensembles(ID, NOW) == []
+    storage.close()
 
 
 def test_threads_on_the_in_memory_storage() -> None:
@@ -184,24 +224,31 @@ def test_threads_on_the_in_memory_storage() -> None:
     _check_served_once(results)
 
 
-def _process_worker(path: str, rounds: int, start: multiprocessing.synchronize.Event,
+def _process_worker(url: str, rounds: int, start: multiprocessing.synchronize.Event,
                     out: multiprocessing.Queue[list[bytes]]) -> None:
-    storage = SqliteStorage(path)
+    storage = open_storage(url)
     start.wait()
     out.put(_drain(storage, rounds))
     storage.close()
 
 
-def test_processes_never_get_the_same_prekey(tmp_path: Path) -> None:
-    """Several server processes (e.g. components of one domain) on one database file."""
-    path = str(tmp_path / "processes.sqlite")
-    storage = SqliteStorage(path)
+def _process_admitter(url: str, start: multiprocessing.synchronize.Event,
+                      out: multiprocessing.Queue[int]) -> None:
+    storage = open_storage(url)
+    start.wait()
+    out.put(sum(storage.admit_retrieval("romeo@montague.lit", NOW, 25) for _ in range(20)))
+    storage.close()
+
+
+def test_processes_never_get_the_same_prekey(shared_url: str) -> None:
+    """Several server processes (e.g. components of one domain) on one shared store."""
+    storage = open_storage(shared_url)
     _fill(storage)
     storage.close()
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # cheap; no connection is open here
     start = ctx.Event()
     out: multiprocessing.Queue[list[bytes]] = ctx.Queue()
-    procs = [ctx.Process(target=_process_worker, args=(path, PER_DEVICE, start, out))
+    procs = [ctx.Process(target=_process_worker, args=(shared_url, PER_DEVICE, start, out))
              for _ in range(4)]
     for p in procs:
         p.start()
@@ -211,6 +258,24 @@ def test_processes_never_get_the_same_prekey(tmp_path: Path) -> None:
         p.join(timeout=60)
         assert p.exitcode == 0
     _check_served_once(results)
+
+
+def test_the_rate_limit_holds_across_processes(shared_url: str) -> None:
+    """Four processes admit 20 each for one requester, limit 25: exactly 25 in all."""
+    open_storage(shared_url).close()
+    ctx = multiprocessing.get_context("fork")  # cheap; no connection is open here
+    start = ctx.Event()
+    out: multiprocessing.Queue[int] = ctx.Queue()
+    procs = [ctx.Process(target=_process_admitter, args=(shared_url, start, out))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    start.set()
+    admitted = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert sum(admitted) == 25
 
 
 # --------------------------------------------------------------------------- both agree
@@ -259,3 +324,23 @@ def test_sqlite_and_memory_storage_agree(ops: list[tuple[object, ...]]) -> None:
         assert _apply(sql, ops) == _apply(InMemoryStorage(), ops)
     finally:
         sql.close()
+
+
+def test_postgresql_and_memory_storage_agree(postgres_server: PostgresServer) -> None:
+    """The same property against PostgreSQL (one database, emptied between examples)."""
+    from otrv4_prekey.postgres import PostgresStorage
+
+    pg = PostgresStorage(postgres_server.create_database())
+
+    @settings(max_examples=25, deadline=None)
+    @given(_OPS)
+    def agree(ops: list[tuple[object, ...]]) -> None:
+        with pg._connection() as conn:
+            conn.execute("TRUNCATE client_profiles, prekey_profiles, prekey_messages, "
+                         "retrievals")
+        assert _apply(pg, ops) == _apply(InMemoryStorage(), ops)
+
+    try:
+        agree()
+    finally:
+        pg.close()

@@ -1,4 +1,4 @@
-"""Replay the committed prekey-server vector files through ``prekey_server``, as another
+"""Replay the committed prekey-server vector files through ``otrv4_prekey``, as another
 implementation would: inputs and random draws in, the listed outputs (exact bytes) or
 exactly the listed error class out."""
 
@@ -17,9 +17,9 @@ from otrv4.primitives.eddsa import EdDSAKeyPair
 from otrv4.primitives.kdf import PrekeyUsageID
 from otrv4.primitives.rng import ReplayError, ReplayRng
 from otrv4.profiles import ClientProfile
-from prekey_server import dake, proofs, publication
-from prekey_server.messages import Dake1, PrekeyPublication
-from prekey_server.retrieval import Ensembles, read_answer
+from otrv4_prekey import dake, proofs, publication
+from otrv4_prekey.messages import Dake1, PrekeyPublication
+from otrv4_prekey.retrieval import Ensembles, read_answer
 
 from ..helpers.vectors import draws, raises_exactly, unhex, vector_cases
 

@@ -118,3 +118,44 @@ def test_vectors_reproduce() -> None:
             assert ok == (test["result"] == "valid")
             assert test["expectedError"] in (None, "AuthenticatorMismatch")
     assert kinds == {"DataMessageEncoding", "DataMessageDecoding", "DataMessageAuthenticator"}
+
+
+# -- issue 15: the authenticated sections are encoded once per message -------------------------
+
+
+def _fresh_sections(m: DataMessage) -> bytes:
+    """The sections of ``m`` encoded anew (a copy made by ``replace`` keeps nothing)."""
+    return replace(m, authenticator=m.authenticator).authenticated_sections()
+
+
+def test_sections_are_encoded_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    import otrv4.data_message as dm
+
+    writers = 0
+    real_writer = dm.Writer
+
+    def counting_writer() -> Any:
+        nonlocal writers
+        writers += 1
+        return real_writer()
+
+    monkeypatch.setattr(dm, "Writer", counting_writer)
+    unsigned = replace(SAMPLE, authenticator=bytes(64))
+    signed = unsigned.with_authenticator(b"k" * 64)
+    wire = signed.encode()
+    assert writers == 2  # the sections once, the whole message once
+    assert signed.authenticator == compute_authenticator(b"k" * 64, _fresh_sections(signed))
+    decoded = DataMessage.decode(wire)
+    writers = 0
+    assert verify_authenticator(b"k" * 64, decoded)
+    sections = decoded.authenticated_sections()
+    assert writers == 0  # a decoded message keeps the slice it came in
+    assert sections == _fresh_sections(signed)
+
+
+def test_a_changed_copy_does_not_keep_old_sections() -> None:
+    decoded = DataMessage.decode(SAMPLE.encode())
+    changed = replace(decoded, ciphertext=b"other")
+    assert changed.authenticated_sections() != decoded.authenticated_sections()
+    assert changed.authenticated_sections() == _fresh_sections(changed)
+    assert DataMessage.decode(changed.encode()) == changed

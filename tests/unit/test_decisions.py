@@ -9,7 +9,7 @@ from otrv4.decisions import all_decisions
 
 from ..helpers.vectors import vector_stems
 
-DECISIONS = {d.number: d for d in all_decisions(("otrv4", "prekey_server"))}
+DECISIONS = {d.number: d for d in all_decisions(("otrv4", "otrv4_prekey"))}
 
 
 def test_numbering_has_no_gaps() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from xepgen.vectors import (
+from otrv4_xepgen.vectors import (
     TestCase,
     TestGroup,
     VectorFile,

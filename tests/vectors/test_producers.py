@@ -1,4 +1,4 @@
-"""The generator's side of the vector files: ``xepgen.vectorsets`` reproduces every
+"""The generator's side of the vector files: ``otrv4_xepgen.vectorsets`` reproduces every
 committed file under ``examples/vectors/`` byte for byte.
 
 These tests may import ``xepgen``; the protocol's own tests (``tests/unit``,
@@ -15,9 +15,9 @@ from functools import cache
 
 import pytest
 
-from xepgen import vectorsets
-from xepgen.vectors import dump_vectors
-from xepgen.vectorsets import all_vector_files
+from otrv4_xepgen import vectorsets
+from otrv4_xepgen.vectors import dump_vectors
+from otrv4_xepgen.vectorsets import all_vector_files
 
 from ..helpers.vectors import VECTORS_DIR, vector_document, vector_stems
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from xepgen.build import BuildResult, generate
-from xepgen.paths import PROJECT_ROOT, ProjectPaths, XsfFiles
+from otrv4_xepgen.build import BuildResult, generate
+from otrv4_xepgen.paths import PROJECT_ROOT, ProjectPaths, XsfFiles
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Project:
     xsf: XsfFiles
 
     def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Run ``python -m xepgen ARGS`` against this copy (its own spec_impl on the path)."""
+        """Run ``python -m otrv4_xepgen ARGS`` against this copy (its own spec_impl on the path)."""
         env = dict(os.environ, PYTHONPATH=str(self.root / "spec_impl"))
         for var in ("XSF_DIR", "XSF_SCHEMAS_DIR", "OTR4_SCHEMA_DIR"):
             env.pop(var, None)
@@ -29,7 +29,7 @@ class Project:
         if args and args[0] in ("build", "check", "validate"):
             assert self.xsf.dtd_dir is not None
             xsf_args = ["--xsf", str(self.xsf.dtd_dir)]
-        return subprocess.run([sys.executable, "-m", "xepgen", *args, *xsf_args],
+        return subprocess.run([sys.executable, "-m", "otrv4_xepgen", *args, *xsf_args],
                               cwd=self.root, env=env, input=stdin, capture_output=True,
                               text=True, timeout=600)
 

@@ -8,7 +8,7 @@ from .conftest import Project
 
 BAD_SCENARIO = '''
 from lxml import etree
-from xepgen.scenarios import Step
+from otrv4_xepgen.scenarios import Step
 
 def broken(ctx):
     msg = etree.Element("{jabber:client}message", {"to": "juliet@capulet.lit"})
@@ -56,7 +56,7 @@ def test_check_reports_extra_generated_files(project_copy: Project) -> None:
 
 
 def test_invalid_example_fails_the_build_with_name_and_rule(project_copy: Project) -> None:
-    (project_copy.root / "spec_impl/xepgen/scenarios/zz_broken.py").write_text(BAD_SCENARIO)
+    (project_copy.root / "spec_impl/otrv4_xepgen/scenarios/zz_broken.py").write_text(BAD_SCENARIO)
     result = project_copy.run("build", "--out", "out")
     assert result.returncode == 1
     assert "zz-broken/bad-payload" in result.stderr

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from xepgen.build import BuildResult, generate, stale_files
-from xepgen.checks import XepCheckError, check_conformance, check_dtd
-from xepgen.paths import ProjectPaths, XsfFiles
+from otrv4_xepgen.build import BuildResult, generate, stale_files
+from otrv4_xepgen.checks import XepCheckError, check_conformance, check_dtd
+from otrv4_xepgen.paths import ProjectPaths, XsfFiles
 
 from ..conftest import require_program
 

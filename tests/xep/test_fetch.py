@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from xepgen.fetch import FetchError, fetch_xsf
-from xepgen.paths import PROJECT_ROOT, find_xsf
+from otrv4_xepgen.fetch import FetchError, fetch_xsf
+from otrv4_xepgen.paths import PROJECT_ROOT, find_xsf
 
 SHARED = PROJECT_ROOT.parent / "shared" / "ref" / "xsf"
 
@@ -49,7 +49,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xepgen", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "otrv4_xepgen", *args], capture_output=True,
                           text=True, timeout=120, env=env)
 
 

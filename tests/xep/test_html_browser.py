@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from xepgen.build import BuildResult
+from otrv4_xepgen.build import BuildResult
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,9 @@ import pytest
 from lxml import etree
 
 from otrv4.decisions import all_decisions
+from otrv4_xepgen.notes import NOTES_RST, notes_html, render_notes
+from otrv4_xepgen.submission import SubmissionError, load_submission
 from otrv4_xmpp.namespaces import DEFINED
-from xepgen.notes import NOTES_RST, notes_html, render_notes
-from xepgen.submission import SubmissionError, load_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 XEP = ROOT / "xep" / "otrv4-over-xmpp.xml"
@@ -71,7 +71,7 @@ def test_decisions_are_linked_to_the_companion(xep_text: str, xep_doc: etree._El
 
 def test_the_companion_holds_every_decision_with_its_vector() -> None:
     text = NOTES.read_text(encoding="utf-8")
-    for d in all_decisions(("otrv4", "prekey_server")):
+    for d in all_decisions(("otrv4", "otrv4_prekey")):
         assert f".. _decision-{d.number}:" in text
         assert f"Decision {d.number}: {d.title}" in text
         assert f"examples/vectors/{d.vector}.json" in text

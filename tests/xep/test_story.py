@@ -22,12 +22,12 @@ from lxml import etree
 from otrv4.encoding import Header, Reader
 from otrv4.messages import decode_dake_message
 from otrv4.profiles import ClientProfile, PrekeyProfile
+from otrv4_prekey.messages import Dake3, decode_message
 from otrv4_xmpp.carriage import parse_message
 from otrv4_xmpp.compat import parse_body_message
 from otrv4_xmpp.devices import parse_event, parse_publish
 from otrv4_xmpp.namespaces import NS_OTR4
 from otrv4_xmpp.prekey import NS_PREKEY, parse_prekey_iq
-from prekey_server.messages import Dake3, decode_message
 
 ROOT = Path(__file__).resolve().parents[2]
 XEP = ROOT / "xep" / "otrv4-over-xmpp.xml"

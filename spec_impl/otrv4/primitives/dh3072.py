@@ -32,7 +32,9 @@ registered below: always 384 bytes, big-endian, left-padded with zeros.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -56,6 +58,7 @@ __all__ = [
     "DHValueNotInSubgroupError",
     "DHValueOutOfRangeError",
     "G",
+    "GeneratorPath",
     "P",
     "Q",
     "available_backends",
@@ -64,13 +67,18 @@ __all__ = [
     "encode_dh_public",
     "generate_dh",
     "generator_power",
+    "generator_power_constant_time",
     "get_backend",
     "is_in_subgroup",
     "is_in_subgroup_by_exponentiation",
     "jacobi_symbol",
     "k_dh_bytes",
     "modexp",
+    "openssl_available",
+    "secret_power",
     "set_backend",
+    "set_generator_path",
+    "set_openssl",
     "validate_dh_public",
 ]
 
@@ -202,10 +210,22 @@ def validate_dh_public(x: int) -> None:
     Raises :class:`DHValueOutOfRangeError` unless ``2 <= x <= P - 2`` and
     :class:`DHValueNotInSubgroupError` unless ``x`` has order ``Q``.
     """
+    if x in _recently_valid:
+        return  # checked when the message carrying it was decoded (a pure function of x)
     if not G <= x <= P - G:
         raise DHValueOutOfRangeError("DH value outside [2, p - 2]")
     if not is_in_subgroup(x):
         raise DHValueNotInSubgroupError("DH value outside the prime-order subgroup")
+    if len(_recently_valid) >= _RECENT:
+        _recently_valid.clear()
+    _recently_valid.add(x)
+
+
+#: Values that passed :func:`validate_dh_public` lately: a DH value is checked when its
+#: message is decoded and again by :func:`dh_shared_secret`; the second check is a set
+#: look-up.  Bounded (cleared when full); only valid values enter it.
+_RECENT = 64
+_recently_valid: set[int] = set()
 
 
 # -- key pairs and shared secrets -------------------------------------------------------------
@@ -224,48 +244,167 @@ class DHKeyPair:
 
 _COMB_BITS = 8
 _COMB_WINDOWS = DH_SECRET_BYTES * 8 // _COMB_BITS
-_comb_tables: dict[Backend, list[list[Any]]] = {}
+#: A fixed blinding factor ``R = G ^ r0`` folded into every comb entry, so that every
+#: entry is a full-size residue (row 0 would otherwise hold the short numbers ``2 ^ v``,
+#: and digit 0 the number 1, whose products are measurably faster).
+_COMB_BLIND_EXPONENT = int.from_bytes(
+    hashlib.shake_256(b"otrv4 dh3072 comb blinding").digest(DH_SECRET_BYTES), "big"
+)
+_comb_tables: dict[Backend, tuple[list[list[Any]], Any]] = {}
+
+GeneratorPath = Literal["comb", "constant-time"]
+_generator_path: GeneratorPath = "comb"
 
 
-def _comb_table() -> list[list[Any]]:
-    """``table[i][v] = G ^ (v * 2^(8i)) mod P`` for the 80 byte positions of a secret.
+def _comb_table() -> tuple[list[list[Any]], Any]:
+    """``(table, unblind)`` with ``table[i][v] = R * G ^ (v * 2^(8i)) mod P`` for the 80
+    byte positions of a secret, and ``unblind = R ^ -80 mod P``.
 
-    Built on first use (about 50 ms with gmpy2, 20,480 modular multiplications,
+    Built on first use (about 60 ms with gmpy2, 20,560 modular multiplications,
     about 8 MB), once per backend.
     """
-    table = _comb_tables.get(_backend)
-    if table is None:
+    entry = _comb_tables.get(_backend)
+    if entry is None:
         one = _gmpy2.mpz(1) if _backend == "gmpy2" else 1
+        blind = one * modexp(G, _COMB_BLIND_EXPONENT, P)
         base = one * G
         table = []
         for _ in range(_COMB_WINDOWS):
-            row = [one]
+            row = [blind]
+            power = one
             for _v in range(1, 1 << _COMB_BITS):
-                row.append(row[-1] * base % P)
+                power = power * base % P
+                row.append(power * blind % P)
             table.append(row)
-            base = row[-1] * base % P  # G ^ (256 * 2^(8i)) = G ^ 2^(8(i+1))
-        _comb_tables[_backend] = table
-    return table
+            base = power * base % P  # G ^ (256 * 2^(8i)) = G ^ 2^(8(i+1))
+        unblind = one * pow(int(modexp(int(blind), _COMB_WINDOWS, P)), -1, P)
+        entry = (table, unblind)
+        _comb_tables[_backend] = entry
+    return entry
 
 
 def generator_power(exponent: int) -> int:
     """``G ^ exponent mod P`` for ``0 <= exponent < 2^640``, by a fixed-base comb.
 
     The generator is fixed, so its powers for each byte of the exponent are
-    precomputed once (:func:`_comb_table`); a key generation is then at most 80
-    modular multiplications instead of a 640-bit exponentiation (about 6x
+    precomputed once (:func:`_comb_table`); a key generation is then 81
+    modular multiplications instead of a 640-bit exponentiation (about 5x
     faster with gmpy2).  Same result as ``modexp(G, exponent, P)``; the tests
     hold the two against each other.  Raises :class:`ValueError` for an
     exponent outside the range.
+
+    Side channels: the sequence of operations is the same for every exponent
+    (one multiplication per byte, zero bytes included, and every table entry is
+    a full-size residue thanks to a fixed blinding factor), but the table row
+    is *indexed by a secret byte*, which a cache-timing attacker on the same
+    machine can observe, and neither GMP's ``mpz`` nor Python's integers promise
+    constant time.  :func:`generator_power_constant_time` does not index by the
+    secret; it costs about 4x more (measured by ``make bench``, row
+    "generateDH"), which is why it is not the default: a DAKE makes up to five
+    DH key pairs.  Select it with :func:`set_generator_path`.
     """
     if not 0 <= exponent < 1 << (8 * DH_SECRET_BYTES):
         raise ValueError("the exponent of a DH secret is 80 bytes")
-    table = _comb_table()
-    acc = table[0][0]
-    for i, byte in enumerate(exponent.to_bytes(DH_SECRET_BYTES, "little")):
-        if byte:
-            acc = acc * table[i][byte] % P
+    table, unblind = _comb_table()
+    acc = unblind
+    for row, byte in zip(table, exponent.to_bytes(DH_SECRET_BYTES, "little"), strict=True):
+        acc = acc * row[byte] % P
     return int(acc)
+
+
+def generator_power_constant_time(exponent: int) -> int:
+    """``G ^ exponent mod P`` without secret-dependent memory access or branches.
+
+    OpenSSL's ``BN_mod_exp_mont_consttime`` (through ``cryptography``'s
+    finite-field DH) when available, else ``gmpy2.powmod_sec`` (GMP's
+    side-channel-silent ``mpz_powm_sec``), else Python's ``pow`` (which is not
+    constant-time; the only option left without either library).  Same result
+    as :func:`generator_power`.  Raises :class:`ValueError` for an exponent
+    outside ``[1, 2^640)``.
+    """
+    if not 0 < exponent < 1 << (8 * DH_SECRET_BYTES):
+        raise ValueError("the exponent of a DH secret is 80 bytes and not zero")
+    return secret_power(G, exponent)
+
+
+def set_generator_path(path: GeneratorPath) -> GeneratorPath:
+    """Choose how :func:`generate_dh` computes ``G ^ r``; returns the previous choice.
+
+    ``"comb"`` (the default) is :func:`generator_power`, ``"constant-time"`` is
+    :func:`generator_power_constant_time`; both give the same numbers.  Raises
+    :class:`ValueError` for another name.
+    """
+    global _generator_path
+    if path not in ("comb", "constant-time"):
+        raise ValueError(f"unknown generator path {path!r}")
+    previous = _generator_path
+    _generator_path = path
+    return previous
+
+
+# -- exponentiation with a secret exponent -----------------------------------------------------
+
+_openssl: Any
+try:  # pragma: no cover - depends on the installed cryptography
+    from cryptography.hazmat.primitives.asymmetric import dh as _openssl
+except ImportError:  # pragma: no cover
+    _openssl = None
+_use_openssl = _openssl is not None
+_openssl_parameters: Any = None
+
+
+def openssl_available() -> bool:
+    """Whether OpenSSL's finite-field DH (through ``cryptography``) can be used here."""
+    return _openssl is not None
+
+
+def set_openssl(enabled: bool) -> bool:
+    """Use (or stop using) OpenSSL for exponentiations with a secret exponent; returns the
+    previous setting.  Raises :class:`ValueError` to enable it where it is not available."""
+    global _use_openssl
+    if enabled and _openssl is None:
+        raise ValueError("OpenSSL finite-field DH is not available")
+    previous = _use_openssl
+    _use_openssl = enabled
+    return previous
+
+
+def _openssl_power(base: int, exponent: int) -> int:
+    """``base ^ exponent mod P`` by OpenSSL's constant-time Montgomery exponentiation.
+
+    The exponent becomes a DH private key of the group ``(P, G)`` (``Q`` is not
+    given, so OpenSSL checks the peer value for range only; :func:`dh_shared_secret`
+    has already checked subgroup membership), ``base`` the peer's public key.
+    The private key's own public value is not used by the derivation; ``G`` is
+    passed as a placeholder.  ``cryptography`` marks finite-field DH as deprecated,
+    so its warning is silenced here; the gmpy2 path remains if it goes away.
+    """
+    global _openssl_parameters
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if _openssl_parameters is None:
+            _openssl_parameters = _openssl.DHParameterNumbers(P, G)
+        numbers = _openssl_parameters
+        private = _openssl.DHPrivateNumbers(
+            exponent, _openssl.DHPublicNumbers(G, numbers)
+        ).private_key()
+        peer = _openssl.DHPublicNumbers(base, numbers).public_key()
+        return int.from_bytes(private.exchange(peer), "big")
+
+
+def secret_power(base: int, exponent: int) -> int:
+    """``base ^ exponent mod P`` for a *secret* exponent and ``2 <= base <= P - 2``.
+
+    OpenSSL's constant-time exponentiation when available (also the fastest
+    here: about 1.7 ms against 2.0 ms for ``gmpy2.powmod`` with a 640-bit
+    exponent), else ``gmpy2.powmod_sec``, else ``pow``.  Raises nothing for
+    valid input.
+    """
+    if _use_openssl:
+        return _openssl_power(base, exponent)
+    if _backend == "gmpy2":
+        return int(_gmpy2.powmod_sec(base, exponent, P))
+    return pow(base, exponent, P)
 
 
 def generate_dh(rng: Rng) -> DHKeyPair:
@@ -273,23 +412,27 @@ def generate_dh(rng: Rng) -> DHKeyPair:
 
     Draws 80 bytes ``r`` from ``rng``, reads them as a big-endian integer and
     returns ``(secret=r, public=G ^ r mod P)`` (computed by
-    :func:`generator_power`).  Raises nothing.
+    :func:`generator_power`, or :func:`generator_power_constant_time` after
+    ``set_generator_path("constant-time")``).  Raises nothing.
     """
     secret = int.from_bytes(rng.random_bytes(DH_SECRET_BYTES), "big")
+    if _generator_path == "constant-time" and secret:
+        return DHKeyPair(secret=secret, public=generator_power_constant_time(secret))
     return DHKeyPair(secret=secret, public=generator_power(secret))
 
 
 def dh_shared_secret(secret: int, peer_public: int) -> int:
     """``DH(a, B) = B ^ a mod P`` (otrv4.md §"Generating Shared Secrets"), after validating ``B``.
 
-    Raises :class:`DHValueOutOfRangeError` or :class:`DHValueNotInSubgroupError`
-    for a bad ``peer_public`` (:func:`validate_dh_public`), and
+    Computed by :func:`secret_power` (OpenSSL's constant-time exponentiation where
+    available).  Raises :class:`DHValueOutOfRangeError` or
+    :class:`DHValueNotInSubgroupError` for a bad ``peer_public`` (:func:`validate_dh_public`), and
     :class:`ValueError` if ``secret`` is not positive.
     """
     if secret <= 0:
         raise ValueError("a DH secret exponent must be positive")
     validate_dh_public(peer_public)
-    return modexp(peer_public, secret, P)
+    return secret_power(peer_public, secret)
 
 
 def k_dh_bytes(k_dh: int) -> bytes:

@@ -35,6 +35,7 @@ __all__ = [
     "Q",
     "ReferenceBackend",
     "add",
+    "double_multiply",
     "equal",
     "from_affine",
     "is_identity",
@@ -127,6 +128,24 @@ def multiply(p: Projective, k: int) -> Projective:
     return result
 
 
+def double_multiply(k1: int, p1: Projective, k2: int, p2: Projective) -> Projective:
+    """``k1 * p1 + k2 * p2`` for ``k1, k2 >= 0`` by Straus-Shamir's trick.
+
+    One shared chain of doublings, and at each bit one addition of ``p1``,
+    ``p2`` or the precomputed ``p1 + p2``: about 1.25 times the cost of one
+    :func:`multiply` instead of twice it.
+    """
+    both = add(p1, p2)
+    table = (IDENTITY, p1, p2, both)
+    result = IDENTITY
+    for n in range(max(k1.bit_length(), k2.bit_length()) - 1, -1, -1):
+        result = add(result, result)
+        index = (k1 >> n & 1) | (k2 >> n & 1) << 1
+        if index:
+            result = add(result, table[index])
+    return result
+
+
 def equal(p1: Projective, p2: Projective) -> bool:
     """Whether two projective triples stand for the same affine point."""
     x1, y1, z1 = p1
@@ -183,6 +202,13 @@ class ReferenceBackend:
 
     def base_multiply(self, k: int) -> Projective:
         return multiply(BASE, k)
+
+    def multiply_public(self, p: Projective, k: int) -> Projective:
+        return multiply(p, k)
+
+    def base_double_multiply(self, a: int, p: Projective, b: int, public: bool) -> Projective:
+        del public  # the reference code is never constant-time
+        return double_multiply(a, BASE, b, p)
 
     def equal(self, p1: Projective, p2: Projective) -> bool:
         return equal(p1, p2)

@@ -45,6 +45,7 @@ from .ed448 import (
     Point,
     Q,
     base_mul,
+    base_mul_add,
     decode_canonical_scalar,
     encode_scalar,
     prune,
@@ -204,5 +205,7 @@ def verify(
     except ValidationError as exc:
         raise SignatureScalarError("S is not below q") from exc
     k = int.from_bytes(_shake(dom + big_r_bytes + a.encode() + message), "little") % Q
-    if base_mul(s) != big_r + a * k:
+    # [S]B = R + [k]A, checked as [S]B + [-k]A = R: one double-base multiplication
+    # with public scalars (variable-time is fine for values anyone can see).
+    if base_mul_add(s, a, -k, public=True) != big_r:
         raise SignatureMismatchError("the signature does not match this key and message")

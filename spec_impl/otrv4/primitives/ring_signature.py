@@ -60,6 +60,7 @@ from .ed448 import (
     Point,
     Q,
     base_mul,
+    base_mul_add,
     decode_canonical_scalar,
     decode_scalar,
     encode_scalar,
@@ -220,7 +221,7 @@ def ring_sign(
         cs[n] = random_scalar(rng)
     for n in others:
         rs[n] = random_scalar(rng)
-    commitments = [base_mul(t) if n == signer else base_mul(rs[n]) + ring[n] * cs[n]
+    commitments = [base_mul(t) if n == signer else base_mul_add(rs[n], ring[n], cs[n])
                    for n in range(3)]
     c = challenge(ring, (commitments[0], commitments[1], commitments[2]), message, domain)
     cs[signer] = (c - sum(cs[n] for n in others)) % Q
@@ -243,7 +244,8 @@ def ring_verify(
     """
     _check_ring(ring)
     pairs = ((sigma.c1, sigma.r1), (sigma.c2, sigma.r2), (sigma.c3, sigma.r3))
-    t1, t2, t3 = (base_mul(r) + key * c for key, (c, r) in zip(ring, pairs, strict=True))
+    t1, t2, t3 = (base_mul_add(r, key, c, public=True)
+                  for key, (c, r) in zip(ring, pairs, strict=True))
     if challenge(ring, (t1, t2, t3), message, domain) != (sigma.c1 + sigma.c2 + sigma.c3) % Q:
         raise InvalidRingSignatureError("the ring signature does not verify")
 

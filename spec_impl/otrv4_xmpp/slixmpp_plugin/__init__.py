@@ -22,6 +22,8 @@ them):
 * :mod:`.inbound`: live, carbon, offline and archived stanzas and OTR text
   bodies, admitted by :mod:`otrv4_xmpp.admission`; duplicates, the archive
   cursor, fragment reassembly;
+* :mod:`.lifecycle`: the store setting, plaintexts a previous process did not
+  hand over, profile renewal and retirement;
 * :mod:`.delivery` (used by the facade and by inbound handling): what the engine
   produced goes out and the events are raised; messages follow a plan of
   :func:`otrv4_xmpp.send_plan.plan_send`.

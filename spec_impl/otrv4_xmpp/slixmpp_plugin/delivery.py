@@ -29,11 +29,11 @@ from otrv4.session import NoticeKind, UserMessage
 from .. import carriage, compat, policy, sce
 from ..admission import Path
 from ..engine import Outcome, PairSession
-from ..send_plan import OfflineStart, Recipient, SendPlan
+from ..send_plan import OfflineStart, Recipient, SendPlan, SkipReason
 from ..trust import UntrustedDeviceError
 from .device import LocalDevice
 from .errors import NoRecipientsError
-from .events import Otr4ChatState, Otr4Message, Otr4Session, Otr4Smp, SendReport
+from .events import Otr4ChatState, Otr4Message, Otr4Session, Otr4Smp, SendReport, cause_of
 from .stanza_io import StanzaIO
 
 __all__ = ["Delivery"]
@@ -53,6 +53,11 @@ class Delivery:
         self.last_received: dict[Recipient, int] = {}
         self.last_sent: dict[Recipient, int] = {}
         self._waiters: dict[str, asyncio.Future[PairSession]] = {}
+
+    def compat_devices(self) -> set[Recipient]:
+        """The devices with a session that talk in bodies (no device-list entry)."""
+        return {(p.peer, tag) for (_, tag), p in self.device.engine.sessions.items()
+                if p.full_jid in self.compat_jids}
 
     def waiter(self, full_jid: str) -> asyncio.Future[PairSession]:
         """A future that completes when a DAKE with ``full_jid`` does."""
@@ -127,9 +132,14 @@ class Delivery:
         sender = str(stanza["from"]) if stanza is not None else pair.full_jid
         for n in out.notices:
             if n.kind is NoticeKind.UNREADABLE:
-                self.io.error(sender, f"a message could not be decrypted: {n.detail}")
+                self.io.error(sender, f"a message could not be decrypted: {n.detail}",
+                              n.error, cause_of(n.error, unreadable=True))
             elif n.kind is NoticeKind.ERROR_RECEIVED:
                 self.io.error(sender, f"the peer device reported: {n.detail}")
+            elif n.kind is NoticeKind.IGNORED and n.error is not None:
+                # a DAKE message that could not be used (e.g. no unused prekey message)
+                self.io.error(sender, f"a message could not be decrypted: {n.detail}",
+                              n.error, cause_of(n.error))
             elif n.kind in (NoticeKind.IGNORED, NoticeKind.REFUSED):
                 log.info("%s: %s (%s)", sender, n.kind.value, n.detail)
         if out.displays:
@@ -137,16 +147,19 @@ class Delivery:
         to = str(stanza["to"]) if stanza is not None else ""
         stanza_id = (stanza["id"] or None) if stanza is not None else None
         outgoing = pair.peer == self.io.bare
-        for text in out.displays:
+        ids = out.delivery_ids or (None,) * len(out.displays)
+        for text, delivery_id in zip(out.displays, ids, strict=True):
             self.io.event("otr4_message", Otr4Message(
                 sender, pair.their_tag, to, text, path.value, outgoing, stanza_id,
-                trust=out.trust))
+                delivery_id=delivery_id, trust=out.trust))
         for raw in out.envelopes:
             self._envelope(raw, pair, sender, to, path, stanza_id, out)
         for update in out.smp:
             self.io.event("otr4_smp", Otr4Smp(
                 pair.peer, pair.full_jid, pair.their_tag, update.outcome,
                 (update.question or b"").decode("utf-8", "replace"), out.trust))
+        if out.delivery_ids:  # the application has the plaintexts: the store may forget them
+            self.device.engine.acknowledge(out.delivery_ids)
         if out.established:
             waiter = self._waiters.pop(pair.full_jid, None)
             if waiter is not None and not waiter.done():
@@ -171,7 +184,7 @@ class Delivery:
         if content.body is not None:
             self.io.event("otr4_message", Otr4Message(
                 sender, pair.their_tag, to, content.body, path.value, outgoing, stanza_id,
-                content.chat_state, content.receipt_request, True, out.trust))
+                content.chat_state, content.receipt_request, True, trust=out.trust))
         elif content.chat_state is not None:
             self.io.event("otr4_chat_state", Otr4ChatState(
                 sender, pair.their_tag, content.chat_state, outgoing))
@@ -215,11 +228,13 @@ class Delivery:
                 extra.append(Outcome(out.pair, out.payloads[1:], out.texts))
         missing = tuple(d for d in plan.chosen if d not in sent and d not in untrusted)
         offline = tuple(s.device for s in started)
+        skipped = tuple((s.device, s.reason.value) for s in plan.skipped
+                        if s.reason not in (SkipReason.OWN_DEVICE, SkipReason.UNTRUSTED))
         if not pairs and extra and all(o.pair is not None and o.pair.full_jid in
                                        self.compat_jids for o in extra):
             for out in extra:
                 self.deliver(out)
-            return SendReport("", 0, tuple(sent), missing, offline, tuple(untrusted))
+            return SendReport("", 0, tuple(sent), missing, offline, tuple(untrusted), skipped)
         if not pairs:
             raise NoRecipientsError(
                 f"no device to send to: {len(missing)} without a session, "
@@ -229,4 +244,5 @@ class Delivery:
         stanza_id, size = self.send_otr(pairs, plan.peer)
         for out in extra:
             self.deliver(out)
-        return SendReport(stanza_id, size, tuple(sent), missing, offline, tuple(untrusted))
+        return SendReport(stanza_id, size, tuple(sent), missing, offline, tuple(untrusted),
+                          skipped)

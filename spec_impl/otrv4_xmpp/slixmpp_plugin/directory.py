@@ -11,7 +11,7 @@ supports the binding (binding §Discovery).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from lxml import etree
@@ -73,11 +73,20 @@ class DeviceDirectory:
             raise devices.NotADeviceListError(wrong)
         return self._set(account, devices.DeviceList.from_element(payload))
 
-    async def ensure(self, accounts: Iterable[str]) -> None:
-        """Fetch the lists of ``accounts`` not read yet; a list that cannot be read is
-        reported (``otr4_error``) and left out."""
+    async def ensure(self, accounts: Iterable[str],
+                     unlisted: Collection[tuple[str, int]] = ()) -> None:
+        """Fetch the lists of ``accounts`` not read yet, or read before a device this one
+        has a session with joined (so that a device missing from a fresh list is one
+        that left it); a list that cannot be read is reported (``otr4_error``) and left
+        out.  ``unlisted`` devices never have an entry (otrv4.md-only clients)."""
+        engine = self.device.engine
         for account in accounts:
-            if account not in self.device_lists:
+            cached = self.device_lists.get(account)
+            stale = cached is not None and any(
+                cached.find(tag) is None for tag in engine.tags_with_sessions(account)
+                if (account, tag) != (self.io.bare, self.device.instance_tag)
+                and (account, tag) not in unlisted)
+            if cached is None or stale:
                 try:
                     await self.fetch(account)
                 except (IqError, IqTimeout, OTRError) as exc:

@@ -21,16 +21,70 @@ returns a :class:`SendReport`.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
+from otrv4.prekeys import UnknownPrekeyError
+from otrv4.profiles import ProfileExpiredError
+from otrv4.ratchet import InstanceTagMismatch, SessionExpired
 from otrv4.smp import SmpOutcome
 
 from .. import devices
-from ..engine import bare_of
+from ..engine import NoSessionError, bare_of
 from ..trust import TrustLevel
 
-__all__ = ["Otr4ChatState", "Otr4Devices", "Otr4Error", "Otr4Message", "Otr4Session",
-           "Otr4Smp", "SendReport"]
+__all__ = [
+    "Cause",
+    "DeviceResult",
+    "Otr4ChatState",
+    "Otr4Devices",
+    "Otr4Error",
+    "Otr4Message",
+    "Otr4Session",
+    "Otr4Smp",
+    "Reach",
+    "SendReport",
+    "cause_of",
+]
+
+
+class Cause(enum.Enum):
+    """Why a message could not be decrypted, and what to do about it (the value)."""
+
+    NO_UNUSED_PREKEY = ("the Prekey message it was built from is not held by this device "
+                        "(used before, or published by a lost state): the sender must fetch "
+                        "new prekey ensembles or start an interactive DAKE")
+    EXPIRED_PROFILE = ("a Client or Prekey Profile in it has expired: the owner must renew "
+                       "and republish its profiles")
+    UNKNOWN_INSTANCE_TAG = ("it is for an instance tag this device does not have (an old tag "
+                            "or another device's): the sender must refetch the device list")
+    NO_SESSION = ("this device has no session with the sender's device (lost, ended or "
+                  "never started): the sender must start a new DAKE")
+    SESSION_EXPIRED = "the session expired: the sender must start a new DAKE"
+    UNREADABLE = ("the data message does not decrypt in the session (keys already used or "
+                  "dropped): the sender should start a new DAKE")
+    INVALID = "the message is malformed or failed validation: nothing to do but drop it"
+
+    @property
+    def action(self) -> str:
+        """What the sender or the user can do (the second half of the value)."""
+        return self.value.partition(": ")[2]
+
+
+def cause_of(error: BaseException | None, unreadable: bool = False) -> Cause:
+    """The :class:`Cause` of a failure: ``error`` (an exception raised or carried by a
+    notice), ``unreadable`` (the state machine's UNREADABLE notice).  Raises nothing."""
+    if isinstance(error, UnknownPrekeyError):
+        return Cause.NO_UNUSED_PREKEY
+    if isinstance(error, ProfileExpiredError):
+        return Cause.EXPIRED_PROFILE
+    if isinstance(error, InstanceTagMismatch):
+        return Cause.UNKNOWN_INSTANCE_TAG
+    if isinstance(error, NoSessionError):
+        return Cause.NO_SESSION
+    if isinstance(error, SessionExpired):
+        return Cause.SESSION_EXPIRED
+    return Cause.UNREADABLE if unreadable else Cause.INVALID
 
 
 @dataclass(frozen=True)
@@ -58,7 +112,12 @@ class Otr4Message:
     chat_state: str | None = None
     receipt_request: bool = False
     encrypted_content: bool = False
+    delivery_id: str | None = None
+    """With a store: the id the plaintext was kept under until handed over.  A message
+    handed over again after a crash (``via`` ``undelivered``) has the same id, so an
+    application that keeps its own message log can show each once."""
     trust: TrustLevel | None = None
+    """The sending device's trust level (:class:`~otrv4_xmpp.trust.TrustLevel`)."""
 
     @property
     def account(self) -> str:
@@ -103,11 +162,14 @@ class Otr4Smp:
 
 @dataclass(frozen=True)
 class Otr4Error:
-    """Something was dropped or could not be decrypted: ``reason`` says what and why."""
+    """Something was dropped or could not be decrypted: ``reason`` says what and why;
+    for a message that could not be decrypted, ``cause`` says why in a way a program
+    can act on (:class:`Cause`; ``None`` for other failures)."""
 
     sender: str
     reason: str
     error: BaseException | None = None
+    cause: Cause | None = None
 
 
 @dataclass(frozen=True)
@@ -136,3 +198,36 @@ class SendReport:
     untrusted: tuple[tuple[str, int], ...] = ()
     """Devices the trust setting refused (not sent to): with a session, or reached
     through a Prekey Ensemble whose device is distrusted or undecided under the policy."""
+    skipped: tuple[tuple[tuple[str, int], str], ...] = ()
+    """Known devices left out, each with the reason (e.g. its device-list entry expired,
+    it left the list, the instance-tag policy or ``only`` left it out)."""
+
+    @property
+    def devices(self) -> tuple[DeviceResult, ...]:
+        """One line per device: reached through its session, started offline (a
+        non-interactive DAKE for this message), or not reached, with the reason."""
+        out = [DeviceResult(d, Reach.STARTED_OFFLINE if d in self.non_interactive
+                            else Reach.SESSION, "") for d in self.recipients]
+        out += [DeviceResult(d, Reach.SKIPPED, "no session and no usable prekey ensemble: "
+                             "reached after an interactive DAKE") for d in self.missing]
+        out += [DeviceResult(d, Reach.SKIPPED, "the trust setting refused it")
+                for d in self.untrusted]
+        out += [DeviceResult(d, Reach.SKIPPED, why) for d, why in self.skipped]
+        return tuple(out)
+
+
+class Reach(enum.Enum):
+    """How a message reached one device."""
+
+    SESSION = "delivered to a session"
+    STARTED_OFFLINE = "a non-interactive DAKE was started for it (offline start)"
+    SKIPPED = "not sent to it"
+
+
+@dataclass(frozen=True)
+class DeviceResult:
+    """What a send did for one device (bare JID, instance tag)."""
+
+    device: tuple[str, int]
+    reach: Reach
+    reason: str

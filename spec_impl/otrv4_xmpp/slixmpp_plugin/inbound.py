@@ -41,16 +41,20 @@ from ..admission import (
 from ..namespaces import NS_OTR4
 from .delivery import Delivery
 from .device import LocalDevice
+from .events import cause_of
 from .stanza import NS_DELAY, NS_SID, to_lxml
 from .stanza_io import StanzaIO
 
-__all__ = ["MAX_REASSEMBLERS", "SEEN_WINDOW", "Inbound"]
+__all__ = ["MAX_REASSEMBLERS", "POSITION_EVERY", "SEEN_WINDOW", "Inbound"]
 
 log = logging.getLogger(__name__)
 
 #: How many processed payload digests a device remembers (duplicates across live,
 #: carbon, offline and archive paths are dropped within this window).
 SEEN_WINDOW = 4096
+#: The archive position is kept in the store every this many live stanzas processed (and
+#: after each page of a catch-up), so a restart re-reads at most about this many.
+POSITION_EVERY = 32
 #: At most this many full JIDs have fragments being reassembled at once (each
 #: reassembler has its own limits, otrv4.fragment.FragmentLimits); the least
 #: recently used is dropped beyond it, so a flood of senders is bounded too.
@@ -71,6 +75,7 @@ class Inbound:
         self.archive_position = archive_after
         """The last archive (XEP-0313) id this device processed."""
         self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._processed = 0
         self._reassemblers: OrderedDict[str, Reassembler] = OrderedDict()
 
     # -- handlers -----------------------------------------------------------------------------
@@ -162,7 +167,8 @@ class Inbound:
         try:
             out = engine.receive(sender, data)
         except OTRError as exc:
-            self.io.error(sender, f"a message could not be decrypted: {exc}", exc)
+            self.io.error(sender, f"a message could not be decrypted: {exc}", exc,
+                          cause_of(exc))
             return
         self.delivery.deliver(out, stanza=msg)
 
@@ -198,9 +204,14 @@ class Inbound:
             reaction = policy.on_undecryptable(path.arrival, self.is_online(sender))
             self.io.error(sender, f"a message could not be decrypted: {exc}"
                           + (" (the sender is online: it should start a new DAKE)"
-                             if reaction.send_otr_error else ""), exc)
+                             if reaction.send_otr_error else ""), exc, cause_of(exc))
             return
         self.delivery.deliver(out, path, stanza=msg)
+        self._processed += 1
+        if path is not Path.MAM and self._processed % POSITION_EVERY == 0 \
+                and self.archive_position is not None:
+            # processed and committed: a restart's catch-up may resume after it
+            self.device.engine.set_note("archive-position", self.archive_position, sync=False)
 
     async def catch_up(self, page: int = 50) -> int:
         """Read the own account's archive (XEP-0313) after :attr:`archive_position` and
@@ -225,11 +236,14 @@ class Inbound:
                 if inner.xml.find(f"{{{NS_OTR4}}}otr") is not None:
                     await self.process(inner, Path.MAM)
                 count += 1
+            if after is not None:  # a page done: a restart resumes after it
+                self.device.engine.set_note("archive-position", after, sync=False)
             complete = str(iq["mam_fin"]["complete"]).lower() in ("true", "1")
             if complete or not results:
                 break
         if after is not None:
             self.archive_position = after
+            self.device.engine.set_note("archive-position", after, sync=False)
         return count
 
     # -- helpers ------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from otrv4.clock import Clock, SystemClock
 from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng, SystemRng
 from otrv4.session import UserMessage
-from prekey_server import client as pc
-from prekey_server.retrieval import Ensembles, Exhausted
+from otrv4_prekey import client as pc
+from otrv4_prekey.retrieval import Ensembles, Exhausted
 
 from .. import devices, policy, sce
 from ..engine import DeviceEngine, DeviceIdentity, PairSession, bare_of
@@ -40,6 +40,7 @@ from .errors import (
 )
 from .events import Otr4Devices, Otr4Error, Otr4Message, Otr4Session, SendReport
 from .inbound import Inbound
+from .lifecycle import Lifecycle, open_store
 from .prekey_agent import PrekeyAgent
 from .stanza import Devices, register_stanzas
 from .stanza_io import StanzaIO
@@ -72,10 +73,11 @@ class XEP_OTR4(TrustCommands, BasePlugin):
     (how often :meth:`tick` runs; 0: never); ``prekey_service`` (default: found
     by disco); ``prekeys_on_start``, ``prekey_target``, ``prekey_low_water``
     (replenishment); ``offline_start`` (non-interactive DAKEs when sending);
-    ``trust``, ``trust_policy``, ``trust_store`` (see
-    :func:`.verification.make_trust`; SMP and trust calls: :class:`.verification.TrustCommands`);
-    ``archive_after``
-    (where the catch-up resumes: a stored :attr:`archive_position`).
+    ``trust``, ``trust_policy``, ``trust_store`` (see :func:`.verification.make_trust`;
+    SMP and trust calls: :class:`.verification.TrustCommands`); ``archive_after``
+    (where the catch-up resumes; default: the position kept in the store);
+    ``store`` (a :class:`~otrv4_xmpp.state.store.DeviceStore` or a path of an
+    :class:`~otrv4_xmpp.state.sqlite.SQLiteStore`; default: nothing is kept).
     """
 
     name = "xep_otr4"
@@ -91,19 +93,19 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         "session_config": None, "timer_seconds": 30, "prekey_service": None,
         "prekeys_on_start": True, "prekey_target": pc.REFILL_TARGET,
         "prekey_low_water": pc.LOW_WATER_MARK, "offline_start": True, "trust": None,
-        "trust_policy": None, "trust_store": None, "archive_after": None,
+        "trust_policy": None, "trust_store": None, "archive_after": None, "store": None,
     }
 
     def plugin_init(self) -> None:
         self.rng: Rng = self.config.get("rng") or SystemRng()
         self.clock: Clock = self.config.get("clock") or SystemClock()
         identity = self.config.get("identity")
+        self.store, self._own_store = open_store(self.config.get("store"))
         self._device = LocalDevice(
-            identity or DeviceIdentity.generate(
-                self.rng, self.clock, mode=self.config.get("mode", Mode.STANDALONE)),
-            self.xmpp.boundjid.bare, rng=self.rng, clock=self.clock,
-            config=self.config.get("session_config"), new=identity is None,
-            trust=make_trust(self.config, self.clock))
+            identity, self.xmpp.boundjid.bare, rng=self.rng, clock=self.clock,
+            config=self.config.get("session_config"), new=identity is None, store=self.store,
+            mode=self.config.get("mode", Mode.STANDALONE),
+            trust=make_trust(self.config, self.clock, self.store))
         self.validator: StanzaValidator = self.config.get("validator") or StanzaValidator()
         self._io = StanzaIO(self.xmpp, self.validator)
         self._directory = DeviceDirectory(self._io, self._device, self.config)
@@ -112,7 +114,11 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         self._inbound = Inbound(
             self._io, self._device, self._delivery,
             lambda full: full in self._directory.online_devices(bare_of(full)),
-            self.config.get("archive_after"))
+            self.config.get("archive_after") or self.engine.note("archive-position"))
+        self._life = Lifecycle(self._io, self._device, deliver=self._delivery.deliver,
+                               rejoin=lambda: self._directory.join_or_report(
+                                   "renewed profiles not published"),
+                               republish=self._prekeys.republish, leave=self._directory.leave)
         self._ready = asyncio.Event()
         self._features_added = getattr(self, "_features_added", False)
         register_stanzas()
@@ -134,6 +140,8 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         for event, handler in zip(_EVENTS, self._handlers(), strict=True):
             self.xmpp.del_event_handler(event, handler)
         self.xmpp.plugin["xep_0030"].del_feature(feature=NS_OTR4)
+        if self._own_store and self.store is not None:
+            self.store.close()
 
     def session_bind(self, jid: JID) -> None:
         # Features go in once the dependencies are loaded (post_init may run before
@@ -210,6 +218,10 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         """Remove this device from its account's list (it stops using OTRv4 here)."""
         await self._directory.leave()
 
+    async def retire(self) -> None:
+        """Retire this device for good (:meth:`.lifecycle.Lifecycle.retire`)."""
+        await self._life.retire()
+
     def online_devices(self, account: str) -> list[str]:
         """The full JIDs of ``account`` with available presence, sorted (without ours)."""
         return self._directory.online_devices(account)
@@ -244,7 +256,7 @@ class XEP_OTR4(TrustCommands, BasePlugin):
     async def fetch_ensembles(self, account: str) -> Ensembles | Exhausted:
         """``account``'s Prekey Ensembles (uses one Prekey message per device).  Raises
         :class:`NoPrekeyServiceError` and the errors of
-        :func:`prekey_server.retrieval.read_answer`."""
+        :func:`otrv4_prekey.retrieval.read_answer`."""
         return await self._prekeys.fetch_ensembles(account)
 
     # -- conversations ------------------------------------------------------------------------
@@ -275,7 +287,8 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         errors of :func:`otrv4_xmpp.carriage.build_message`.
         """
         peer, own = bare_of(peer), self._io.bare
-        await self._directory.ensure(dict.fromkeys((peer, own)))
+        compat = self._delivery.compat_devices()
+        await self._directory.ensure(dict.fromkeys((peer, own)), compat)
         plan = plan_send(
             peer, own=own, own_tag=self.instance_tag, device_lists=self.device_lists,
             sessions={(a, t) for a in (peer, own) for t in self.engine.tags_with_sessions(a)},
@@ -284,7 +297,7 @@ class XEP_OTR4(TrustCommands, BasePlugin):
             last_received=self._delivery.last_received, last_sent=self._delivery.last_sent,
             offline_start=bool(self.config.get("offline_start", True))
             and self.identity.mode is Mode.STANDALONE,
-            trusted=self.engine.may_encrypt, only=only)
+            trusted=self.engine.may_encrypt, only=only, unlisted=compat)
         content: str | UserMessage = text
         if chat_state is not None or request_receipt:
             content = sce.sce_message(sce.build_envelope(
@@ -301,9 +314,16 @@ class XEP_OTR4(TrustCommands, BasePlugin):
 
     def tick(self) -> None:
         """Run the state machine's timer on every session (heartbeats, session expiry,
-        stored early messages); the plugin schedules it every ``timer_seconds``."""
+        stored early messages) and renew the profiles when they are due (then they are
+        republished); the plugin schedules it every ``timer_seconds``."""
         for out in self.engine.tick():
             self._delivery.deliver(out)
+        if self._ready.is_set():
+            self._life.renew_soon()
+
+    async def renew_profiles(self, *, force: bool = False) -> bool:
+        """Renew due profiles and republish them (:meth:`.lifecycle.Lifecycle.renew`)."""
+        return await self._life.renew(force=force, published=self._directory.joined)
 
     async def catch_up(self, page: int = 50) -> int:
         """Read our account's archive (XEP-0313) after :attr:`archive_position` and
@@ -321,6 +341,8 @@ class XEP_OTR4(TrustCommands, BasePlugin):
             await self.xmpp.plugin["xep_0280"].enable()
         except (IqError, IqTimeout) as exc:
             self._io.error(self._io.domain, f"carbons not enabled: {exc}", exc)
+        if not self._life.on_start():  # undelivered plaintexts; renewal; a retired device
+            return
         await self._directory.join_or_report("device list not published")
         if self.config.get("prekeys_on_start", True) and self.identity.mode is Mode.STANDALONE:
             await self._prekeys.replenish()

@@ -18,11 +18,12 @@ from slixmpp.exceptions import IqError, IqTimeout
 
 from otrv4.encoding import MessageType
 from otrv4.errors import OTRError
+from otrv4.modes import Mode
 from otrv4.session import UserMessage
-from prekey_server import client as pc
-from prekey_server.dake import PublisherIdentity
-from prekey_server.messages import Success
-from prekey_server.retrieval import Ensembles, Exhausted, read_answer
+from otrv4_prekey import client as pc
+from otrv4_prekey.dake import PublisherIdentity
+from otrv4_prekey.messages import Success
+from otrv4_prekey.retrieval import Ensembles, Exhausted, read_answer
 
 from .. import carriage, devices
 from .. import prekey as prekey_iq
@@ -50,6 +51,13 @@ class PrekeyAgent:
         self.config = config
         self._services: dict[str, tuple[str, bytes]] = {}
         self._profiles_published = False
+
+    async def republish(self) -> None:
+        """The profiles were renewed: publish them (with Prekey messages if needed) as
+        :meth:`replenish` does; nothing in interactive-only mode."""
+        self._profiles_published = False
+        if self.device.identity.mode is Mode.STANDALONE:
+            await self.replenish()
 
     def forget_services(self) -> None:
         """The stream is gone: find the services again next time."""
@@ -138,8 +146,8 @@ class PrekeyAgent:
                 pc.MAX_PREKEYS_PER_PUBLICATION)
             if count == 0 and self._profiles_published:
                 return 0
-        engine = self.device.engine
-        new = engine.new_prekeys(count)
+        # the secrets are kept (committed to the store) before the service can serve them
+        new = list(self.device.engine.new_prekeys(count))
         client = self._publisher(service, fingerprint)
         dake2 = await self._exchange(service, client.start())
         ident = self.device.identity
@@ -148,7 +156,7 @@ class PrekeyAgent:
         reply = client.finish(await self._exchange(service, request))
         if not isinstance(reply, Success):
             raise PublicationRefusedError("the service did not confirm the publication")
-        engine.prekeys_published(new)
+        self.device.engine.prekeys_published(new)
         self._profiles_published = True
         return len(new)
 
@@ -168,7 +176,7 @@ class PrekeyAgent:
         """Ask ``account``'s prekey service for its devices' Prekey Ensembles
         (otrv4-prekey-server.md §Retrieving Prekey Ensembles); each answer consumes
         one Prekey message per device.  Raises :class:`~.errors.NoPrekeyServiceError`
-        and the validation errors of :func:`prekey_server.retrieval.read_answer`."""
+        and the validation errors of :func:`otrv4_prekey.retrieval.read_answer`."""
         account = bare_of(account)
         tag = self.device.instance_tag
         service, _ = await self.find_service(account.partition("@")[2] or account)

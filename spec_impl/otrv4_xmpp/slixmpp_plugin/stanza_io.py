@@ -19,7 +19,7 @@ from slixmpp.stanza import Iq
 from ..namespaces import NS_DEVICES, NS_OTR4
 from ..validation import StanzaValidator
 from .errors import OutgoingStanzaInvalidError
-from .events import Otr4Error
+from .events import Cause, Otr4Error
 from .stanza import to_lxml
 
 __all__ = ["IQ_TIMEOUT", "StanzaIO"]
@@ -87,7 +87,11 @@ class StanzaIO:
         """Raise the slixmpp event ``name``."""
         self.xmpp.event(name, value)
 
-    def error(self, sender: str | JID, reason: str, exc: BaseException | None = None) -> None:
-        """Log ``reason`` and raise ``otr4_error``."""
+    def error(self, sender: str | JID, reason: str, exc: BaseException | None = None,
+              cause: Cause | None = None) -> None:
+        """Log ``reason`` and raise ``otr4_error`` (``cause``: why a message could not be
+        decrypted; its action is added to the reason)."""
+        if cause is not None:
+            reason = f"{reason} [{cause.name}: {cause.action}]"
         log.warning("%s: %s", sender, reason)
-        self.xmpp.event("otr4_error", Otr4Error(str(sender), reason, exc))
+        self.xmpp.event("otr4_error", Otr4Error(str(sender), reason, exc, cause))

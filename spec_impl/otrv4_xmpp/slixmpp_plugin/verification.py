@@ -17,7 +17,8 @@ from typing import Any
 from otrv4.clock import Clock
 
 from ..engine import bare_of
-from ..trust import DeviceInfo, Trust, TrustLevel, TrustPolicy
+from ..state.store import DeviceStore
+from ..trust import DeviceInfo, RecordTrustStore, Trust, TrustLevel, TrustPolicy
 from .delivery import Delivery
 from .device import LocalDevice
 
@@ -62,13 +63,16 @@ class TrustCommands:
         return self._device.engine.devices(account)
 
 
-def make_trust(config: Mapping[str, Any], clock: Clock) -> Trust:
+def make_trust(config: Mapping[str, Any], clock: Clock,
+               store: DeviceStore | None = None) -> Trust:
     """The :class:`~otrv4_xmpp.trust.Trust` the plugin's configuration asks for:
-    ``trust_store`` (default: in memory), ``trust_policy`` (default: blind trust
+    ``trust_store`` (default: records in the device ``store``, or in memory without
+    one), ``trust_policy`` (default: blind trust
     before verification, or :attr:`~otrv4_xmpp.trust.TrustPolicy.ASK` when a ``trust``
     callback ``trust(account, tag, fingerprint) -> bool`` is given: it answers for
     undecided devices)."""
     hook = config.get("trust")
     policy = config.get("trust_policy") or (
         TrustPolicy.ASK if hook is not None else TrustPolicy.BLIND_UNTIL_VERIFIED)
-    return Trust(config.get("trust_store"), policy=policy, ask=hook, clock=clock)
+    kept = config.get("trust_store") or (RecordTrustStore(store) if store is not None else None)
+    return Trust(kept, policy=policy, ask=hook, clock=clock)

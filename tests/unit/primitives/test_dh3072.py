@@ -413,3 +413,58 @@ def test_without_gmpy2_only_pow_is_offered(monkeypatch: pytest.MonkeyPatch) -> N
     validate_dh_public(alice.public)
     with pytest.raises(DHValueNotInSubgroupError):
         validate_dh_public(P - 2)
+
+
+# -- issue 15: the constant-time paths ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("exponent", [1, 2, 255, 256, 2**639, 2**640 - 1,
+                                      int.from_bytes(bytes(range(80)), "big")])
+def test_constant_time_generator_path_equals_the_comb(exponent: int) -> None:
+    assert dh3072.generator_power_constant_time(exponent) == generator_power(exponent)
+    if dh3072.openssl_available():
+        previous = dh3072.set_openssl(False)  # gmpy2.powmod_sec (or pow)
+        try:
+            assert dh3072.generator_power_constant_time(exponent) == pow(2, exponent, P)
+        finally:
+            dh3072.set_openssl(previous)
+
+
+@pytest.mark.parametrize("exponent", [0, -1, 2**640])
+def test_constant_time_generator_path_rejects_bad_exponents(exponent: int) -> None:
+    with pytest.raises(ValueError):
+        dh3072.generator_power_constant_time(exponent)
+
+
+def test_generate_dh_is_the_same_on_both_generator_paths() -> None:
+    comb = generate_dh(DeterministicRng("generator paths"))
+    previous = dh3072.set_generator_path("constant-time")
+    try:
+        assert previous == "comb"
+        assert generate_dh(DeterministicRng("generator paths")) == comb
+    finally:
+        dh3072.set_generator_path(previous)
+    with pytest.raises(ValueError):
+        dh3072.set_generator_path("fast")  # type: ignore[arg-type]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(min_value=1, max_value=2**640 - 1), st.integers(min_value=1, max_value=2**64))
+def test_secret_power_on_every_engine(exponent: int, base_exponent: int) -> None:
+    base = pow(2, base_exponent, P)
+    expected = pow(base, exponent, P)
+    assert dh3072.secret_power(base, exponent) == expected
+    engines = [True, False] if dh3072.openssl_available() else [False]
+    for enabled in engines:
+        previous = dh3072.set_openssl(enabled)
+        try:
+            assert dh3072.secret_power(base, exponent) == expected
+            assert dh_shared_secret(exponent, base) == expected
+        finally:
+            dh3072.set_openssl(previous)
+
+
+def test_openssl_cannot_be_enabled_where_it_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dh3072, "_openssl", None)
+    with pytest.raises(ValueError):
+        dh3072.set_openssl(True)

@@ -171,3 +171,43 @@ def test_fast_backend_fallbacks_decode_alike(y: int, sign: int) -> None:
             assert outcome(data) == expected
     finally:
         ed448.BACKENDS["fast"] = saved
+
+
+# -- issue 15: double-base and public-scalar multiplication ------------------------------------
+
+
+@SETTINGS
+@given(scalars, scalars, scalars)
+@example(0, 0, 1)
+@example(1, 2**447, 0)
+def test_base_mul_add_is_the_sum_of_two_products(a: int, b: int, k: int) -> None:
+    def run() -> list[bytes]:
+        point = base_mul(k | 1)
+        expected = base_mul(a) + point * b
+        return [expected.encode(),
+                ed448.base_mul_add(a, point, b).encode(),
+                ed448.base_mul_add(a, point, b, public=True).encode()]
+
+    ref, fast = on_both(run)
+    assert ref == fast
+    assert len(set(fast)) == 1
+
+
+@SETTINGS
+@given(scalars, st.sampled_from([(0, P - 1), (1, 0), (P - 1, 0)]))
+def test_public_multiplication_equals_secret_multiplication_on_torsion(
+    k: int, xy: tuple[int, int]
+) -> None:
+    torsion_point = Point.from_affine(*xy)
+    point = base_mul(12345) + torsion_point  # outside the prime-order subgroup
+    ref, fast = on_both(lambda: (point.multiply_public(k).encode(), (point * k).encode()))
+    assert ref == fast
+    assert fast[0] == fast[1]
+
+
+def test_straus_shamir_chain_of_the_reference_code() -> None:
+    g = ed448_ref.BASE
+    h = ed448_ref.multiply(g, 7)
+    for k1, k2 in ((0, 0), (1, 0), (0, 1), (5, 9), (2**446, 3), (Q - 1, Q - 2)):
+        expected = ed448_ref.add(ed448_ref.multiply(g, k1), ed448_ref.multiply(h, k2))
+        assert ed448_ref.equal(ed448_ref.double_multiply(k1, g, k2, h), expected)
