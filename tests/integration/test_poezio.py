@@ -180,6 +180,17 @@ def test_poezio_user_and_plain_plugin_client_talk(
             report = await romeo.otr.send_message("juliet@localhost", "From xep_otr4")
             assert report.recipients
             await asyncio.to_thread(j.wait_for, "From xep_otr4")
+            # Failures are one line each, never a traceback: a contact without OTRv4,
+            # SMP without a session, an unknown device.
+            await asyncio.to_thread(j.command, "message nurse@localhost")
+            await asyncio.to_thread(j.command, "otr4")
+            await asyncio.to_thread(j.type, "Anybody there?")
+            await asyncio.to_thread(j.wait_for, "nurse@localhost does not use OTRv4")
+            await asyncio.to_thread(j.command, "otr4_smp secret")
+            await asyncio.to_thread(j.wait_for, "no encrypted session with nurse@localhost")
+            await asyncio.to_thread(j.command, "otr4_trusted DEADBEEF")
+            screen = await asyncio.to_thread(j.wait_for, "unknown device 'DEADBEEF'")
+            assert "Traceback" not in screen
         finally:
             await asyncio.to_thread(j.stop)
             await romeo.go_offline()
