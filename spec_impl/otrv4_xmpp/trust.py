@@ -149,8 +149,9 @@ class TrustStore(abc.ABC):
         """The record of device ``tag`` of ``account``, or ``None``."""
 
     @abc.abstractmethod
-    def put(self, account: str, tag: int, record: TrustRecord) -> None:
-        """Keep ``record`` (durably, for a durable store) before returning."""
+    def put(self, account: str, tag: int, record: TrustRecord, *, sync: bool = True) -> None:
+        """Keep ``record`` (durably, for a durable store) before returning; ``sync=False``
+        for a change whose loss in a power failure is harmless (a later last-seen time)."""
 
     @abc.abstractmethod
     def all(self) -> list[tuple[str, int, TrustRecord]]:
@@ -166,7 +167,7 @@ class MemoryTrustStore(TrustStore):
     def get(self, account: str, tag: int) -> TrustRecord | None:
         return self._records.get((account, tag))
 
-    def put(self, account: str, tag: int, record: TrustRecord) -> None:
+    def put(self, account: str, tag: int, record: TrustRecord, *, sync: bool = True) -> None:
         self._records[(account, tag)] = record
 
     def all(self) -> list[tuple[str, int, TrustRecord]]:
@@ -200,9 +201,9 @@ class RecordTrustStore(TrustStore):
         raw = self.records.get(self._name(account, tag))
         return None if raw is None else TrustRecord.from_json(json.loads(raw))
 
-    def put(self, account: str, tag: int, record: TrustRecord) -> None:
+    def put(self, account: str, tag: int, record: TrustRecord, *, sync: bool = True) -> None:
         data = json.dumps(record.to_json(), sort_keys=True).encode()
-        self.records.commit({self._name(account, tag): data})
+        self.records.commit({self._name(account, tag): data}, sync=sync)
 
     def all(self) -> list[tuple[str, int, TrustRecord]]:
         out: list[tuple[str, int, TrustRecord]] = []
@@ -275,10 +276,11 @@ class Trust:
         old = self.store.get(account, tag)
         if old is None or old.fingerprint != fp:
             new = TrustRecord(fp, TrustLevel.UNDECIDED, now, now)
-        else:
-            new = replace(old, last_seen=max(old.last_seen, now))
-        if new != old:
             self.store.put(account, tag, new)
+            return new
+        new = replace(old, last_seen=max(old.last_seen, now))
+        if new != old:
+            self.store.put(account, tag, new, sync=False)
         return new
 
     def level(self, account: str, tag: int, fp: str | None = None) -> TrustLevel:
