@@ -1,17 +1,21 @@
 """Benchmark: the xep_otr4 plugin on a real Prosody, against plaintext messages.
 
-Run: ``PYTHONPATH=spec_impl .venv/bin/python tests/benchmarks/bench_plugin.py``
+Run: ``PYTHONPATH=spec_impl:tests/benchmarks .venv/bin/python tests/benchmarks/bench_plugin.py``
 
-For N = 1, 2, 4 receiving devices of Romeo (plus Juliet's sender), measures on
-a throw-away Prosody on loopback:
+For N = 1, 2, 4 receiving devices of Romeo (plus Juliet's sender), on a
+throw-away Prosody on loopback, in the same run and on the same connections:
 
-* the interactive DAKEs (``start_sessions``) of the sender with all devices;
-* the latency from ``send_message`` until every device decrypted the message
-  (median of the rounds), and the stanza size;
-* the peer in the same run: a plaintext ``<body/>`` message to the bare JID,
-  from send until every device received it.
+* ours: ``send_message`` until every device raised ``otr4_message`` with the text;
+* the peer: a plaintext ``<body/>`` message to the bare JID, from send until
+  every device raised ``message`` with it.
 
-Times depend on the machine and its load; nothing here is asserted.
+Each round sends ``PER_ROUND`` messages of each kind back to back, the order of
+the two kinds alternating from round to round (as :func:`harness.compare`
+does), and keeps the ratio of the per-message times; the figure is the median
+of the per-round ratios with its spread, and a VERDICT line for the targets of
+issue 15 (<= 2x plaintext for one device, <= 3x for four).  Completion is
+signalled by the event handlers (no polling).  The DAKE times and stanza sizes
+go into the JSON (``build/bench/plugin.json``) as a series.
 """
 
 from __future__ import annotations
@@ -21,19 +25,60 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import harness
 from slixmpp import JID
 
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_devtools.prosody import ProsodyServer, make_server, prosody_available
 from otrv4_xmpp.slixmpp_plugin.client import Otr4Client
 
-ROUNDS = 15
+PER_ROUND = 5
+WARMUP = 5
 OPTIONS = {"prekeys_on_start": False, "timer_seconds": 0}
+TARGETS = {1: 2.0, 4: 3.0}
+PEER = "plaintext <body/> to the bare JID, same server and run"
 
 
-async def measure(server: ProsodyServer, n: int) -> dict[str, float]:
+class Arrivals:
+    """Futures that complete when every one of ``count`` devices saw a given text."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.pending: dict[str, tuple[set[int], asyncio.Future[None]]] = {}
+
+    def expect(self, text: str) -> asyncio.Future[None]:
+        fut = asyncio.get_running_loop().create_future()
+        self.pending[text] = (set(), fut)
+        return fut
+
+    def seen(self, device: int, text: str) -> None:
+        entry = self.pending.get(text)
+        if entry is None:
+            return
+        got, fut = entry
+        got.add(device)
+        if len(got) == self.count and not fut.done():
+            del self.pending[text]
+            fut.set_result(None)
+
+
+async def timed(send: Callable[[str], Awaitable[Any]], arrivals: Arrivals,
+                label: str, count: int) -> float:
+    """Milliseconds per message over ``count`` messages sent one after the other."""
+    start = time.perf_counter()
+    for i in range(count):
+        text = f"{label} {i}"
+        done = arrivals.expect(text)
+        await send(text)
+        await asyncio.wait_for(done, 10)
+    return (time.perf_counter() - start) * 1e3 / count
+
+
+async def measure(server: ProsodyServer, n: int) -> dict[str, Any]:
     def client(user: str, resource: str) -> Otr4Client:
         return Otr4Client(server.jid(user, resource), server.password(user),
                           rng=DeterministicRng(f"bench/{n}/{user}/{resource}"), plaintext=True,
@@ -41,10 +86,10 @@ async def measure(server: ProsodyServer, n: int) -> dict[str, float]:
 
     juliet = client("juliet", "balcony")
     romeos = [client("romeo", f"r{i}") for i in range(n)]
-    plain: dict[str, list[str]] = {r.boundjid.full: [] for r in romeos}
-    for r in romeos:
-        r.add_event_handler("message", lambda m, r=r: plain[r.boundjid.full].append(m["body"])
-                            if m["body"].startswith("plain ") else None)
+    otr, plain = Arrivals(n), Arrivals(n)
+    for i, r in enumerate(romeos):
+        r.add_event_handler("otr4_message", lambda m, i=i: otr.seen(i, m.text))
+        r.add_event_handler("message", lambda m, i=i: plain.seen(i, str(m["body"])))
     for c in (juliet, *romeos):
         await c.go_online("127.0.0.1", server.c2s_port)
     juliet.send_presence_subscription(pto="romeo@localhost")
@@ -53,44 +98,61 @@ async def measure(server: ProsodyServer, n: int) -> dict[str, float]:
         await asyncio.sleep(0.02)
     t = time.perf_counter()
     sessions = await juliet.otr.start_sessions("romeo@localhost", timeout=30)
-    dake = time.perf_counter() - t
-    assert len(sessions) == n + 0, sessions
-    otr_lat: list[float] = []
-    plain_lat: list[float] = []
+    dake = (time.perf_counter() - t) * 1e3
+    assert len(sessions) == n, sessions
     size = 0
-    for i in range(ROUNDS):
-        text = f"otr {i}"
-        t = time.perf_counter()
-        report = await juliet.otr.send_message("romeo@localhost", text)
-        while not all(any(m.text == text for m in r.received) for r in romeos):
-            await asyncio.sleep(0.0005)
-        otr_lat.append(time.perf_counter() - t)
-        size = report.stanza_bytes
-        body = f"plain {i}"
-        t = time.perf_counter()
-        juliet.send_message(mto=JID("romeo@localhost"), mbody=body, mtype="chat")
-        while not all(body in got for got in plain.values()):
-            await asyncio.sleep(0.0005)
-        plain_lat.append(time.perf_counter() - t)
+
+    async def send_otr(text: str) -> None:
+        nonlocal size
+        size = (await juliet.otr.send_message("romeo@localhost", text)).stanza_bytes
+
+    async def send_plain(text: str) -> None:
+        juliet.send_message(mto=JID("romeo@localhost"), mbody=text, mtype="chat")
+
+    await timed(send_otr, otr, "otr warm-up", WARMUP)
+    await timed(send_plain, plain, "plain warm-up", WARMUP)
+    ours: list[float] = []
+    peer: list[float] = []
+    for r in range(harness.ROUNDS):
+        if r % 2:
+            peer.append(await timed(send_plain, plain, f"plain {r}", PER_ROUND))
+            ours.append(await timed(send_otr, otr, f"otr {r}", PER_ROUND))
+        else:
+            ours.append(await timed(send_otr, otr, f"otr {r}", PER_ROUND))
+            peer.append(await timed(send_plain, plain, f"plain {r}", PER_ROUND))
+    errors = sum(len(c.errors) for c in (juliet, *romeos))
     for c in (juliet, *romeos):
         await c.go_offline()
-    return {"dake": dake, "otr": statistics.median(otr_lat),
-            "plain": statistics.median(plain_lat), "size": float(size)}
+    return {"dake_ms": dake, "ours": ours, "peer": peer, "stanza_bytes": size,
+            "otr4_errors": errors}
 
 
 async def main(folder: Path) -> None:
-    print(f"xep_otr4 on Prosody (loopback), {ROUNDS} rounds per row, medians")
-    print(f"{'devices':>7} {'DAKEs (ms)':>11} {'OTRv4 msg (ms)':>15} {'plain msg (ms)':>15} "
-          f"{'ratio':>6} {'stanza (B)':>11}")
+    print(f"xep_otr4 on Prosody (loopback): {harness.ROUNDS} rounds of {PER_ROUND} messages "
+          f"of each kind, interleaved; median per-round ratio (spread)")
+    report = harness.Report("plugin")
+    rows = []
     for n in (1, 2, 4):
         server = make_server(folder / f"p{n}")
         server.start()
         try:
-            r = await asyncio.wait_for(measure(server, n), 120)
+            r = await asyncio.wait_for(measure(server, n), 300)
         finally:
             server.stop()
-        print(f"{n:>7} {r['dake'] * 1e3:>11.1f} {r['otr'] * 1e3:>15.2f} "
-              f"{r['plain'] * 1e3:>15.2f} {r['otr'] / r['plain']:>6.1f} {int(r['size']):>11}")
+        c = harness.Comparison(
+            f"plugin on Prosody, one message to {n} device(s)", PEER, r["ours"], r["peer"],
+            target=TARGETS.get(n),
+            note=f"send_message until every device decrypted it; stanza {r['stanza_bytes']} B; "
+                 f"{n} interactive DAKEs took {r['dake_ms']:.0f} ms")
+        print(c.line(), flush=True)
+        report.add(c)
+        rows.append({"devices": n, "dake_ms": r["dake_ms"], "stanza_bytes": r["stanza_bytes"],
+                     "otr_ms": statistics.median(r["ours"]),
+                     "plain_ms": statistics.median(r["peer"]), "otr4_errors": r["otr4_errors"]})
+    report.series["plugin"] = rows
+    report.notes.append("Latency on one machine: the clients share one event loop and "
+                        "process; Prosody runs alongside. Times depend on the load.")
+    report.write()
 
 
 if __name__ == "__main__":

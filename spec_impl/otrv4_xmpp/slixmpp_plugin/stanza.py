@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any, ClassVar
 from xml.etree import ElementTree as ET
 
@@ -137,11 +138,57 @@ class Devices(ElementBase):
 
 def to_lxml(xml: ET.Element, xmlns: str = "") -> etree._Element:
     """The same element as an lxml tree (for :class:`StanzaValidator` and the
-    binding's lxml parsers), serialized with clean default namespaces."""
+    binding's lxml parsers), with clean default namespaces.
+
+    A stanza as slixmpp parses it (every element namespaced, attributes
+    unqualified or ``xml:``) is copied element by element, without serializing
+    and parsing it again; anything else goes through slixmpp's serializer and a
+    parser, which gives the same tree (and raises
+    :class:`lxml.etree.XMLSyntaxError` for what XML cannot hold)."""
     del xmlns
+    try:
+        copied = _copy(xml, "", None)
+    except ValueError:  # text or an attribute XML cannot hold: the parser reports it
+        copied = None
+    if copied is not None:
+        return copied
     text = tostring(xml)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     return etree.fromstring(text.encode("utf-8"), parser)
+
+
+def _copy(xml: ET.Element, parent_ns: str,
+          parent: etree._Element | None) -> etree._Element | None:
+    """``xml`` copied under ``parent`` (a new root when ``None``), declaring its
+    namespace as the default where it differs from ``parent_ns``; ``None`` when
+    the element is not one :func:`to_lxml` copies directly."""
+    tag = xml.tag
+    if not isinstance(tag, str) or not tag.startswith("{"):
+        return None
+    for k, v in xml.attrib.items():
+        if (k.startswith("{") and not k.startswith(_XML_ATTR)) or _ATTR_WS.search(v):
+            return None  # dropped by slixmpp's serializer, normalized by the parser
+    if (xml.text and "\r" in xml.text) or (xml.tail and "\r" in xml.tail):
+        return None  # the parser turns it into a line feed
+    ns = tag[1:tag.index("}")]
+    nsmap = {None: ns} if ns != parent_ns else None
+    el = (etree.Element(tag, xml.attrib, nsmap)  # type: ignore[arg-type]
+          if parent is None
+          else etree.SubElement(parent, tag, xml.attrib, nsmap))  # type: ignore[arg-type]
+    el.text = xml.text
+    for child in xml:
+        if _copy(child, ns, el) is None:
+            return None
+    if parent is None:
+        if xml.tail and xml.tail.strip():
+            return None  # not well-formed as a document: the parser reports it
+    else:
+        el.tail = xml.tail
+    return el
+
+
+_XML_ATTR = "{http://www.w3.org/XML/1998/namespace}"
+_ATTR_WS = re.compile("[\t\n\r]")
 
 
 def _register(parent: Any, child: Any, iterable: bool = False) -> None:
