@@ -64,10 +64,10 @@ admin_socket = "{dir}/prosody.sock"
 
 admins = {{ }}
 modules_enabled = {{
-  "roster"; "saslauth"; "disco"; "ping"; "pep"; "carbons"; "mam"; "offline";
+  "roster"; "saslauth"; "disco"; "ping"; "pep"; "carbons"; "mam"; "offline";{tls_module}
 }}
-modules_disabled = {{ "s2s"; "tls"; "posix" }}
-
+modules_disabled = {{ "s2s"; {tls_disabled}"posix" }}
+{tls}
 authentication = "internal_hashed"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -159,9 +159,23 @@ class ProsodyServer:
             proc.wait(timeout=5)
 
 
-def make_server(directory: Path, accounts: dict[str, str] | None = None) -> ProsodyServer:
+def make_certificate(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` and its key (``openssl req -x509``), for a
+    test server that offers STARTTLS.  Raises :class:`subprocess.CalledProcessError`."""
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def make_server(directory: Path, accounts: dict[str, str] | None = None, *,
+                tls: tuple[Path, Path] | None = None) -> ProsodyServer:
     """Write the configuration into ``directory`` and register ``accounts`` (default
-    :data:`ACCOUNTS`); the caller starts the server.  Raises
+    :data:`ACCOUNTS`); the caller starts the server.  ``tls``: a certificate and its
+    key (:func:`make_certificate`): the server then offers STARTTLS (not required, so
+    test clients that log in without it still can; Poezio insists on TLS).  Raises
     :class:`subprocess.CalledProcessError` when ``prosodyctl`` fails."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "data").mkdir(exist_ok=True)
@@ -170,7 +184,11 @@ def make_server(directory: Path, accounts: dict[str, str] | None = None) -> Pros
         server.component_port = free_port()
     server.config.write_text(_CONFIG.format(
         dir=directory, c2s=server.c2s_port, component=server.component_port,
-        component_jid=server.component_jid, secret=server.component_secret))
+        component_jid=server.component_jid, secret=server.component_secret,
+        tls_disabled="" if tls else '"tls"; ',
+        tls_module=' "tls";' if tls else "",
+        tls=(f'certificates = "{tls[0].parent}"\n'
+             f'ssl = {{ certificate = "{tls[0]}"; key = "{tls[1]}" }}\n') if tls else ""))
     for user, password in (ACCOUNTS if accounts is None else accounts).items():
         server.register(user, password)
     return server

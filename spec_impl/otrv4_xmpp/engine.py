@@ -58,10 +58,13 @@ from otrv4.session import (
     Send,
     Session,
     SessionConfig,
+    SmpRequest,
+    SmpUpdate,
     UserMessage,
     new_session,
     step,
 )
+from otrv4.smp import SmpOutcome
 
 from .device import RECEIVED_KEPT, DeviceIdentity, PairSession, bare_of
 from .sce import SCE_TLV_TYPE
@@ -77,6 +80,7 @@ from .state.codec import (
 )
 from .state.errors import CorruptRecordError
 from .state.store import DeviceStore
+from .trust import DeviceInfo, RecordTrustStore, Trust, TrustLevel, profile_fingerprint
 
 __all__ = [
     "RENEWAL_MARGIN",
@@ -109,7 +113,10 @@ class Outcome:
     session, when this step completed a DAKE; ``ended``: the peer (or we) ended
     the conversation (TLV 1 or expiry); ``envelopes``: the SCE envelopes (XEP-0420)
     the data message carried, each marked by the binding's TLV
-    (:data:`otrv4_xmpp.sce.SCE_TLV_TYPE`), as UTF-8 XML not yet parsed.
+    (:data:`otrv4_xmpp.sce.SCE_TLV_TYPE`), as UTF-8 XML not yet parsed;
+    ``smp``: the SMP progress of this step (a question to answer, success, failure,
+    abort; a success marked the device verified); ``trust``: the peer device's trust
+    level after this step (``None`` before its fingerprint is known).
     """
 
     pair: PairSession | None
@@ -126,6 +133,9 @@ class Outcome:
     duplicate: bool = False
     """The message was received and handled before (a redelivery after a crash): nothing
     is shown again."""
+
+    smp: tuple[SmpUpdate, ...] = ()
+    trust: TrustLevel | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +177,8 @@ class DeviceEngine:
     ``own_jid``: the account's bare JID (``phi'`` uses the bare JIDs, decision 8).
     ``local_prekeys``: the secrets of this device's published prekeys (for
     Non-Interactive-Auth messages; default: the identity's profiles, no prekey).
+    ``trust``: the :class:`~otrv4_xmpp.trust.Trust` asked before every encryption to
+    a device (default: in memory, blind trust before verification).
     Randomness and time come from ``rng`` and ``clock``.
 
     ``store``: where the state is kept (:mod:`otrv4_xmpp.state`); the identity and
@@ -179,7 +191,8 @@ class DeviceEngine:
     def __init__(self, identity: DeviceIdentity, own_jid: str, *, rng: Rng, clock: Clock,
                  config: SessionConfig | None = None,
                  local_prekeys: LocalPrekeys | None = None,
-                 store: DeviceStore | None = None) -> None:
+                 store: DeviceStore | None = None,
+                 trust: Trust | None = None) -> None:
         self.local_prekeys: LocalPrekeys
         self.identity = identity
         self.own_jid = bare_of(own_jid)
@@ -191,6 +204,8 @@ class DeviceEngine:
         self.sessions: dict[tuple[str, int], PairSession] = {}
         self.pending: dict[str, PairSession] = {}
         self.store = store
+        self.trust = trust if trust is not None else Trust(
+            RecordTrustStore(store) if store is not None else None, clock=clock)
         self._unacked: tuple[str, ...] = ()
         self._notes: dict[str, Any] = {}
         if store is not None:
@@ -200,7 +215,8 @@ class DeviceEngine:
     @classmethod
     def open(cls, store: DeviceStore, own_jid: str, *, rng: Rng, clock: Clock,
              config: SessionConfig | None = None,
-             identity: DeviceIdentity | None = None) -> DeviceEngine:
+             identity: DeviceIdentity | None = None,
+             trust: Trust | None = None) -> DeviceEngine:
         """The device kept in ``store``, as it was after its last committed call; an
         empty store gets ``identity`` (default: a new one, :meth:`DeviceIdentity.generate`).
 
@@ -213,7 +229,8 @@ class DeviceEngine:
         if raw is None:
             if identity is None:
                 identity = DeviceIdentity.generate(rng, clock)
-            return cls(identity, own_jid, rng=rng, clock=clock, config=config, store=store)
+            return cls(identity, own_jid, rng=rng, clock=clock, config=config, store=store,
+                       trust=trust)
         stored_identity = decode_identity(raw, IDENTITY_RECORD)
         raw_prekeys = store.get(PREKEYS_RECORD)
         if raw_prekeys is None:
@@ -226,6 +243,8 @@ class DeviceEngine:
         engine.local_prekeys = decode_prekeys(raw_prekeys, PREKEYS_RECORD)
         engine.sessions, engine.pending = {}, {}
         engine.store = store
+        engine.trust = trust if trust is not None else Trust(RecordTrustStore(store),
+                                                             clock=clock)
         engine._unacked = ()
         engine._notes = {}
         for name in store.names("pair/") + store.names("pending/"):
@@ -381,6 +400,7 @@ class DeviceEngine:
         displays: list[str] = []
         notices: list[Notice] = []
         envelopes: list[bytes] = []
+        smp_updates: list[SmpUpdate] = []
         for out in outputs:
             if isinstance(out, Send):
                 if out.text.startswith("?OTR:"):
@@ -393,6 +413,8 @@ class DeviceEngine:
                 notices.append(out)
             elif isinstance(out, ApplicationTLVs):
                 envelopes.extend(t.value for t in out.tlvs if t.type == SCE_TLV_TYPE)
+            elif isinstance(out, SmpUpdate):
+                smp_updates.append(out)
         established = any(n.kind is NoticeKind.ENCRYPTED for n in notices)
         ended = any(n.kind in (NoticeKind.DISCONNECTED, NoticeKind.EXPIRED) for n in notices) \
             or (was_encrypted and new.state in (ProtocolState.FINISHED, ProtocolState.START))
@@ -414,8 +436,26 @@ class DeviceEngine:
         pair.delivered = after.delivered
         self.local_prekeys = local
         self._file(pair)
+        level = self._note_trust(pair, established or bool(displays or envelopes),
+                                 smp_updates)
         return Outcome(pair, tuple(payloads), tuple(texts), tuple(displays), tuple(notices),
-                       established, ended, tuple(envelopes), delivery_ids)
+                       established, ended, tuple(envelopes), delivery_ids,
+                       smp=tuple(smp_updates), trust=level)
+
+
+    def _note_trust(self, pair: PairSession, seen: bool,
+                    updates: list[SmpUpdate]) -> TrustLevel | None:
+        """Record a device seen (a DAKE completed or a message came) and an SMP success
+        (verified); the device's level, ``None`` while its fingerprint is unknown."""
+        fp, tag = pair.fingerprint, pair.their_tag
+        if not fp or not tag:
+            return None
+        if any(u.outcome is SmpOutcome.SUCCEEDED for u in updates):
+            return self.trust.decide(pair.peer, tag, TrustLevel.VERIFIED, fp).level
+        if seen:
+            return self.trust.seen(pair.peer, tag, fp).level
+        return self.trust.level(pair.peer, tag, fp)
+
 
     def _commit(self, pair: PairSession, after: PairSession, local: LocalPrekeys,
                 displays: list[str], *, sync: bool) -> tuple[str, ...]:
@@ -524,15 +564,24 @@ class DeviceEngine:
         """§Sending a Data Message to device ``tag`` of ``peer`` (queued by the state
         machine while not encrypted): ``text``, or a :class:`~otrv4.session.UserMessage`
         with TLVs (:func:`otrv4_xmpp.sce.sce_message` makes one that carries an SCE
-        envelope).  Raises :class:`NoSessionError` and the ratchet's encryption errors."""
-        return self._run(self.session(peer, tag), Event.USER_SEND, text)
+        envelope).  The device's trust is checked first
+        (:meth:`otrv4_xmpp.trust.Trust.check`; a session whose fingerprint is not known
+        yet counts as an undecided device).  Raises :class:`NoSessionError`,
+        :class:`~otrv4_xmpp.trust.UntrustedDeviceError` and the ratchet's encryption
+        errors."""
+        pair = self.session(peer, tag)
+        self.trust.check(pair.peer, tag, pair.fingerprint)
+        return self._run(pair, Event.USER_SEND, text)
 
     def send_offline(self, peer: str, ensemble: PrekeyEnsemble,
                      text: str | UserMessage) -> Outcome:
         """§Sending a Data Message to an offline participant: a Non-Interactive-Auth
         message from ``ensemble`` (validated by :mod:`otrv4.xzdh`), then ``text``.
-        The session is filed under the ensemble's instance tag."""
+        The session is filed under the ensemble's instance tag.  The trust in the
+        device the ensemble's Client Profile describes is checked first.  Raises
+        :class:`~otrv4_xmpp.trust.UntrustedDeviceError`."""
         tag = ensemble.instance_tag
+        self.trust.check(bare_of(peer), tag, profile_fingerprint(ensemble.client_profile))
         pair = self.sessions.get((bare_of(peer), tag))
         if pair is None:
             pair = PairSession(bare_of(peer), bare_of(peer),
@@ -544,8 +593,56 @@ class DeviceEngine:
         """§User requests to end an OTRv4 Conversation with one device (TLV 1 when
         encrypted).  Raises :class:`NoSessionError`."""
         out = self._run(self.session(peer, tag), Event.USER_END, None)
-        return Outcome(out.pair, out.payloads, out.texts, out.displays, out.notices,
-                       out.established, True)
+        return replace(out, ended=True)
+
+    def may_encrypt(self, peer: str, tag: int) -> bool:
+        """Whether :meth:`send` to device ``tag`` of ``peer`` passes the trust check
+        (:meth:`otrv4_xmpp.trust.Trust.check`).  Raises :class:`NoSessionError`."""
+        pair = self.session(peer, tag)
+        fp = pair.fingerprint
+        return (self.trust.allows(pair.peer, tag, fp) if fp
+                else self.trust.undecided_allowed(pair.peer, tag, fp))
+
+    # -- SMP (otrv4.md §Socialist Millionaires Protocol) ------------------------------------
+
+    def _encrypted(self, peer: str, tag: int) -> PairSession:
+        pair = self.session(peer, tag)
+        if not pair.encrypted:
+            raise NoSessionError(f"no encrypted session with {pair.peer} instance {tag:08x}")
+        return pair
+
+    def smp_start(self, peer: str, tag: int, secret: str, question: str = "") -> Outcome:
+        """§User requests to begin SMP with device ``tag`` of ``peer``, with the shared
+        ``secret`` and an optional ``question`` (SMP message 1; restarts an SMP under
+        way).  Raises :class:`NoSessionError` without an encrypted session."""
+        return self._run(self._encrypted(peer, tag), Event.USER_SMP_START,
+                         SmpRequest(secret, question))
+
+    def smp_answer(self, peer: str, tag: int, secret: str) -> Outcome:
+        """Answer the SMP question of device ``tag`` of ``peer`` with ``secret`` (SMP
+        message 2).  Raises :class:`NoSessionError` without an encrypted session."""
+        return self._run(self._encrypted(peer, tag), Event.USER_SMP_ANSWER, secret)
+
+    def smp_abort(self, peer: str, tag: int) -> Outcome:
+        """§User requests to abort SMP with device ``tag`` of ``peer`` (TLV 6); both
+        sides may start again.  Raises :class:`NoSessionError` without an encrypted
+        session."""
+        return self._run(self._encrypted(peer, tag), Event.USER_SMP_ABORT, None)
+
+    # -- devices and trust --------------------------------------------------------------------
+
+    def devices(self, account: str | None = None) -> list[DeviceInfo]:
+        """This device (first) and every device this one has seen (of ``account`` when
+        given), each with its fingerprint as otrv4.md formats it, its trust level and
+        when it was last seen."""
+        out: list[DeviceInfo] = []
+        if account is None or bare_of(account) == self.own_jid:
+            out.append(DeviceInfo(self.own_jid, self.instance_tag, self.identity.fingerprint,
+                                  TrustLevel.VERIFIED, self.clock.now(), own=True))
+        out += [DeviceInfo(a, t, r.fingerprint, r.level, r.last_seen)
+                for a, t, r in self.trust.records(None if account is None else bare_of(account))
+                if (a, t) != (self.own_jid, self.instance_tag)]
+        return out
 
     # -- key lifecycle ----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import otrv4_xmpp
 
 PACKAGE = Path(otrv4_xmpp.__file__).parent
 PLUGIN = PACKAGE / "slixmpp_plugin"
-PARTS = ("directory", "prekey_agent", "inbound", "lifecycle")
+PARTS = ("directory", "prekey_agent", "inbound", "lifecycle", "verification")
 BOTTOM = ("errors", "events", "stanza_io", "device", "delivery")
 
 

@@ -24,6 +24,7 @@ from otrv4_xmpp import devices
 from otrv4_xmpp.engine import DeviceEngine, DeviceIdentity
 from otrv4_xmpp.namespaces import NS_CARBONS, NS_DEVICES, NS_EME, NS_HINTS, NS_OTR4
 from otrv4_xmpp.slixmpp_plugin.plugin import XEP_OTR4, NoRecipientsError
+from otrv4_xmpp.trust import TrustPolicy
 from otrv4_xmpp.validation import StanzaValidator, split_stanzas
 
 NOW = 1_800_000_000
@@ -358,7 +359,8 @@ class TrustTest(PluginBase):
             asked.append((account, tag, fingerprint))
             return False
 
-        self.otr.config["trust"] = trust
+        self.otr.engine.trust.policy = TrustPolicy.ASK
+        self.otr.engine.trust.ask = trust
         self.complete_dake()
         self.otr.device_lists["romeo@localhost"] = devices.DeviceList.of([devices.DeviceEntry(
             self.romeo.instance_tag, devices.DeviceMode.STANDALONE, NOW + 3600)])
@@ -368,7 +370,7 @@ class TrustTest(PluginBase):
         assert asked == [("romeo@localhost", self.romeo.instance_tag,
                           self.romeo.identity.fingerprint)]
         assert self.sent() is None
-        self.otr.config["trust"] = lambda account, tag, fp: fp == asked[0][2]
+        self.otr.engine.trust.ask = lambda account, tag, fp: fp == asked[0][2]
         report = self.run_coro(self.otr.send_message("romeo@localhost", "now"))
         assert report.untrusted == ()
         assert report.recipients == (("romeo@localhost", self.romeo.instance_tag),)

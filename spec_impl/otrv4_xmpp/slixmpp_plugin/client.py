@@ -19,7 +19,7 @@ from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng
 
 from ..validation import StanzaValidator
-from .events import Otr4Error, Otr4Message, Otr4Session
+from .events import Otr4Error, Otr4Message, Otr4Session, Otr4Smp
 from .plugin import XEP_OTR4
 
 __all__ = ["Otr4Client"]
@@ -47,6 +47,7 @@ class Otr4Client(ClientXMPP):
         self.received: list[Otr4Message] = []
         self.sessions: list[Otr4Session] = []
         self.errors: list[Otr4Error] = []
+        self.smp: list[Otr4Smp] = []
         self.register_plugin("xep_otr4", pconfig={
             **(options or {}),
             "rng": rng, "clock": clock, "label": label, "mode": mode, "validator": validator,
@@ -55,6 +56,7 @@ class Otr4Client(ClientXMPP):
         self.add_event_handler("otr4_message", self._on_message)
         self.add_event_handler("otr4_session_started", self.sessions.append)
         self.add_event_handler("otr4_error", self.errors.append)
+        self.add_event_handler("otr4_smp", self.smp.append)
 
     @property
     def otr(self) -> XEP_OTR4:

@@ -30,9 +30,10 @@ from .. import carriage, compat, policy, sce
 from ..admission import Path
 from ..engine import Outcome, PairSession
 from ..send_plan import OfflineStart, Recipient, SendPlan, SkipReason
+from ..trust import UntrustedDeviceError
 from .device import LocalDevice
 from .errors import NoRecipientsError
-from .events import Otr4ChatState, Otr4Message, Otr4Session, SendReport, cause_of
+from .events import Otr4ChatState, Otr4Message, Otr4Session, Otr4Smp, SendReport, cause_of
 from .stanza_io import StanzaIO
 
 __all__ = ["Delivery"]
@@ -150,9 +151,13 @@ class Delivery:
         for text, delivery_id in zip(out.displays, ids, strict=True):
             self.io.event("otr4_message", Otr4Message(
                 sender, pair.their_tag, to, text, path.value, outgoing, stanza_id,
-                delivery_id=delivery_id))
+                delivery_id=delivery_id, trust=out.trust))
         for raw in out.envelopes:
-            self._envelope(raw, pair, sender, to, path, stanza_id)
+            self._envelope(raw, pair, sender, to, path, stanza_id, out)
+        for update in out.smp:
+            self.io.event("otr4_smp", Otr4Smp(
+                pair.peer, pair.full_jid, pair.their_tag, update.outcome,
+                (update.question or b"").decode("utf-8", "replace"), out.trust))
         if out.delivery_ids:  # the application has the plaintexts: the store may forget them
             self.device.engine.acknowledge(out.delivery_ids)
         if out.established:
@@ -165,7 +170,7 @@ class Delivery:
             self.io.event("otr4_session_ended", pair)
 
     def _envelope(self, raw: bytes, pair: PairSession, sender: str, to: str, path: Path,
-                  stanza_id: str | None) -> None:
+                  stanza_id: str | None, out: Outcome) -> None:
         """An SCE envelope from the session with ``pair``: its body as a message, or its
         chat state alone; a bad envelope is an ``otr4_error``."""
         # the envelope of a copy of our own message names our own account
@@ -179,16 +184,19 @@ class Delivery:
         if content.body is not None:
             self.io.event("otr4_message", Otr4Message(
                 sender, pair.their_tag, to, content.body, path.value, outgoing, stanza_id,
-                content.chat_state, content.receipt_request, True))
+                content.chat_state, content.receipt_request, True, trust=out.trust))
         elif content.chat_state is not None:
             self.io.event("otr4_chat_state", Otr4ChatState(
                 sender, pair.their_tag, content.chat_state, outgoing))
 
     def send_planned(self, plan: SendPlan, text: str | UserMessage,
-                     started: Sequence[OfflineStart] = ()) -> SendReport:
+                     started: Sequence[OfflineStart] = (),
+                     refused: Sequence[Recipient] = ()) -> SendReport:
         """Carry out ``plan`` for ``text``: the offline starts already made (``started``)
         and a data message for each device of :attr:`SendPlan.session`, in one stanza
-        to the peer's bare JID.  Raises :class:`~.errors.NoRecipientsError`,
+        to the peer's bare JID.  The report's ``untrusted`` lists the plan's untrusted
+        devices, the offline devices the trust setting ``refused`` and any device the
+        engine refused when encrypting.  Raises :class:`~.errors.NoRecipientsError`,
         :class:`~.errors.OutgoingStanzaInvalidError` and the errors of
         :func:`otrv4_xmpp.carriage.build_message`."""
         now = self.device.clock.now()
@@ -200,8 +208,13 @@ class Delivery:
             pairs.append((s.device[1], s.data))
             sent.append(s.device)
             self.last_sent[s.device] = now
+        untrusted = [*plan.untrusted, *refused]
         for account, tag in plan.session:
-            out = engine.send(account, tag, text)
+            try:
+                out = engine.send(account, tag, text)
+            except UntrustedDeviceError:
+                untrusted.append((account, tag))
+                continue
             if not out.payloads:
                 continue
             if out.pair is not None and out.pair.full_jid in self.compat_jids:
@@ -213,7 +226,6 @@ class Delivery:
             self.last_sent[(account, tag)] = now
             if len(out.payloads) > 1 or out.texts:
                 extra.append(Outcome(out.pair, out.payloads[1:], out.texts))
-        untrusted = plan.untrusted
         missing = tuple(d for d in plan.chosen if d not in sent and d not in untrusted)
         offline = tuple(s.device for s in started)
         skipped = tuple((s.device, s.reason.value) for s in plan.skipped
@@ -222,7 +234,7 @@ class Delivery:
                                        self.compat_jids for o in extra):
             for out in extra:
                 self.deliver(out)
-            return SendReport("", 0, tuple(sent), missing, offline, untrusted, skipped)
+            return SendReport("", 0, tuple(sent), missing, offline, tuple(untrusted), skipped)
         if not pairs:
             raise NoRecipientsError(
                 f"no device to send to: {len(missing)} without a session, "
@@ -232,4 +244,5 @@ class Delivery:
         stanza_id, size = self.send_otr(pairs, plan.peer)
         for out in extra:
             self.deliver(out)
-        return SendReport(stanza_id, size, tuple(sent), missing, offline, untrusted, skipped)
+        return SendReport(stanza_id, size, tuple(sent), missing, offline, tuple(untrusted),
+                          skipped)

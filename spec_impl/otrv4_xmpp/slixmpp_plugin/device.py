@@ -16,6 +16,7 @@ from otrv4.session import SessionConfig
 
 from ..engine import DeviceEngine, DeviceIdentity
 from ..state.store import DeviceStore
+from ..trust import Trust
 
 __all__ = ["LocalDevice"]
 
@@ -27,12 +28,15 @@ class LocalDevice:
     ``new``: the identity was generated here and never published, so it may
     still be replaced (:meth:`regenerate`).  ``store``: where the engine keeps its
     state (:mod:`otrv4_xmpp.state`); a store that holds a device resumes it (and
-    ``identity`` is not used), an empty one gets ``identity``.
+    ``identity`` is not used), an empty one gets ``identity``.  ``trust``: the
+    device's :class:`~otrv4_xmpp.trust.Trust` (default: decisions kept in ``store``,
+    or in memory), kept when the identity is replaced.
     """
 
     def __init__(self, identity: DeviceIdentity | None, own_jid: str, *, rng: Rng,
                  clock: Clock, config: SessionConfig | None = None, new: bool = False,
-                 store: DeviceStore | None = None, mode: Mode = Mode.STANDALONE) -> None:
+                 store: DeviceStore | None = None, mode: Mode = Mode.STANDALONE,
+                 trust: Trust | None = None) -> None:
         self.rng = rng
         self.clock = clock
         self.session_config = config
@@ -43,10 +47,12 @@ class LocalDevice:
             if identity is None and not resumed:
                 identity = DeviceIdentity.generate(rng, clock, mode=mode)
             self.engine = DeviceEngine.open(store, own_jid, rng=rng, clock=clock,
-                                            config=config, identity=identity)
+                                            config=config, identity=identity, trust=trust)
         else:
             self.engine = DeviceEngine(identity or DeviceIdentity.generate(rng, clock, mode=mode),
-                                       own_jid, rng=rng, clock=clock, config=config)
+                                       own_jid, rng=rng, clock=clock, config=config,
+                                       trust=trust)
+        self.trust = self.engine.trust
 
     @property
     def identity(self) -> DeviceIdentity:
@@ -63,4 +69,5 @@ class LocalDevice:
         device that has no conversation yet."""
         identity = DeviceIdentity.generate(self.rng, self.clock, mode=self.identity.mode)
         self.engine = DeviceEngine(identity, own_jid, rng=self.rng, clock=self.clock,
-                                   config=self.session_config, store=self.store)
+                                   config=self.session_config, store=self.store,
+                                   trust=self.trust)

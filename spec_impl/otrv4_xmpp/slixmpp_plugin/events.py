@@ -8,6 +8,8 @@ Events (``xmpp.add_event_handler(name, handler)``):
 * ``otr4_session_started`` (:class:`Otr4Session`): a DAKE completed;
 * ``otr4_session_ended`` (:class:`otrv4_xmpp.engine.PairSession`): a conversation
   with one device ended;
+* ``otr4_smp`` (:class:`Otr4Smp`): SMP progress with one device (a question to
+  answer, success, failure, abort);
 * ``otr4_error`` (:class:`Otr4Error`): a stanza was dropped or a message could not
   be decrypted (with the reason);
 * ``otr4_devices`` (:class:`Otr4Devices`): a device list was read or changed;
@@ -25,9 +27,11 @@ from dataclasses import dataclass
 from otrv4.prekeys import UnknownPrekeyError
 from otrv4.profiles import ProfileExpiredError
 from otrv4.ratchet import InstanceTagMismatch, SessionExpired
+from otrv4.smp import SmpOutcome
 
 from .. import devices
 from ..engine import NoSessionError, bare_of
+from ..trust import TrustLevel
 
 __all__ = [
     "Cause",
@@ -37,6 +41,7 @@ __all__ = [
     "Otr4Error",
     "Otr4Message",
     "Otr4Session",
+    "Otr4Smp",
     "Reach",
     "SendReport",
     "cause_of",
@@ -93,7 +98,8 @@ class Otr4Message:
     message came in an SCE envelope (binding §Encrypting More Than Bodies), ``text`` is
     its body, ``chat_state`` its chat state (XEP-0085) and ``receipt_request`` whether
     it asks for a delivery receipt (XEP-0184); ``encrypted_content`` says it came in an
-    envelope.
+    envelope; ``trust`` is the sending device's trust level
+    (:class:`~otrv4_xmpp.trust.TrustLevel`).
     """
 
     sender: str
@@ -110,6 +116,8 @@ class Otr4Message:
     """With a store: the id the plaintext was kept under until handed over.  A message
     handed over again after a crash (``via`` ``undelivered``) has the same id, so an
     application that keeps its own message log can show each once."""
+    trust: TrustLevel | None = None
+    """The sending device's trust level (:class:`~otrv4_xmpp.trust.TrustLevel`)."""
 
     @property
     def account(self) -> str:
@@ -136,6 +144,20 @@ class Otr4Session:
     tag: int
     fingerprint: str
     ssid: str
+
+
+@dataclass(frozen=True)
+class Otr4Smp:
+    """SMP progress with device ``tag`` of ``peer`` (last seen at ``full_jid``):
+    ``outcome`` is a question to answer (``question``, may be empty), success (the
+    device is now verified: ``trust``), failure or abort."""
+
+    peer: str
+    full_jid: str
+    tag: int
+    outcome: SmpOutcome
+    question: str = ""
+    trust: TrustLevel | None = None
 
 
 @dataclass(frozen=True)
@@ -174,7 +196,8 @@ class SendReport:
     missing: tuple[tuple[str, int], ...]
     non_interactive: tuple[tuple[str, int], ...] = ()
     untrusted: tuple[tuple[str, int], ...] = ()
-    """Devices with a session that the ``trust`` setting refused (not sent to)."""
+    """Devices the trust setting refused (not sent to): with a session, or reached
+    through a Prekey Ensemble whose device is distrusted or undecided under the policy."""
     skipped: tuple[tuple[tuple[str, int], str], ...] = ()
     """Known devices left out, each with the reason (e.g. its device-list entry expired,
     it left the list, the instance-tag policy or ``only`` left it out)."""

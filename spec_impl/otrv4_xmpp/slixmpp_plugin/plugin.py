@@ -44,6 +44,7 @@ from .lifecycle import Lifecycle, open_store
 from .prekey_agent import PrekeyAgent
 from .stanza import Devices, register_stanzas
 from .stanza_io import StanzaIO
+from .verification import TrustCommands, make_trust
 
 __all__ = [  # the errors and events are re-exported for existing imports
     "XEP_OTR4", "NoPrekeyServiceError", "NoRecipientsError", "Otr4Devices", "Otr4Error",
@@ -55,7 +56,7 @@ _EVENTS = ("carbon_received", "carbon_sent", "presence_available", "presence_una
            "session_start", "disconnected", "otr4_devices_publish")
 
 
-class XEP_OTR4(BasePlugin):
+class XEP_OTR4(TrustCommands, BasePlugin):
     """OTRv4 over XMPP (``urn:xmpp:otr4:0``) for one device.
 
     Configuration (``xmpp.register_plugin('xep_otr4', pconfig={...})``):
@@ -72,8 +73,8 @@ class XEP_OTR4(BasePlugin):
     (how often :meth:`tick` runs; 0: never); ``prekey_service`` (default: found
     by disco); ``prekeys_on_start``, ``prekey_target``, ``prekey_low_water``
     (replenishment); ``offline_start`` (non-interactive DAKEs when sending);
-    ``trust`` (``trust(account, instance_tag, fingerprint) -> bool``, asked before
-    encrypting for a device; default: trust on first use); ``archive_after``
+    ``trust``, ``trust_policy``, ``trust_store`` (see :func:`.verification.make_trust`;
+    SMP and trust calls: :class:`.verification.TrustCommands`); ``archive_after``
     (where the catch-up resumes; default: the position kept in the store);
     ``store`` (a :class:`~otrv4_xmpp.state.store.DeviceStore` or a path of an
     :class:`~otrv4_xmpp.state.sqlite.SQLiteStore`; default: nothing is kept).
@@ -92,7 +93,7 @@ class XEP_OTR4(BasePlugin):
         "session_config": None, "timer_seconds": 30, "prekey_service": None,
         "prekeys_on_start": True, "prekey_target": pc.REFILL_TARGET,
         "prekey_low_water": pc.LOW_WATER_MARK, "offline_start": True, "trust": None,
-        "archive_after": None, "store": None,
+        "trust_policy": None, "trust_store": None, "archive_after": None, "store": None,
     }
 
     def plugin_init(self) -> None:
@@ -103,7 +104,8 @@ class XEP_OTR4(BasePlugin):
         self._device = LocalDevice(
             identity, self.xmpp.boundjid.bare, rng=self.rng, clock=self.clock,
             config=self.config.get("session_config"), new=identity is None, store=self.store,
-            mode=self.config.get("mode", Mode.STANDALONE))
+            mode=self.config.get("mode", Mode.STANDALONE),
+            trust=make_trust(self.config, self.clock, self.store))
         self.validator: StanzaValidator = self.config.get("validator") or StanzaValidator()
         self._io = StanzaIO(self.xmpp, self.validator)
         self._directory = DeviceDirectory(self._io, self._device, self.config)
@@ -130,7 +132,7 @@ class XEP_OTR4(BasePlugin):
     def _handlers(self) -> tuple[Any, ...]:
         d, i = self._directory, self._inbound
         return (i.on_carbon_received, i.on_carbon_sent, d.on_available, d.on_unavailable,
-                self._on_session_start, self._on_disconnected, d.on_devices_event)
+                self.start, self._on_disconnected, d.on_devices_event)
 
     def plugin_end(self) -> None:
         self.xmpp.remove_handler("OTRv4 message")
@@ -295,20 +297,15 @@ class XEP_OTR4(BasePlugin):
             last_received=self._delivery.last_received, last_sent=self._delivery.last_sent,
             offline_start=bool(self.config.get("offline_start", True))
             and self.identity.mode is Mode.STANDALONE,
-            trusted=self._trusted, only=only, unlisted=compat)
+            trusted=self.engine.may_encrypt, only=only, unlisted=compat)
         content: str | UserMessage = text
         if chat_state is not None or request_receipt:
             content = sce.sce_message(sce.build_envelope(
                 sce.content_elements(sce.StanzaContent(text, chat_state, request_receipt)),
                 from_jid=own, time=self.clock.now()))
-        started = (await self._prekeys.start_offline(plan, content, self.device_lists)
-                   if plan.prekey else [])
-        return self._delivery.send_planned(plan, content, started)
-
-    def _trusted(self, account: str, tag: int) -> bool:
-        hook = self.config.get("trust")
-        return hook is None or bool(hook(account, tag, self.engine.session(account, tag)
-                                         .fingerprint))
+        started, refused = (await self._prekeys.start_offline(plan, content, self.device_lists)
+                            if plan.prekey else ([], []))
+        return self._delivery.send_planned(plan, content, started, refused)
 
     async def end_session(self, peer: str, tag: int) -> None:
         """End the conversation with one device (TLV 1, disconnected); other devices'
@@ -336,7 +333,8 @@ class XEP_OTR4(BasePlugin):
 
     # -- stream events ------------------------------------------------------------------------
 
-    async def _on_session_start(self, _event: Any) -> None:
+    async def start(self, _event: Any = None) -> None:
+        """What runs at ``session_start``; call it when loaded into a running session."""
         self._ready.clear()
         self.engine.own_jid = bare_of(self._io.bare)
         try:

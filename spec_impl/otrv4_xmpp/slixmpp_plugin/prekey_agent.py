@@ -37,7 +37,8 @@ from .. import carriage, devices
 from .. import prekey as prekey_iq
 from ..discovery import parse_disco_info_result
 from ..engine import bare_of
-from ..send_plan import OfflineStart, SendPlan
+from ..send_plan import OfflineStart, Recipient, SendPlan
+from ..trust import UntrustedDeviceError
 from .device import LocalDevice
 from .errors import NoPrekeyServiceError, PublicationRefusedError
 from .stanza import to_lxml
@@ -248,12 +249,15 @@ class PrekeyAgent:
 
     async def start_offline(self, plan: SendPlan, text: str | UserMessage,
                             device_lists: Mapping[str, devices.DeviceList]
-                            ) -> list[OfflineStart]:
+                            ) -> tuple[list[OfflineStart], list[Recipient]]:
         """Non-interactive DAKEs (§Sending a Data Message to an offline participant) with
         the devices of ``plan.prekey`` that have an ensemble on their account's prekey
-        service, the first data message carrying ``text``.  Failures are reported
-        (``otr4_error``) and leave the device out."""
+        service, the first data message carrying ``text``.  The engine asks the trust
+        setting about the device each ensemble describes: the refused devices are
+        returned second.  Failures are reported (``otr4_error``) and leave the
+        device out."""
         out: list[OfflineStart] = []
+        refused: list[Recipient] = []
         for account, tags in plan.prekey_accounts().items():
             try:
                 answer = await self.fetch_ensembles(account)
@@ -276,6 +280,10 @@ class PrekeyAgent:
                     continue
                 try:
                     step = self.device.engine.send_offline(account, ensemble, text)
+                except UntrustedDeviceError as exc:
+                    log.info("%s", exc)
+                    refused.append((account, tag))
+                    continue
                 except OTRError as exc:
                     self.io.error(account, f"non-interactive DAKE with {tag:08x} failed: {exc}",
                                   exc)
@@ -286,7 +294,7 @@ class PrekeyAgent:
                                   + "; ".join(n.detail for n in step.notices))
                     continue
                 out.append(OfflineStart((account, tag), step.payloads[0], step.payloads[1]))
-        return out
+        return out, refused
 
 
 def _iq_failure(exc: IqError) -> OTRError:

@@ -9,7 +9,8 @@ implements these five methods over it; the contract tests
 (``tests/binding/test_state_store.py``) say what each must do.
 
 Record names are ``identity``, ``prekeys``, ``pair/<bare JID>/<tag, 8 hex
-digits>``, ``pending/<full JID>`` and ``note/<name>``.
+digits>``, ``pending/<full JID>``, ``note/<name>`` and the trust decisions
+``trust/<bare JID>/<tag, 8 hex digits>`` (:class:`otrv4_xmpp.trust.RecordTrustStore`).
 """
 
 from __future__ import annotations
