@@ -50,6 +50,7 @@ __all__ = [
     "build_envelope",
     "content_elements",
     "envelope_plaintext",
+    "message_content",
     "parse_envelope",
     "read_content",
     "sce_message",
@@ -193,6 +194,17 @@ def build_envelope(content: Iterable[etree._Element], *, from_jid: str,
 def envelope_plaintext(env: etree._Element) -> bytes:
     """The UTF-8 text that becomes the data message's plaintext (no XML declaration)."""
     return etree.tostring(env, encoding="utf-8")
+
+
+def message_content(content: StanzaContent, *, from_jid: str,
+                    time: int | None) -> str | UserMessage:
+    """What a data message carries for ``content``: its body as plain text when that is
+    all there is, else an envelope of this profile (:func:`sce_message`).  Raises
+    :class:`UnknownChatStateError`."""
+    if content == StanzaContent(content.body) and content.body is not None:
+        return content.body
+    return sce_message(build_envelope(content_elements(content), from_jid=from_jid,
+                                      time=time))
 
 
 def sce_message(env: etree._Element) -> UserMessage:

@@ -54,3 +54,10 @@ def test_other_unknown_tlvs_are_not_envelopes() -> None:
 def test_unknown_chat_state_is_refused() -> None:
     with pytest.raises(sce.UnknownChatStateError):
         sce.content_elements(sce.StanzaContent(chat_state="sleeping"))
+
+
+def test_message_content_is_plain_text_unless_there_is_more() -> None:
+    assert sce.message_content(sce.StanzaContent("hi"), from_jid="j@c", time=NOW) == "hi"
+    rich = sce.message_content(sce.StanzaContent("hi", "active"), from_jid="j@c", time=NOW)
+    assert isinstance(rich, UserMessage) and rich.text == ""
+    assert [t.type for t in rich.tlvs] == [sce.SCE_TLV_TYPE]

@@ -20,8 +20,6 @@ from slixmpp.xmlstream.matcher import StanzaPath
 from otrv4.clock import Clock, SystemClock
 from otrv4.modes import Mode
 from otrv4.primitives.rng import Rng, SystemRng
-from otrv4.session import UserMessage
-from otrv4_prekey import client as pc
 from otrv4_prekey.retrieval import Ensembles, Exhausted
 
 from .. import devices, policy, sce
@@ -42,6 +40,7 @@ from .events import Otr4Devices, Otr4Error, Otr4Message, Otr4Session, SendReport
 from .inbound import Inbound
 from .lifecycle import Lifecycle, open_store
 from .prekey_agent import PrekeyAgent
+from .settings import DEFAULT_CONFIG
 from .stanza import Devices, register_stanzas
 from .stanza_io import StanzaIO
 from .verification import TrustCommands, make_trust
@@ -59,25 +58,8 @@ _EVENTS = ("carbon_received", "carbon_sent", "presence_available", "presence_una
 class XEP_OTR4(TrustCommands, BasePlugin):
     """OTRv4 over XMPP (``urn:xmpp:otr4:0``) for one device.
 
-    Configuration (``xmpp.register_plugin('xep_otr4', pconfig={...})``):
-    ``rng``, ``clock`` (defaults: system); ``identity`` (a
-    :class:`~otrv4_xmpp.engine.DeviceIdentity`; default: generated, and replaced
-    when its tag is taken); ``mode`` (:class:`otrv4.modes.Mode` of a generated
-    identity); ``label`` (in the device list); ``validator`` (a
-    :class:`~otrv4_xmpp.validation.StanzaValidator`; default: this binding's
-    schemas); ``dake_timeout`` (seconds :meth:`start_sessions` waits);
-    ``catch_up_on_start``; ``replace_earliest`` (at the device limit, replace the
-    entry that expires first instead of refusing to join); ``policy`` (the
-    :class:`~otrv4_xmpp.policy.InstanceTagPolicy`, default SYNCHRONIZE);
-    ``session_config`` (:class:`otrv4.session.SessionConfig`); ``timer_seconds``
-    (how often :meth:`tick` runs; 0: never); ``prekey_service`` (default: found
-    by disco); ``prekeys_on_start``, ``prekey_target``, ``prekey_low_water``
-    (replenishment); ``offline_start`` (non-interactive DAKEs when sending);
-    ``trust``, ``trust_policy``, ``trust_store`` (see :func:`.verification.make_trust`;
-    SMP and trust calls: :class:`.verification.TrustCommands`); ``archive_after``
-    (where the catch-up resumes; default: the position kept in the store);
-    ``store`` (a :class:`~otrv4_xmpp.state.store.DeviceStore` or a path of an
-    :class:`~otrv4_xmpp.state.sqlite.SQLiteStore`; default: nothing is kept).
+    Configuration (``xmpp.register_plugin('xep_otr4', pconfig={...})``): the
+    settings and their defaults are listed in :mod:`.settings`.
     """
 
     name = "xep_otr4"
@@ -86,15 +68,7 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         "xep_0030", "xep_0060", "xep_0163", "xep_0280", "xep_0297", "xep_0313",
         "xep_0059", "xep_0004", "xep_0115",
     }
-    default_config: ClassVar[dict[str, Any]] = {
-        "rng": None, "clock": None, "identity": None, "mode": Mode.STANDALONE,
-        "label": None, "validator": None, "dake_timeout": 15.0, "catch_up_on_start": True,
-        "replace_earliest": False, "policy": policy.InstanceTagPolicy.SYNCHRONIZE,
-        "session_config": None, "timer_seconds": 30, "prekey_service": None,
-        "prekeys_on_start": True, "prekey_target": pc.REFILL_TARGET,
-        "prekey_low_water": pc.LOW_WATER_MARK, "offline_start": True, "trust": None,
-        "trust_policy": None, "trust_store": None, "archive_after": None, "store": None,
-    }
+    default_config: ClassVar[dict[str, Any]] = DEFAULT_CONFIG
 
     def plugin_init(self) -> None:
         self.rng: Rng = self.config.get("rng") or SystemRng()
@@ -298,11 +272,8 @@ class XEP_OTR4(TrustCommands, BasePlugin):
             offline_start=bool(self.config.get("offline_start", True))
             and self.identity.mode is Mode.STANDALONE,
             trusted=self.engine.may_encrypt, only=only, unlisted=compat)
-        content: str | UserMessage = text
-        if chat_state is not None or request_receipt:
-            content = sce.sce_message(sce.build_envelope(
-                sce.content_elements(sce.StanzaContent(text, chat_state, request_receipt)),
-                from_jid=own, time=self.clock.now()))
+        content = sce.message_content(sce.StanzaContent(text, chat_state, request_receipt),
+                                      from_jid=own, time=self.clock.now())
         started, refused = (await self._prekeys.start_offline(plan, content, self.device_lists)
                             if plan.prekey else ([], []))
         return self._delivery.send_planned(plan, content, started, refused)
