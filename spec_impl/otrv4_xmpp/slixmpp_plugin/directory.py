@@ -44,7 +44,8 @@ class DeviceDirectory:
         self.io = io
         self.device = device
         self.config = config
-        self.device_lists: dict[str, devices.DeviceList] = {}
+        self.device_lists: dict[str, devices.DeviceList] = _load_lists(
+            device.engine.note(LISTS_NOTE))
         self.online: dict[str, set[str]] = {}
         self.joined = False
         self._features: dict[str, bool] = {}
@@ -164,6 +165,9 @@ class DeviceDirectory:
 
     def _set(self, account: str, dl: devices.DeviceList) -> devices.DeviceList:
         self.device_lists[account] = dl
+        # kept in the device store: the lists last seen survive a restart (a notification
+        # or a fetch replaces them); losing the newest in a power failure is harmless
+        self.device.engine.set_note(LISTS_NOTE, _dump_lists(self.device_lists), sync=False)
         self.io.event("otr4_devices", Otr4Devices(account, dl))
         return dl
 
@@ -222,3 +226,28 @@ class DeviceDirectory:
                 if await self.supports_otr4(full):
                     targets.append(full)
         return targets
+
+
+#: The device-store note that keeps the device lists last seen, by account.
+LISTS_NOTE = "device-lists"
+
+
+def _dump_lists(lists: Mapping[str, devices.DeviceList]) -> dict[str, list[list[Any]]]:
+    return {account: [[e.tag, e.mode.value, e.expires, e.label] for e in dl.entries]
+            for account, dl in sorted(lists.items())}
+
+
+def _load_lists(kept: object) -> dict[str, devices.DeviceList]:
+    """The lists kept under :data:`LISTS_NOTE`; a malformed entry is skipped (the list is
+    read again from the account's node when needed)."""
+    out: dict[str, devices.DeviceList] = {}
+    if not isinstance(kept, dict):
+        return out
+    for account, rows in kept.items():
+        try:
+            out[str(account)] = devices.DeviceList.of(
+                devices.DeviceEntry(int(tag), devices.DeviceMode(mode), int(expires), label)
+                for tag, mode, expires, label in rows)
+        except (TypeError, ValueError, OTRError) as exc:
+            log.info("kept device list of %s ignored: %s", account, exc)
+    return out

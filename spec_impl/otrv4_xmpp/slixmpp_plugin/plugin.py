@@ -215,6 +215,10 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         Raises :class:`NoPrekeyServiceError`."""
         return await self._prekeys.find_service(domain)
 
+    def forget_pinned_prekey_service(self, domain: str) -> None:
+        """Accept a new key for ``domain``'s prekey service (the pinned one is forgotten)."""
+        self._prekeys.forget_pinned(domain)
+
     async def prekey_status(self) -> int:
         """How many of this device's Prekey messages the own service holds.  Raises
         :class:`NoPrekeyServiceError`, :class:`PublicationRefusedError` and the errors

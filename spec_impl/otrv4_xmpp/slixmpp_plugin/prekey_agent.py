@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
+#: The device-store notes that pin each domain's prekey-service fingerprint.
+PIN_NOTE = "prekey-fingerprint"
+
 #: Stanza error conditions that mean "this instance is not there": try another.
 UNAVAILABLE_CONDITIONS = frozenset({"remote-server-timeout", "remote-server-not-found",
                                     "service-unavailable", "recipient-unavailable"})
@@ -143,10 +146,37 @@ class PrekeyAgent:
             except (IqError, IqTimeout, OTRError, ValueError) as exc:
                 log.debug("%s is not a usable prekey service: %s", jid, exc)
                 continue
+            if not self._pinned(domain, jid, fingerprint):
+                continue
             self._services.setdefault(domain, []).append((jid, fingerprint))
         if not self._services.get(domain):
             raise NoPrekeyServiceError(f"{domain} has no prekey service")
         return self._services[domain]
+
+    def _pinned(self, domain: str, jid: str, fingerprint: bytes) -> bool:
+        """Trust on first use of a domain's prekey-service fingerprint, kept in the device
+        store (every instance of one domain has the same key: binding §Several Instances
+        of the Service).  A different fingerprint later is reported and that instance is
+        not used until :meth:`forget_pinned` is called."""
+        engine = self.device.engine
+        name = f"{PIN_NOTE}/{domain}"
+        pinned = engine.note(name)
+        if pinned is None:
+            engine.set_note(name, fingerprint.hex())
+            return True
+        if pinned == fingerprint.hex():
+            return True
+        self.io.error(jid, f"the prekey service {jid} announces fingerprint "
+                           f"{fingerprint.hex()[:16]}…, not the one pinned for {domain} "
+                           f"({str(pinned)[:16]}…): not used (forget_pinned_prekey_service "
+                           "accepts the new key)")
+        return False
+
+    def forget_pinned(self, domain: str) -> None:
+        """Accept a new key for ``domain``'s prekey service at the next discovery."""
+        domain = domain.lower()
+        self.device.engine.set_note(f"{PIN_NOTE}/{domain}", None)
+        self._services.pop(domain, None)
 
     async def _exchange(self, service: str, message: bytes) -> bytes:
         el = prekey_iq.build_prekey_iq(sender=None, to=service, stanza_id=self.io.new_id(),
