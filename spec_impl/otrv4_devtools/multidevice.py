@@ -49,10 +49,12 @@ __all__ = [
     "Row",
     "SharedCiphertext",
     "check_batch",
+    "connect",
     "measure",
     "open_shared",
     "per_device",
     "refusal_stanza",
+    "sessions",
     "shared_ciphertext",
     "wire_bytes",
 ]
@@ -237,16 +239,26 @@ TEXT = ("But soft, what light through yonder window breaks? It is the east, "
         "and Juliet is the sun. Arise, fair sun!")
 
 
-def _sessions(rng: Rng, clock: Clock, n: int) -> tuple[Device, list[Device]]:
+def connect(a: Device, b: Device) -> int:
+    """An interactive DAKE started by ``a`` with ``b``: every message relayed between the
+    two engines until neither has anything to send.  Returns how many were relayed."""
+    queue = [(a, b, d) for d in a.engine.start_dake(b.jid).payloads]
+    relayed = 0
+    while queue:
+        src, dst, data = queue.pop(0)
+        queue.extend((dst, src, d) for d in dst.engine.receive(src.jid, data).payloads)
+        relayed += 1
+    return relayed
+
+
+def sessions(rng: Rng, clock: Clock, n: int) -> tuple[Device, list[Device]]:
+    """Juliet's laptop with an OTRv4 session with each of ``n`` devices of Romeo, warmed up
+    (one exchange each way) so that the next messages are in the sender's chain 3, a chain
+    without a new 3072-bit DH key (two chains in three are so)."""
     sender = Device.create("juliet@capulet.lit/balcony", rng, clock)
     receivers = [Device.create(f"romeo@montague.lit/device{i}", rng, clock) for i in range(n)]
     for r in receivers:
-        queue = [(sender, r, d) for d in sender.engine.start_dake(r.jid).payloads]
-        while queue:
-            src, dst, data = queue.pop(0)
-            queue.extend((dst, src, d) for d in dst.engine.receive(src.jid, data).payloads)
-        # warm-up: one exchange each way, so that the measured messages are in the sender's
-        # chain 3, a chain without a new 3072-bit DH key (two chains in three are so)
+        connect(sender, r)
         r.decrypt(sender, sender.encrypt(r, "warm-up"))
         sender.decrypt(r, r.encrypt(sender, "warm-up reply"))
     return sender, receivers
@@ -267,7 +279,7 @@ def _timed(fn: Callable[[], _T], repeats: int) -> tuple[float, _T]:
 
 
 def _row(n: int, rng: Rng, clock: Clock, repeats: int) -> Row:
-    sender, receivers = _sessions(rng, clock, n)
+    sender, receivers = sessions(rng, clock, n)
     tags = [r.tag for r in receivers]
     bare = receivers[0].account
     first = receivers[0]
@@ -318,7 +330,7 @@ def _row(n: int, rng: Rng, clock: Clock, repeats: int) -> Row:
 def _ratchet_step_ms(rng: Rng, clock: Clock, repeats: int) -> float:
     """Mean cost of encrypting the first message after a reply (a DH-ratchet step: a new
     ECDH key pair, and a 3072-bit DH key pair every third chain) minus a steady-state one."""
-    sender, (peer,) = _sessions(rng, clock, 1)
+    sender, (peer,) = sessions(rng, clock, 1)
     steps: list[float] = []
     steady: list[float] = []
     for _ in range(max(repeats, 3)):

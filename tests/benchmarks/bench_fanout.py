@@ -28,7 +28,7 @@ from lxml import etree
 
 from otrv4.clock import FixedClock
 from otrv4.primitives.rng import DeterministicRng
-from otrv4_devtools.multidevice import Device, per_device
+from otrv4_devtools.multidevice import Device, per_device, sessions
 from otrv4_xmpp.carriage import build_message
 from otrv4_xmpp.namespaces import NS_OTR4
 
@@ -37,18 +37,7 @@ TEXT = "Shall I hear more, or shall I speak at this? " * 2
 
 
 def ours_setup(n: int) -> tuple[Device, list[Device]]:
-    rng = DeterministicRng(f"bench-fanout/{n}")
-    clock = FixedClock(1_776_945_600)
-    sender = Device.create("juliet@capulet.lit/balcony", rng, clock)
-    receivers = [Device.create(f"romeo@montague.lit/device{i}", rng, clock) for i in range(n)]
-    for r in receivers:
-        queue = [(sender, r, d) for d in sender.engine.start_dake(r.jid).payloads]
-        while queue:
-            src, dst, data = queue.pop(0)
-            queue.extend((dst, src, d) for d in dst.engine.receive(src.jid, data).payloads)
-        r.decrypt(sender, sender.encrypt(r, "warm-up"))
-        sender.decrypt(r, r.encrypt(sender, "warm-up reply"))
-    return sender, receivers
+    return sessions(DeterministicRng(f"bench-fanout/{n}"), FixedClock(1_776_945_600), n)
 
 
 class OmemoFanOut:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from otrv4.clock import FixedClock
 from otrv4.primitives.rng import DeterministicRng
 from otrv4_devtools.multidevice import Device
+from otrv4_devtools.multidevice import connect as relay
 
 NOW = 1776945600
 
@@ -22,11 +23,5 @@ def pair(label: str) -> tuple[Device, Device, DeterministicRng]:
 
 def connect(a: Device, b: Device) -> None:
     """Run the interactive DAKE from ``a`` to ``b`` through both engines."""
-    queue = [(a, b, d) for d in a.engine.start_dake(b.jid).payloads]
-    steps = 0
-    while queue:
-        src, dst, data = queue.pop(0)
-        queue.extend((dst, src, d) for d in dst.engine.receive(src.jid, data).payloads)
-        steps += 1
-    assert steps == 3  # Identity, Auth-R, Auth-I
+    assert relay(a, b) == 3  # Identity, Auth-R, Auth-I
     assert a.engine.has_session(b.account, b.tag) and b.engine.has_session(a.account, a.tag)
