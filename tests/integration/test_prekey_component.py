@@ -43,6 +43,7 @@ from otrv4_xmpp.prekey import (
 from otrv4_xmpp.validation import StanzaValidator
 from tests.prekey_server.helpers import make_device
 
+from .component_process import client, connect, lxml_of
 from .conftest import ProsodyServer
 
 T = TypeVar("T")
@@ -55,35 +56,9 @@ def _run(factory: Callable[[], Awaitable[T]], timeout: float = 90.0) -> T:
     return asyncio.run(bounded())
 
 
-def _client(server: ProsodyServer, user: str, resource: str) -> ClientXMPP:
-    c = ClientXMPP(server.jid(user, resource), server.password(user),
-                   plugin_config={"feature_mechanisms": {"unencrypted_plain": True,
-                                                         "unencrypted_scram": True}})
-    c.enable_starttls = False
-    c.enable_direct_tls = False
-    c.enable_plaintext = True
-    return c
-
-
-async def _connect(xmpp: Any, host: str, port: int) -> None:
-    started: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-    def on_start(_: object) -> None:
-        if not started.done():
-            started.set_result(True)
-
-    xmpp.add_event_handler("session_start", on_start)
-    xmpp.connect(host, port)
-    await asyncio.wait_for(started, STEP)
-
-
-def _lxml(stanza: Any) -> etree._Element:
-    return etree.fromstring(ET.tostring(stanza.xml))
-
-
 async def _query(c: ClientXMPP, to: str, ns: str) -> etree._Element:
     iq = c.make_iq_get(queryxmlns=ns, ito=to)
-    return _lxml(await iq.send(timeout=STEP))  # type: ignore[no-untyped-call]
+    return lxml_of(await iq.send(timeout=STEP))  # type: ignore[no-untyped-call]
 
 
 def _exchange(c: ClientXMPP, to: str, seen: list[etree._Element]) -> Callable[[bytes], Any]:
@@ -91,7 +66,7 @@ def _exchange(c: ClientXMPP, to: str, seen: list[etree._Element]) -> Callable[[b
         iq = c.make_iq_set(ito=to)
         el = ET.SubElement(iq.xml, f"{{{NS_PREKEY}}}prekey")
         el.text = base64.b64encode(data).decode()
-        result = _lxml(await iq.send(timeout=STEP))  # type: ignore[no-untyped-call]
+        result = lxml_of(await iq.send(timeout=STEP))  # type: ignore[no-untyped-call]
         seen.append(result)
         return parse_prekey_iq(result).message
     return send
@@ -110,12 +85,12 @@ def test_discovery_publication_and_retrieval(prosody: ProsodyServer, tmp_path: P
 
     async def scenario() -> None:
         component = PrekeyComponent(service, prosody.component_secret, server)
-        juliet = _client(prosody, "juliet", "balcony")
-        romeo = _client(prosody, "romeo", "orchard")
+        juliet = client(prosody, "juliet", "balcony")
+        romeo = client(prosody, "romeo", "orchard")
         try:
-            await _connect(component, "127.0.0.1", prosody.component_port)
-            await _connect(juliet, "127.0.0.1", prosody.c2s_port)
-            await _connect(romeo, "127.0.0.1", prosody.c2s_port)
+            await connect(component, "127.0.0.1", prosody.component_port)
+            await connect(juliet, "127.0.0.1", prosody.c2s_port)
+            await connect(romeo, "127.0.0.1", prosody.c2s_port)
 
             # discovery: the domain's items, the service's info, its fingerprint item
             items = parse_disco_items(await _query(juliet, prosody.domain, NS_DISCO_ITEMS))
@@ -165,14 +140,14 @@ def test_discovery_publication_and_retrieval(prosody: ProsodyServer, tmp_path: P
             # errors: a DAKE-3 out of state (a replay), garbage
             with pytest.raises(IqError) as caught:
                 await send(status_dake3)
-            err = _lxml(caught.value.iq)
+            err = lxml_of(caught.value.iq)
             seen.append(err)
             parsed = parse_prekey_error(err)
             assert parsed.condition is PrekeyCondition.NOT_IN_DAKE
             assert parsed.stanza_condition == "unexpected-request"
             with pytest.raises(IqError) as caught:
                 await send(b"\x00\x04\x10garbage")
-            err = _lxml(caught.value.iq)
+            err = lxml_of(caught.value.iq)
             seen.append(err)
             assert parse_prekey_error(err).condition is PrekeyCondition.MALFORMED_MESSAGE
         finally:
@@ -216,9 +191,9 @@ def test_the_command_line_component_serves(prosody: ProsodyServer, tmp_path: Pat
         assert (tmp_path / "cli.sqlite.key").is_file()
 
         async def ask() -> bytes:
-            romeo = _client(prosody, "romeo", "cli")
+            romeo = client(prosody, "romeo", "cli")
             try:
-                await _connect(romeo, "127.0.0.1", prosody.c2s_port)
+                await connect(romeo, "127.0.0.1", prosody.c2s_port)
                 for _ in range(50):  # the component may still be handshaking
                     try:
                         items = await _query(romeo, prosody.component_jid, NS_DISCO_ITEMS)
