@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from otrv4.primitives import ed448
 from otrv4_xepgen.paths import PROJECT_ROOT, XsfFiles, find_xsf
 from otrv4_xmpp.validation import StanzaValidator
 
@@ -25,6 +28,27 @@ def require(condition: bool, reason: str) -> None:
         if IN_CI:
             pytest.fail(f"required in CI: {reason}")
         pytest.skip(reason)
+
+
+#: Every Ed448 backend, the optional accelerator first.
+ED448_BACKENDS = ("libdecaf", "fast", "reference")
+#: The compiled ones: what the slower protocol tests (DAKEs, SMP) run on.
+COMPILED_ED448_BACKENDS = ("libdecaf", "fast")
+
+
+@contextmanager
+def ed448_backend_in_use(name: str) -> Iterator[str]:
+    """Run a block on the Ed448 backend ``name``.
+
+    libdecaf is an optional accelerator: where ``libdecaf.so.0`` is missing the
+    test skips, saying so, except in CI (which installs it), where it fails.
+    """
+    if name == "libdecaf":
+        require("libdecaf" in ed448.BACKENDS,
+                "libdecaf.so.0 is not installed (apt-get install libdecaf0): the libdecaf Ed448 "
+                "backend is not tested")
+    with ed448.using_backend(name):
+        yield name
 
 
 def require_program(name: str) -> str:

@@ -8,6 +8,7 @@ JSON, and the hand-off to the double ratchet.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from otrv4.profiles import ProfileExpiredError
 from otrv4.ratchet import DoubleRatchet, RatchetStart
 from otrv4.shared_state import Role, format_ssid
 
+from ..conftest import COMPILED_ED448_BACKENDS, ed448_backend_in_use
 from ..helpers.dake import (
     NOW,
     Interactive,
@@ -42,6 +44,14 @@ from ..helpers.dake import (
     sent,
 )
 from ..helpers.vectors import cases_of, draws, raises_exactly
+
+
+@pytest.fixture(scope="module", autouse=True, params=COMPILED_ED448_BACKENDS)
+def ed448_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test of this module runs on libdecaf and on pycryptodome (the reference backend
+    runs these protocols through the pinned vectors)."""
+    with ed448_backend_in_use(request.param) as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from otrv4.primitives.ed448 import G, Q, prune
 from otrv4.primitives.rng import DeterministicRng, ReplayRng
 from otrv4.tlv import TLV, TLVType, padding, smp_abort
 
+from ..conftest import COMPILED_ED448_BACKENDS, ed448_backend_in_use
 from ..helpers.smp import QUESTION, SmpRun, run_smp
 from ..helpers.vectors import cases_of, draws, raises_exactly, unhex, vector_cases
 
@@ -21,6 +23,14 @@ _IDS = cases_of("smp", "SmpSecret")[0]["inputs"]
 INITIATOR_FP, RESPONDER_FP, SSID = (unhex(_IDS[k]) for k in (
     "initiatorFingerprint", "responderFingerprint", "ssid"))
 MUTATED = cases_of("smp", "SmpMutatedMessage")
+
+
+@pytest.fixture(scope="module", autouse=True, params=COMPILED_ED448_BACKENDS)
+def ed448_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test of this module runs on libdecaf and on pycryptodome (the reference backend
+    runs these protocols through the pinned vectors)."""
+    with ed448_backend_in_use(request.param) as name:
+        yield name
 
 
 def secret(s: str) -> int:

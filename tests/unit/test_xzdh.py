@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -32,6 +33,7 @@ from otrv4.profiles import PrekeyProfile, ProfileExpiredError
 from otrv4.ratchet import DoubleRatchet, RatchetStart
 from otrv4.shared_state import Role
 
+from ..conftest import COMPILED_ED448_BACKENDS, ed448_backend_in_use
 from ..helpers.dake import (
     ALICE,
     BOB,
@@ -44,6 +46,14 @@ from ..helpers.dake import (
 from ..helpers.vectors import raises_exactly
 
 BOB_TAG, ALICE_TAG = BOB[1], ALICE[1]
+
+
+@pytest.fixture(scope="module", autouse=True, params=COMPILED_ED448_BACKENDS)
+def ed448_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test of this module runs on libdecaf and on pycryptodome (the reference backend
+    runs these protocols through the pinned vectors)."""
+    with ed448_backend_in_use(request.param) as name:
+        yield name
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,20 @@ little-endian, decoded modulo ``q``) and the group operations of §Notation and
 §Elliptic Curve Operations.
 
 :class:`Point` is an immutable value.  The arithmetic behind it comes from a
-*backend*: ``"fast"`` (the default, pycryptodome's compiled code, see
-:mod:`otrv4.primitives.ed448_fast`) or ``"reference"`` (short pure Python, see
-:mod:`otrv4.primitives.ed448_ref`).  Both give identical results; switch with
-:func:`set_backend` or, for a block of code, :func:`using_backend`.
+*backend*:
+
+* ``"libdecaf"``: libdecaf, the Ed448-Goldilocks reference library, through
+  :mod:`ctypes` (see :mod:`otrv4.primitives.ed448_decaf`); an optional
+  accelerator, the default when ``libdecaf.so.0`` is installed (Debian/Ubuntu:
+  ``apt-get install libdecaf0``) and passes its known-answer probe;
+* ``"fast"``: pycryptodome's compiled code (see
+  :mod:`otrv4.primitives.ed448_fast`), the default without libdecaf;
+* ``"reference"``: short pure Python (see :mod:`otrv4.primitives.ed448_ref`).
+
+All give identical results (every unit and vector test runs on each);
+:func:`get_backend` names the one in use, :data:`BACKENDS` lists those
+available, :func:`set_backend` or, for a block of code, :func:`using_backend`
+switch.
 
 Every point received from a peer must go through :meth:`Point.decode`, which
 applies, in this order, and with one error class per rule:
@@ -52,7 +62,7 @@ from contextlib import contextmanager
 from typing import Any, Final, Protocol
 
 from ..errors import DecodeError, ValidationError
-from . import ed448_ref
+from . import ed448_decaf, ed448_ref
 from .ed448_fast import FastBackend
 from .ed448_ref import ReferenceBackend
 from .rng import Rng
@@ -60,6 +70,7 @@ from .rng import Rng
 __all__ = [
     "BACKENDS",
     "COFACTOR",
+    "DEFAULT_BACKEND",
     "IDENTITY",
     "POINT_BYTES",
     "SCALAR_BYTES",
@@ -167,14 +178,16 @@ class Backend(Protocol):
 
     Representations are opaque to this module.  ``multiply`` receives
     ``0 <= k < 4q``; ``decode`` receives ``0 <= y < p`` and the sign bit and
-    returns ``None`` when no ``x`` exists; ``in_prime_order_subgroup`` receives
-    a point and its y-coordinate and answers whether ``q * X`` is the identity.
+    returns ``None`` when no ``x`` exists; ``encode`` returns the 57-byte RFC
+    8032 encoding; ``in_prime_order_subgroup`` receives a point and its
+    y-coordinate and answers whether ``q * X`` is the identity.
     """
 
     name: str
 
     def from_affine(self, x: int, y: int) -> Any: ...
     def to_affine(self, p: Any) -> tuple[int, int]: ...
+    def encode(self, p: Any) -> bytes: ...
     def add(self, p1: Any, p2: Any) -> Any: ...
     def negate(self, p: Any) -> Any: ...
     def multiply(self, p: Any, k: int) -> Any: ...
@@ -191,19 +204,34 @@ BACKENDS: Final[dict[str, Backend]] = {
     "fast": FastBackend(),
     "reference": ReferenceBackend(),
 }
-"""The available backends by name."""
+"""The available backends by name: ``"fast"`` and ``"reference"`` always, ``"libdecaf"``
+when its library loaded."""
 
-_current: Backend = BACKENDS["fast"]
+_decaf = ed448_decaf.load()
+if _decaf is not None:
+    BACKENDS["libdecaf"] = _decaf
+
+DEFAULT_BACKEND: Final = "libdecaf" if _decaf is not None else "fast"
+"""The backend in use unless :func:`set_backend` says otherwise: ``"libdecaf"`` when it
+loaded, else ``"fast"``."""
+
+_current: Backend = BACKENDS[DEFAULT_BACKEND]
 
 
 def set_backend(name: str) -> None:
-    """Make ``name`` (``"fast"`` or ``"reference"``) the backend of every later operation.
+    """Make ``name`` (a key of :data:`BACKENDS`) the backend of every later operation.
 
     Existing :class:`Point` values keep working (they are converted on use).
-    Raises :class:`ValueError` for an unknown name.
+    Raises :class:`ValueError` for an unknown name, or for ``"libdecaf"`` when
+    the library is not installed.
     """
     global _current
     if name not in BACKENDS:
+        if name == "libdecaf":
+            raise ValueError(
+                f"the libdecaf Ed448 backend is not available: {ed448_decaf.LIBRARY_NAME} did "
+                "not load (apt-get install libdecaf0)"
+            )
         raise ValueError(f"unknown Ed448 backend {name!r}; choose from {sorted(BACKENDS)}")
     _current = BACKENDS[name]
 
@@ -292,11 +320,16 @@ class Point:
             object.__setattr__(self, "_affine", affine)
         return affine
 
+    def _encode_rep(self) -> bytes:
+        """The encoding, from the first representation this point was given."""
+        name, rep = next(iter(self._reps.items()))
+        return BACKENDS[name].encode(rep)
+
     def _y_coordinate(self) -> int:
         """``y``, from the encoding when there is one (no inversion needed)."""
-        if self._affine is None and self._encoded is not None:
-            return int.from_bytes(self._encoded, "little") & ~(1 << _SIGN_BIT)
-        return self._xy()[1]
+        if self._affine is None:
+            return int.from_bytes(self.encode(), "little") & ~(1 << _SIGN_BIT)
+        return self._affine[1]
 
     # construction ---------------------------------------------------------------------------
 
@@ -376,8 +409,9 @@ class Point:
         mod 2."""
         encoded = self._encoded
         if encoded is None:
-            x, y = self._xy()
-            encoded = (y | (x & 1) << _SIGN_BIT).to_bytes(POINT_BYTES, "little")
+            affine = self._affine
+            encoded = (self._encode_rep() if affine is None
+                       else ed448_ref.encode_affine(*affine))
             object.__setattr__(self, "_encoded", encoded)
         return encoded
 
@@ -436,11 +470,13 @@ class Point:
             return NotImplemented
         if self is other:
             return True
+        if self._encoded is not None and other._encoded is not None:
+            return self._encoded == other._encoded  # the encoding is one-to-one
         b = _current
         return b.equal(self._rep(b), other._rep(b))
 
     def __hash__(self) -> int:
-        return hash(self._xy())
+        return hash(self.encode())
 
     def __repr__(self) -> str:
         return f"Point.decode(bytes.fromhex({self.encode().hex()!r}))"

@@ -182,6 +182,9 @@ class FastBackend:
         x, y = p.xy
         return (int(x), int(y))
 
+    def encode(self, p: Any) -> bytes:
+        return ed448_ref.encode_affine(*self.to_affine(p))
+
     def add(self, p1: Any, p2: Any) -> Any:
         return p1 + p2
 

@@ -36,6 +36,7 @@ __all__ = [
     "ReferenceBackend",
     "add",
     "double_multiply",
+    "encode_affine",
     "equal",
     "from_affine",
     "is_identity",
@@ -74,6 +75,12 @@ BASE: Projective = (GX, GY, 1)
 def inverse(a: int) -> int:
     """``1/a`` in GF(p), by Fermat's little theorem (``a`` must not be 0)."""
     return pow(a, P - 2, P)
+
+
+def encode_affine(x: int, y: int) -> bytes:
+    """The 57-byte RFC 8032 §5.2.2 encoding of ``(x, y)``: ``y`` little-endian, bit 455 =
+    ``x`` mod 2."""
+    return (y | (x & 1) << 455).to_bytes(57, "little")
 
 
 def is_on_curve(x: int, y: int) -> bool:
@@ -190,6 +197,9 @@ class ReferenceBackend:
 
     def to_affine(self, p: Projective) -> tuple[int, int]:
         return to_affine(p)
+
+    def encode(self, p: Projective) -> bytes:
+        return encode_affine(*to_affine(p))
 
     def add(self, p1: Projective, p2: Projective) -> Projective:
         return add(p1, p2)

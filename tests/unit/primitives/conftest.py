@@ -6,12 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from otrv4.primitives import ed448
+from ...conftest import ED448_BACKENDS, ed448_backend_in_use
 
 
-@pytest.fixture(params=["fast", "reference"])
+@pytest.fixture(params=ED448_BACKENDS)
 def ed448_backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The name of the Ed448 backend the test runs on (each test runs on both)."""
+    """The name of the Ed448 backend the test runs on (each test runs on each backend;
+    libdecaf's skip where it is not installed, outside CI)."""
     name: str = request.param
-    with ed448.using_backend(name):
+    with ed448_backend_in_use(name):
         yield name

@@ -1,6 +1,6 @@
 """Tests of otrv4.primitives.ed448: points, encodings, validation and scalars.
 
-Every test that takes ``ed448_backend`` runs on both backends.
+Every test that takes ``ed448_backend`` runs on each backend (libdecaf, fast, reference).
 """
 
 from __future__ import annotations
@@ -207,10 +207,21 @@ def test_points_survive_a_backend_switch() -> None:
         c = a * 5
     with ed448.using_backend("fast"):
         assert c == base_mul(5 * 31337)
-    assert ed448.get_backend() == "fast"  # the default
-    with pytest.raises(ValueError):
-        ed448.set_backend("libdecaf")
-    assert ed448.get_backend() == "fast"
+    assert ed448.get_backend() == ed448.DEFAULT_BACKEND
+    with pytest.raises(ValueError, match="unknown Ed448 backend 'sodium'"):
+        ed448.set_backend("sodium")
+    assert ed448.get_backend() == ed448.DEFAULT_BACKEND
+
+
+def test_the_default_is_libdecaf_when_it_loads() -> None:
+    """libdecaf is an optional accelerator: used when present, pycryptodome otherwise."""
+    if "libdecaf" in ed448.BACKENDS:
+        assert ed448.DEFAULT_BACKEND == "libdecaf"
+    else:
+        assert ed448.DEFAULT_BACKEND == "fast"
+        with pytest.raises(ValueError, match="apt-get install libdecaf0"):
+            ed448.set_backend("libdecaf")
+    assert {"fast", "reference"} <= set(ed448.BACKENDS)
 
 
 def test_public_keys_match_cryptography(ed448_backend: str) -> None:

@@ -1,8 +1,8 @@
-"""The reference and the fast Ed448 backends compute the same things.
+"""The reference, the fast and the libdecaf Ed448 backends compute the same things.
 
-Each property runs the same operation on both backends (and on the fast
-backend's pure-Python decoding fallback) and compares encodings, coordinates
-and error classes.
+Each property runs the same operation on every backend (libdecaf when it is
+installed; and on the fast backend's pure-Python decoding fallback) and
+compares encodings, coordinates and error classes.
 """
 
 from __future__ import annotations
@@ -24,11 +24,15 @@ torsion = st.sampled_from([(0, 1), (0, P - 1), (1, 0), (P - 1, 0)])
 
 
 def on_both(fn: Callable[[], Any]) -> tuple[Any, Any]:
-    """``fn()`` under the reference backend, then under the fast one."""
+    """``fn()`` under the reference backend, then under the fast one (and, when it is
+    installed, under libdecaf, which must give what the fast one gives)."""
     with ed448.using_backend("reference"):
         ref = fn()
     with ed448.using_backend("fast"):
         fast = fn()
+    if "libdecaf" in ed448.BACKENDS:
+        with ed448.using_backend("libdecaf"):
+            assert fn() == fast
     return ref, fast
 
 

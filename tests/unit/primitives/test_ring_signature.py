@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ from otrv4.primitives.ring_signature import (
 )
 from otrv4.primitives.rng import DeterministicRng, RecordingRng, ReplayRng
 
+from ...conftest import ED448_BACKENDS, ed448_backend_in_use
 from ...helpers.vectors import Case, error_class, vector_cases
 
 Vectors = list[Case]
@@ -49,6 +51,11 @@ G_ENCODED = bytes.fromhex(
 MESSAGE = b"the message m"
 
 
+@pytest.fixture(scope="module", autouse=True, params=ED448_BACKENDS)
+def ed448_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test of this module runs on each Ed448 backend (libdecaf, fast, reference)."""
+    with ed448_backend_in_use(request.param) as name:
+        yield name
 
 
 @pytest.fixture(scope="module")
