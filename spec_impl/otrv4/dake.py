@@ -316,7 +316,7 @@ def _answer_identity(ctx: DakeContext, their: IdentityMessage, rng: Rng) -> Step
     t = auth_r_t(their.client_profile, ctx.us.client_profile,
                  their.y, x.public, their.b, a.public, phi_value)
     ring = (their.client_profile.forging_key, ctx.us.keypair.public, their.y)
-    sigma = ring_sign(ctx.us.keypair.scalar, ring, t, rng)
+    sigma = ring_sign(ctx.us.keypair.scalar, ring, t, rng, public=ctx.us.keypair.public)
     k, _brace = _dake_secret(x, their.y, a, their.b)
     auth_r = AuthRMessage(
         sender_tag=ctx.us.instance_tag, receiver_tag=their.sender_tag,
@@ -408,7 +408,7 @@ def receive_auth_r(
     k, _ = _dake_secret(state.our_ecdh, msg.x, state.our_dh, msg.a)
     t_i = auth_i_t(ours.client_profile, their_profile, y, msg.x, b, msg.a, phi_value)
     sigma = ring_sign(ours.keypair.scalar, (ours.keypair.public, their_profile.forging_key, msg.x),
-                      t_i, rng)
+                      t_i, rng, public=ours.keypair.public)
     auth_i = AuthIMessage(sender_tag=ours.instance_tag, receiver_tag=msg.sender_tag, sigma=sigma)
     # Ratchet initialisation as the initiator (§Interactive DAKE Overview, Bob).
     prev_root = first_root_key(k)

@@ -162,7 +162,8 @@ def send_non_interactive_auth(
         ctx.phi_prime,
     )
     t = non_interactive_t(bob_cp, ours.client_profile, y, x.public, b, a.public, d, phi_value)
-    sigma = ring_sign(ours.keypair.scalar, (bob_cp.forging_key, ours.keypair.public, y), t, rng)
+    sigma = ring_sign(ours.keypair.scalar, (bob_cp.forging_key, ours.keypair.public, y), t, rng,
+                      public=ours.keypair.public)
     k = kdf(UsageID.SHARED_SECRET, tmp_k, 64)
     root, chain_s = non_interactive_ratchet_keys(k)
     msg = NonInteractiveAuthMessage(

@@ -231,7 +231,7 @@ class PublisherSession:
         Information Request): ``sigma = RSig(H_a, sk_a, {H_a, H_s, S}, t)``.  Draws five
         57-byte values."""
         sigma = ring_sign(self.publisher.keypair.scalar, self.ring, self.sigma_t, rng,
-                          PREKEY_SERVER_AUTH)
+                          PREKEY_SERVER_AUTH, public=self.publisher.keypair.public)
         return Dake3(self.publisher.instance_tag, sigma, message)
 
 
@@ -337,7 +337,7 @@ def respond(server: ServerIdentity, publisher: str, data: bytes | Dake1, rng: Rn
     h_a = msg.client_profile.public_key
     t = dake2_t(msg.client_profile, composite, msg.i, s.public, phi)
     sigma = ring_sign(server.keypair.scalar, (h_a, server.keypair.public, msg.i), t, rng,
-                      PREKEY_SERVER_AUTH)
+                      PREKEY_SERVER_AUTH, public=server.keypair.public)
     sk = shared_secret(s.secret, msg.i)
     state = ServerDake(publisher, msg.sender_tag, msg.client_profile, msg.i, s.public, sk,
                        clock.now())

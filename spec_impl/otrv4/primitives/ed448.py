@@ -121,6 +121,7 @@ SCALAR_BYTES: Final = 57
 
 _GROUP_ORDER: Final = COFACTOR * Q  # k * X == (k mod 4q) * X for every curve point X
 _SIGN_BIT: Final = 455
+_IDENTITY_ENCODED: Final = (1).to_bytes(POINT_BYTES, "little")
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -378,8 +379,8 @@ class Point:
 
         Raises one of the :class:`InvalidPointError` subclasses in the table of
         the module docstring.  The ``q * X = I`` rule costs one scalar
-        multiplication on the reference backend; the fast backend answers the
-        same question with one square root and two Jacobi symbols
+        multiplication on the reference backend; the fast and libdecaf backends
+        answer the same question with one square root and two Jacobi symbols
         (:func:`otrv4.primitives.ed448_fast.in_prime_order_subgroup`).
         """
         point = cls.decode_rfc8032(data)
@@ -430,6 +431,8 @@ class Point:
 
     def is_identity(self) -> bool:
         """Whether this is the neutral element ``(0, 1)``."""
+        if self._encoded is not None:
+            return self._encoded == _IDENTITY_ENCODED
         return _current.is_identity(self._rep(_current))
 
     # arithmetic -----------------------------------------------------------------------------
@@ -502,10 +505,12 @@ def base_mul_add(a: int, point: Point, b: int, *, public: bool = False) -> Point
 
     The reference backend computes it with one Straus-Shamir chain; the fast
     backend with two compiled multiplications (faster there, see
-    :meth:`otrv4.primitives.ed448_fast.FastBackend.base_double_multiply`).
-    ``public=True`` says both scalars are public (verification), which lets the
-    fast backend skip the protections a secret scalar needs.  Same point either
-    way.  Raises nothing.
+    :meth:`otrv4.primitives.ed448_fast.FastBackend.base_double_multiply`); the
+    libdecaf backend with its precomputed table for ``G * a`` and a
+    constant-time multiplication, or, for ``public=True``, with its
+    variable-time double multiplication.  ``public=True`` says both scalars
+    are public (verification), which lets a backend skip the protections a
+    secret scalar needs.  Same point either way.  Raises nothing.
     """
     bk = _current
     return Point._make(bk, bk.base_double_multiply(a % Q, point._rep(bk), b % _GROUP_ORDER,

@@ -197,15 +197,23 @@ def verify(
         )
     big_r_bytes, s_bytes = signature[:POINT_BYTES], signature[POINT_BYTES:]
     try:
-        big_r = Point.decode_rfc8032(big_r_bytes)
-    except InvalidPointError as exc:
-        raise SignaturePointError(f"R is not a point: {exc}") from exc
-    try:
         s = decode_canonical_scalar(s_bytes)
     except ValidationError as exc:
+        _check_r(big_r_bytes)  # R is checked first: a bad R is reported as such
         raise SignatureScalarError("S is not below q") from exc
     k = int.from_bytes(_shake(dom + big_r_bytes + a.encode() + message), "little") % Q
     # [S]B = R + [k]A, checked as [S]B + [-k]A = R: one double-base multiplication
-    # with public scalars (variable-time is fine for values anyone can see).
-    if base_mul_add(s, a, -k, public=True) != big_r:
+    # with public scalars (variable-time is fine for values anyone can see).  The
+    # encoding is one-to-one, so comparing encodings compares points, and R need
+    # not be decoded unless the signature fails (to say whether R was a point).
+    if base_mul_add(s, a, -k, public=True).encode() != big_r_bytes:
+        _check_r(big_r_bytes)
         raise SignatureMismatchError("the signature does not match this key and message")
+
+
+def _check_r(big_r_bytes: bytes) -> None:
+    """Raise :class:`SignaturePointError` unless ``R`` decodes (RFC 8032 §5.2.3)."""
+    try:
+        Point.decode_rfc8032(big_r_bytes)
+    except InvalidPointError as exc:
+        raise SignaturePointError(f"R is not a point: {exc}") from exc

@@ -196,19 +196,25 @@ def ring_sign(
     message: bytes,
     rng: Rng,
     domain: RingDomain = OTRV4_AUTH,
+    *,
+    public: Point | None = None,
 ) -> RingSignature:
     """``RSig(A_i, a_i, {A1, A2, A3}, m)`` (otrv4.md §"Authentication: RSig").
 
     ``secret`` is ``a_i`` (any integer; used mod ``q``); the signer's position
-    ``i`` is the first ring key equal to ``G * a_i``.  Draws five 57-byte
-    values from ``rng``, in the order ``t_i, c_j, c_k, r_j, r_k`` (``j < k``).
-    Raises :class:`SignerNotInRingError` if ``G * a_i`` is not in the ring and
+    ``i`` is the first ring key equal to ``A_i = G * a_i``.  A caller that holds
+    ``A_i`` already (a key pair) passes it as ``public`` and saves that
+    multiplication; it must be ``G * secret`` (with any other point the
+    signature would not verify).  Draws five 57-byte values from ``rng``, in
+    the order ``t_i, c_j, c_k, r_j, r_k`` (``j < k``).  Raises
+    :class:`SignerNotInRingError` if ``A_i`` is not in the ring and
     :class:`~otrv4.primitives.ed448.IdentityPointError` if a ring key is the
     identity (see the module docstring on key validation).  Nothing is drawn
     from ``rng`` if it raises.
     """
     _check_ring(ring)
-    public = base_mul(secret)
+    if public is None:
+        public = base_mul(secret)
     try:
         signer = ring.index(public)
     except ValueError:

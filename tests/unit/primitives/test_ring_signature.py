@@ -345,3 +345,15 @@ def test_verify_vectors_mutate_each_scalar_and_key(vectors: Vectors) -> None:
         assert f"{name} changed (+1 mod q)" in comments
     for n in (1, 2, 3):
         assert f"ring key A{n} replaced by another valid key" in comments
+
+
+def test_a_signer_that_passes_its_public_key_gets_the_same_signature(
+    keys: tuple[list[int], Ring, Point],
+) -> None:
+    """``public=G * a_i`` only saves the multiplication: same draws, same signature."""
+    secrets, ring, _ = keys
+    plain = ring_sign(secrets[1], ring, MESSAGE, DeterministicRng("public kwarg"))
+    given = ring_sign(secrets[1], ring, MESSAGE, DeterministicRng("public kwarg"),
+                      public=ring[1])
+    assert given == plain
+    ring_verify(ring, given, MESSAGE)
