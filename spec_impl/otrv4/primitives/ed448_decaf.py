@@ -8,7 +8,7 @@ the default when the shared library ``libdecaf.so.0`` loads (Debian and Ubuntu:
 libdecaf is the reference implementation of the Ed448-Goldilocks curve, by its
 author, from the library family libotr-ng (OTRv4's C implementation) uses
 through libgoldilocks.  Its scalar multiplications are constant-time, except
-:c:func:`decaf_448_base_double_scalarmul_non_secret`, which this module calls
+``decaf_448_base_double_scalarmul_non_secret``, which this module calls
 only when both scalars are public (signature and ring-signature verification).
 It is called through :mod:`ctypes`: nothing is compiled.  (One defect of
 libdecaf 1.0.2 is worked around: its non-secret double multiplication returns
