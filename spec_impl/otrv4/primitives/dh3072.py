@@ -376,20 +376,22 @@ def _openssl_power(base: int, exponent: int) -> int:
     given, so OpenSSL checks the peer value for range only; :func:`dh_shared_secret`
     has already checked subgroup membership), ``base`` the peer's public key.
     The private key's own public value is not used by the derivation; ``G`` is
-    passed as a placeholder.  ``cryptography`` marks finite-field DH as deprecated,
-    so its warning is silenced here; the gmpy2 path remains if it goes away.
+    passed as a placeholder.  ``cryptography`` marks finite-field DH as deprecated
+    (it warns when the module's classes are looked up), so the classes are looked
+    up once, with the warning silenced, and kept; the gmpy2 path remains if they
+    go away.
     """
     global _openssl_parameters
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if _openssl_parameters is None:
-            _openssl_parameters = _openssl.DHParameterNumbers(P, G)
-        numbers = _openssl_parameters
-        private = _openssl.DHPrivateNumbers(
-            exponent, _openssl.DHPublicNumbers(G, numbers)
-        ).private_key()
-        peer = _openssl.DHPublicNumbers(base, numbers).public_key()
-        return int.from_bytes(private.exchange(peer), "big")
+    if _openssl_parameters is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            numbers = _openssl.DHParameterNumbers(P, G)
+            _openssl_parameters = (numbers, _openssl.DHPublicNumbers, _openssl.DHPrivateNumbers,
+                                   _openssl.DHPublicNumbers(G, numbers))
+    numbers, public_numbers, private_numbers, placeholder = _openssl_parameters
+    private = private_numbers(exponent, placeholder).private_key()
+    peer = public_numbers(base, numbers).public_key()
+    return int.from_bytes(private.exchange(peer), "big")
 
 
 def secret_power(base: int, exponent: int) -> int:
