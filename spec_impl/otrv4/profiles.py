@@ -30,6 +30,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from .clock import Clock
 from .decisions import Decision, register
@@ -290,13 +291,17 @@ class ClientProfile:
 
     def signed_part(self) -> bytes:
         """The bytes the Ed448 signature covers (decision 6): count and typed fields."""
+        return self._signed_part
+
+    @cached_property
+    def _signed_part(self) -> bytes:  # a profile is immutable: encoded once (a DAKE asks 13 times)
         return encode_int(len(self.field_order)) + b"".join(
             encode_short(f) + self._field_value(f) for f in self.field_order
         )
 
     def encode(self) -> bytes:
         """The ``CLIENT-PROF`` wire encoding."""
-        return self.signed_part() + self.signature
+        return self._signed_part + self.signature
 
     @classmethod
     def read(cls, reader: Reader) -> ClientProfile:
@@ -467,6 +472,10 @@ class PrekeyProfile:
     def signed_part(self) -> bytes:
         """``owner tag || expiration || ED448-SHARED-PREKEY`` (§Create a Prekey Profile
         Signature)."""
+        return self._signed_part
+
+    @cached_property
+    def _signed_part(self) -> bytes:  # a profile is immutable: encoded once
         return (
             encode_int(self.owner_tag) + encode_long(self.expiration)
             + encode_typed_key(self.shared_prekey, KeyType.ED448_SHARED_PREKEY)
@@ -474,7 +483,7 @@ class PrekeyProfile:
 
     def encode(self) -> bytes:
         """The ``PREKEY-PROF`` wire encoding."""
-        return self.signed_part() + self.signature
+        return self._signed_part + self.signature
 
     @classmethod
     def read(cls, reader: Reader) -> PrekeyProfile:

@@ -383,3 +383,18 @@ def test_random_scalar_is_the_hashed_pruned_draw_mod_q() -> None:
         assert 2**447 <= pruned < 2**448
         assert value == pruned % Q
         assert 0 <= value < Q
+
+
+def test_without_libdecaf_the_probe_gives_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where ``libdecaf.so.0`` is missing (or misbehaves) the package falls back silently."""
+    import ctypes
+    import ctypes.util
+
+    from otrv4.primitives import ed448_decaf
+
+    def missing(name: str) -> None:
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(ctypes, "CDLL", missing)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    assert ed448_decaf.load() is None

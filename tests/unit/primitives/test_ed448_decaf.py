@@ -110,3 +110,15 @@ def test_the_identity_and_the_point_of_order_two_decode(decaf: DecafBackend) -> 
         Point.decode((1).to_bytes(57, "little"))
     with pytest.raises(ed448.SmallOrderPointError):
         Point.decode((P - 1).to_bytes(57, "little"))
+
+
+def test_a_library_that_fails_the_known_answers_is_not_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    genuine = DecafBackend.base_multiply
+
+    def wrong(self: DecafBackend, k: int) -> DecafPoint:
+        return self.negate(genuine(self, k))
+
+    monkeypatch.setattr(DecafBackend, "base_multiply", wrong)
+    assert ed448_decaf.load() is None
