@@ -1,6 +1,7 @@
 """Ed448-Goldilocks group arithmetic on pycryptodome's compiled ``EccPoint``.
 
-The fast backend behind :class:`otrv4.primitives.ed448.Point` (the default).
+The fast backend behind :class:`otrv4.primitives.ed448.Point` (the default when libdecaf,
+:mod:`otrv4.primitives.ed448_decaf`, is not installed).
 It computes exactly what :mod:`otrv4.primitives.ed448_ref` computes (the
 property tests hold the two against each other), with pycryptodome's C code
 (``Crypto.PublicKey.ECC.EccPoint`` on the curve ``"Ed448"``) doing additions
