@@ -181,10 +181,11 @@ class Inbound:
         sender = str(msg["from"])
         self._note_archive_id(msg)
         try:
-            el = to_lxml(msg.xml)
-            received = carriage.parse_message(el)
-            otr_els = el.findall(f"{{{NS_OTR4}}}otr")  # exactly one: parse_message checked
-            wrong = self.io.violations(otr_els[0], sender)
+            # read where slixmpp parsed it; only <otr/> is copied, for the schema check
+            received = carriage.parse_message(msg.xml)
+            otr_el = msg.xml.find(f"{{{NS_OTR4}}}otr")  # exactly one: parse_message checked
+            wrong = (self.io.violations(to_lxml(otr_el, subtree=True), sender)
+                     if otr_el is not None else None)
             if wrong:
                 raise carriage.MalformedOtrElementError(wrong)
         except (OTRError, etree.LxmlError) as exc:

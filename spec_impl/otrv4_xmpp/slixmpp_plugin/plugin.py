@@ -82,6 +82,7 @@ class XEP_OTR4(TrustCommands, BasePlugin):
             trust=make_trust(self.config, self.clock, self.store))
         self.validator: StanzaValidator = self.config.get("validator") or StanzaValidator()
         self._io = StanzaIO(self.xmpp, self.validator)
+        self._io.attach()
         self._directory = DeviceDirectory(self._io, self._device, self.config)
         self._prekeys = PrekeyAgent(self._io, self._device, self.config)
         self._delivery = Delivery(self._io, self._device)
@@ -109,6 +110,7 @@ class XEP_OTR4(TrustCommands, BasePlugin):
                 self.start, self._on_disconnected, d.on_devices_event)
 
     def plugin_end(self) -> None:
+        self._io.detach()
         self.xmpp.remove_handler("OTRv4 message")
         self.xmpp.remove_handler("OTRv4 text body")
         for event, handler in zip(_EVENTS, self._handlers(), strict=True):
