@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from slixmpp import JID
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins import BasePlugin
-from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
 from otrv4.clock import Clock, SystemClock
@@ -97,9 +97,9 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         self._ready = asyncio.Event()
         self._features_added = getattr(self, "_features_added", False)
         register_stanzas()
-        self.xmpp.register_handler(CoroutineCallback(
+        self.xmpp.register_handler(Callback(
             "OTRv4 message", StanzaPath("message/otr4"), self._inbound.on_otr_message))
-        self.xmpp.register_handler(CoroutineCallback(
+        self.xmpp.register_handler(Callback(
             "OTRv4 text body", StanzaPath("message/body"), self._inbound.on_body))
         for event, handler in zip(_EVENTS, self._handlers(), strict=True):
             self.xmpp.add_event_handler(event, handler)
