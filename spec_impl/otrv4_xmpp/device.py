@@ -11,6 +11,7 @@ device engine (:mod:`otrv4_xmpp.engine`) holds them; the state store
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from otrv4 import dake
 from otrv4.clock import Clock
@@ -105,6 +106,11 @@ class DeviceIdentity:
         return SharedPrekey(self.prekey_profile, self.shared_prekey)
 
 
+#: format_fingerprint, remembered: a pair's fingerprint is read on every message it
+#: sends or receives (trust checks and events).
+_formatted = lru_cache(maxsize=1024)(format_fingerprint)
+
+
 @dataclass
 class PairSession:
     """The conversation with one device of one account: its state machine and the full
@@ -149,4 +155,4 @@ class PairSession:
     def fingerprint(self) -> str:
         """The peer device's fingerprint, formatted for people ("" before a DAKE)."""
         fp = self.session.their_fingerprint
-        return format_fingerprint(fp) if fp else ""
+        return _formatted(fp) if fp else ""

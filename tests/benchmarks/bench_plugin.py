@@ -16,11 +16,19 @@ of the per-round ratios with its spread, and a VERDICT line for the targets of
 issue 15 (<= 2x plaintext for one device, <= 3x for four).  Completion is
 signalled by the event handlers (no polling).  The DAKE times and stanza sizes
 go into the JSON (``build/bench/plugin.json``) as a series.
+
+Where the time goes: for each kind, the CPU time per message of the clients'
+process and of Prosody (from ``/proc``, Linux only) over the measured rounds is
+printed under each figure and kept in the series.  Every client runs in this one
+process and event loop, so the devices' receiving work adds up in the latency;
+the CPU split tells that apart from the server's work and from waiting on a
+loaded machine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -66,16 +74,63 @@ class Arrivals:
             fut.set_result(None)
 
 
+class CpuClock:
+    """CPU seconds used so far by this process and by the server's process (``None``
+    where ``/proc`` cannot tell)."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.stat = Path(f"/proc/{server_pid}/stat") if server_pid else None
+        self.tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def server(self) -> float | None:
+        try:
+            fields = self.stat.read_text().rsplit(")", 1)[1].split() if self.stat else None
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self.tick if fields else None
+
+    def now(self) -> tuple[float, float | None]:
+        return time.process_time(), self.server()
+
+
+class CpuUse:
+    """CPU seconds and messages of one kind over the measured rounds."""
+
+    def __init__(self) -> None:
+        self.client = 0.0
+        self.server: float | None = 0.0
+        self.messages = 0
+
+    def add(self, before: tuple[float, float | None], after: tuple[float, float | None],
+            count: int) -> None:
+        self.client += after[0] - before[0]
+        if self.server is not None and before[1] is not None and after[1] is not None:
+            self.server += after[1] - before[1]
+        else:
+            self.server = None
+        self.messages += count
+
+    def per_message_ms(self) -> dict[str, float | None]:
+        n = max(self.messages, 1)
+        return {"client_cpu_ms": self.client * 1e3 / n,
+                "server_cpu_ms": None if self.server is None else self.server * 1e3 / n}
+
+
 async def timed(send: Callable[[str], Awaitable[Any]], arrivals: Arrivals,
-                label: str, count: int) -> float:
-    """Milliseconds per message over ``count`` messages sent one after the other."""
+                label: str, count: int, cpu: tuple[CpuClock, CpuUse] | None = None) -> float:
+    """Milliseconds per message over ``count`` messages sent one after the other (and
+    the CPU they took added to ``cpu``)."""
+    before = cpu[0].now() if cpu else None
     start = time.perf_counter()
     for i in range(count):
         text = f"{label} {i}"
         done = arrivals.expect(text)
         await send(text)
         await asyncio.wait_for(done, 10)
-    return (time.perf_counter() - start) * 1e3 / count
+    elapsed = (time.perf_counter() - start) * 1e3 / count
+    if cpu and before:
+        cpu[1].add(before, cpu[0].now(), count)
+    return elapsed
 
 
 async def measure(server: ProsodyServer, n: int) -> dict[str, Any]:
@@ -113,18 +168,30 @@ async def measure(server: ProsodyServer, n: int) -> dict[str, Any]:
     await timed(send_plain, plain, "plain warm-up", WARMUP)
     ours: list[float] = []
     peer: list[float] = []
+    clock = CpuClock(server.process.pid if server.process else None)
+    ours_cpu, peer_cpu = (clock, CpuUse()), (clock, CpuUse())
     for r in range(harness.ROUNDS):
         if r % 2:
-            peer.append(await timed(send_plain, plain, f"plain {r}", PER_ROUND))
-            ours.append(await timed(send_otr, otr, f"otr {r}", PER_ROUND))
+            peer.append(await timed(send_plain, plain, f"plain {r}", PER_ROUND, peer_cpu))
+            ours.append(await timed(send_otr, otr, f"otr {r}", PER_ROUND, ours_cpu))
         else:
-            ours.append(await timed(send_otr, otr, f"otr {r}", PER_ROUND))
-            peer.append(await timed(send_plain, plain, f"plain {r}", PER_ROUND))
+            ours.append(await timed(send_otr, otr, f"otr {r}", PER_ROUND, ours_cpu))
+            peer.append(await timed(send_plain, plain, f"plain {r}", PER_ROUND, peer_cpu))
     errors = sum(len(c.errors) for c in (juliet, *romeos))
     for c in (juliet, *romeos):
         await c.go_offline()
     return {"dake_ms": dake, "ours": ours, "peer": peer, "stanza_bytes": size,
-            "otr4_errors": errors}
+            "otr4_errors": errors, "ours_cpu": ours_cpu[1].per_message_ms(),
+            "peer_cpu": peer_cpu[1].per_message_ms()}
+
+
+def cpu_line(ours: dict[str, float | None], peer: dict[str, float | None]) -> str:
+    """Where the time went, per message: the clients' and the server's CPU."""
+    def ms(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.2f} ms"
+    return (f"        CPU per message, ours vs plaintext: clients {ms(ours['client_cpu_ms'])} vs "
+            f"{ms(peer['client_cpu_ms'])}; Prosody {ms(ours['server_cpu_ms'])} vs "
+            f"{ms(peer['server_cpu_ms'])}")
 
 
 async def main(folder: Path) -> None:
@@ -145,10 +212,12 @@ async def main(folder: Path) -> None:
             note=f"send_message until every device decrypted it; stanza {r['stanza_bytes']} B; "
                  f"{n} interactive DAKEs took {r['dake_ms']:.0f} ms")
         print(c.line(), flush=True)
+        print(cpu_line(r["ours_cpu"], r["peer_cpu"]), flush=True)
         report.add(c)
         rows.append({"devices": n, "dake_ms": r["dake_ms"], "stanza_bytes": r["stanza_bytes"],
                      "otr_ms": statistics.median(r["ours"]),
-                     "plain_ms": statistics.median(r["peer"]), "otr4_errors": r["otr4_errors"]})
+                     "plain_ms": statistics.median(r["peer"]), "otr4_errors": r["otr4_errors"],
+                     "otr_cpu": r["ours_cpu"], "plain_cpu": r["peer_cpu"]})
     report.series["plugin"] = rows
     report.notes.append("Latency on one machine: the clients share one event loop and "
                         "process; Prosody runs alongside. Times depend on the load.")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import copy
+import itertools
+import re
+from xml.etree import ElementTree as ET
 
 import pytest
 from lxml import etree
@@ -184,3 +187,23 @@ def test_tag_text() -> None:
     assert c.parse_tag("00000000", allow_zero=True) == 0
     with pytest.raises(c.InvalidTagTextError):
         c.parse_tag("00000000")
+
+
+def test_padded_base64_check_means_the_group_pattern() -> None:
+    """The length-and-alphabet check takes exactly the strings of the group-by-group
+    pattern (every string of up to 8 characters over a small alphabet)."""
+    groups = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+    for n in range(9):
+        for chars in itertools.product("A/=-", repeat=n):
+            text = "".join(chars)
+            expected = len(text) >= 4 and groups.fullmatch(text) is not None
+            assert c.is_padded_base64(text) is expected, text
+
+
+def test_parse_reads_a_standard_library_tree(data_otr: tuple[c.OtrElement, int, int]) -> None:
+    """parse_message reads the tree slixmpp parsed (xml.etree) as it reads lxml's."""
+    otr, _, _ = data_otr
+    el = c.build_message(otr, sender="juliet@capulet.lit/balcony", to="romeo@montague.lit",
+                         stanza_id="m1")
+    text = etree.tostring(el)
+    assert c.parse_message(ET.fromstring(text)) == c.parse_message(etree.fromstring(text))

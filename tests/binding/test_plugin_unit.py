@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from xml.etree import ElementTree as etree_std
 
 import pytest
 from lxml import etree
@@ -135,6 +136,35 @@ class PluginTest(PluginBase):
         validator = full_validator()
         if validator is not None:
             assert validator.validate_elements([reply]) == []
+
+    def test_a_sent_stanza_goes_out_as_the_text_lxml_made(self) -> None:
+        """The stanza is serialized once, by lxml (slixmpp's serializer would leave out
+        the stream's default namespace on the root), and goes through the send queue."""
+        identity = self.romeo.start_dake(ME).payloads[0]
+        self.recv(self.otr_stanza(identity, 0))
+        self.wait_for_send_queue()
+        socket: Any = self.xmpp.socket
+        raw = socket.next_sent(0.2)
+        text = raw if isinstance(raw, str) else raw.decode()
+        assert text.startswith('<message xmlns="jabber:client" ')
+        parsed = etree.fromstring(text)
+        assert etree.tostring(parsed, encoding="utf-8").decode() == text
+        assert peek_message_type(self.payload_of(parsed)) is MessageType.AUTH_R
+
+    def test_an_outgoing_filter_that_changes_the_stanza_is_honoured(self) -> None:
+        """A filter of another plugin that adds to the stanza: slixmpp serializes the
+        changed stanza, nothing of it is lost."""
+        def add_marker(stanza: Any) -> Any:
+            if stanza.xml.tag == "{jabber:client}message":
+                stanza.xml.append(etree_std.Element("{urn:example:filter}marker"))
+            return stanza
+        self.xmpp.add_filter("out", add_marker)
+        identity = self.romeo.start_dake(ME).payloads[0]
+        self.recv(self.otr_stanza(identity, 0))
+        reply = self.sent()
+        assert reply is not None
+        assert reply.find("{urn:example:filter}marker") is not None
+        assert peek_message_type(self.payload_of(reply)) is MessageType.AUTH_R
 
     def test_groupchat_otr_is_ignored_unanswered_and_reported(self) -> None:
         """Binding §Group Chat: nothing is processed or sent; the user is told."""

@@ -19,7 +19,6 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from lxml import etree
 from slixmpp.stanza import Message
 
 from otrv4.encoding import read_instance_tags
@@ -99,9 +98,7 @@ class Delivery:
         el = carriage.build_message(carriage.OtrElement.of(self.device.instance_tag, payloads),
                                     sender=self.io.full, to=to, stanza_id=stanza_id)
         self.io.check_outgoing(el)
-        size = len(etree.tostring(el))
-        self.io.send(el)
-        return stanza_id, size
+        return stanza_id, self.io.send(el)
 
     def send_compat(self, full_jid: str, data: bytes) -> None:
         """``data`` as an encoded message in a ``<body/>`` (binding §Compatibility)."""

@@ -8,6 +8,10 @@ and checked against the schemas here, admitted or dropped by
 text in ``<body/>`` from clients that know only otrv4.md is reassembled from
 fragments and admitted the same way.  What the engine produced goes out through
 :class:`~.delivery.Delivery`.
+
+The handlers are synchronous: nothing in them waits, so slixmpp runs them as
+the stanza is parsed instead of scheduling a task for each stanza (every
+message with a ``<body/>`` reaches :meth:`Inbound.on_body`).
 """
 
 from __future__ import annotations
@@ -80,13 +84,13 @@ class Inbound:
 
     # -- handlers -----------------------------------------------------------------------------
 
-    async def on_otr_message(self, stanza: StanzaBase) -> None:
+    def on_otr_message(self, stanza: StanzaBase) -> None:
         """A message with ``<otr/>``: live, or from offline storage when delayed."""
         msg = cast(Message, stanza)
         if self._groupchat(msg):
             return
         delayed = msg.xml.find(f"{{{NS_DELAY}}}delay") is not None
-        await self.process(msg, Path.OFFLINE if delayed else Path.LIVE)
+        self.process(msg, Path.OFFLINE if delayed else Path.LIVE)
 
     def _groupchat(self, msg: Message) -> bool:
         """Binding §Group Chat: tell the user an encrypted message went to a room; never
@@ -98,24 +102,24 @@ class Inbound:
                                         f"({dropped.reason.value})")
         return True
 
-    async def on_carbon_received(self, msg: Message) -> None:
+    def on_carbon_received(self, msg: Message) -> None:
         """A carbon of a message another device of the account received."""
-        await self._carbon(msg, msg["carbon_received"])
+        self._carbon(msg, msg["carbon_received"])
 
-    async def on_carbon_sent(self, msg: Message) -> None:
+    def on_carbon_sent(self, msg: Message) -> None:
         """A carbon of a message another device of the account sent."""
-        await self._carbon(msg, msg["carbon_sent"])
+        self._carbon(msg, msg["carbon_sent"])
 
-    async def _carbon(self, outer: Message, inner: Message) -> None:
+    def _carbon(self, outer: Message, inner: Message) -> None:
         if inner.xml.find(f"{{{NS_OTR4}}}otr") is None:
             return
         dropped = admit_carbon(str(outer["from"]), self.io.bare)
         if dropped is not None:
             self._log_drop(str(outer["from"]), Path.CARBON, dropped)
             return
-        await self.process(inner, Path.CARBON)
+        self.process(inner, Path.CARBON)
 
-    async def on_body(self, stanza: StanzaBase) -> None:
+    def on_body(self, stanza: StanzaBase) -> None:
         """Compatibility (binding §Compatibility): a message without ``<otr/>`` whose body
         is OTR text, from a client that knows only otrv4.md.  Encoded messages are
         processed between this device and that full JID only, live only, addressed
@@ -174,17 +178,18 @@ class Inbound:
 
     # -- receiving ----------------------------------------------------------------------------
 
-    async def process(self, msg: Message, path: Path) -> None:
+    def process(self, msg: Message, path: Path) -> None:
         """One stanza with ``<otr/>`` that arrived by ``path``: parse, check against the
         schemas, admit, and hand the payload for this device to the engine.  Every
         failure is reported (``otr4_error``) or logged; nothing is raised."""
         sender = str(msg["from"])
         self._note_archive_id(msg)
         try:
-            el = to_lxml(msg.xml)
-            received = carriage.parse_message(el)
-            otr_els = el.findall(f"{{{NS_OTR4}}}otr")  # exactly one: parse_message checked
-            wrong = self.io.violations(otr_els[0], sender)
+            # read where slixmpp parsed it; only <otr/> is copied, for the schema check
+            received = carriage.parse_message(msg.xml)
+            otr_el = msg.xml.find(f"{{{NS_OTR4}}}otr")  # exactly one: parse_message checked
+            wrong = (self.io.violations(to_lxml(otr_el, subtree=True), sender)
+                     if otr_el is not None else None)
             if wrong:
                 raise carriage.MalformedOtrElementError(wrong)
         except (OTRError, etree.LxmlError) as exc:
@@ -234,7 +239,7 @@ class Inbound:
                 after = result["mam_result"]["id"] or after
                 inner = result["mam_result"]["forwarded"]["stanza"]
                 if inner.xml.find(f"{{{NS_OTR4}}}otr") is not None:
-                    await self.process(inner, Path.MAM)
+                    self.process(inner, Path.MAM)
                 count += 1
             if after is not None:  # a page done: a restart resumes after it
                 self.device.engine.set_note("archive-position", after, sync=False)

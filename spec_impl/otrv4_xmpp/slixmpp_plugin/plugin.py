@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from slixmpp import JID
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins import BasePlugin
-from slixmpp.xmlstream.handler import CoroutineCallback
+from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
 from otrv4.clock import Clock, SystemClock
@@ -82,6 +82,7 @@ class XEP_OTR4(TrustCommands, BasePlugin):
             trust=make_trust(self.config, self.clock, self.store))
         self.validator: StanzaValidator = self.config.get("validator") or StanzaValidator()
         self._io = StanzaIO(self.xmpp, self.validator)
+        self._io.attach()
         self._directory = DeviceDirectory(self._io, self._device, self.config)
         self._prekeys = PrekeyAgent(self._io, self._device, self.config)
         self._delivery = Delivery(self._io, self._device)
@@ -96,9 +97,9 @@ class XEP_OTR4(TrustCommands, BasePlugin):
         self._ready = asyncio.Event()
         self._features_added = getattr(self, "_features_added", False)
         register_stanzas()
-        self.xmpp.register_handler(CoroutineCallback(
+        self.xmpp.register_handler(Callback(
             "OTRv4 message", StanzaPath("message/otr4"), self._inbound.on_otr_message))
-        self.xmpp.register_handler(CoroutineCallback(
+        self.xmpp.register_handler(Callback(
             "OTRv4 text body", StanzaPath("message/body"), self._inbound.on_body))
         for event, handler in zip(_EVENTS, self._handlers(), strict=True):
             self.xmpp.add_event_handler(event, handler)
@@ -109,6 +110,7 @@ class XEP_OTR4(TrustCommands, BasePlugin):
                 self.start, self._on_disconnected, d.on_devices_event)
 
     def plugin_end(self) -> None:
+        self._io.detach()
         self.xmpp.remove_handler("OTRv4 message")
         self.xmpp.remove_handler("OTRv4 text body")
         for event, handler in zip(_EVENTS, self._handlers(), strict=True):

@@ -136,9 +136,10 @@ class Devices(ElementBase):
     interfaces: ClassVar[set[str]] = set()
 
 
-def to_lxml(xml: ET.Element, xmlns: str = "") -> etree._Element:
+def to_lxml(xml: ET.Element, xmlns: str = "", *, subtree: bool = False) -> etree._Element:
     """The same element as an lxml tree (for :class:`StanzaValidator` and the
-    binding's lxml parsers), with clean default namespaces.
+    binding's lxml parsers), with clean default namespaces.  ``subtree``: ``xml`` is
+    an element inside a stanza (its tail is its parent's text and is left out).
 
     A stanza as slixmpp parses it (every element namespaced, attributes
     unqualified or ``xml:``) is copied element by element, without serializing
@@ -146,6 +147,8 @@ def to_lxml(xml: ET.Element, xmlns: str = "") -> etree._Element:
     parser, which gives the same tree (and raises
     :class:`lxml.etree.XMLSyntaxError` for what XML cannot hold)."""
     del xmlns
+    if subtree and xml.tail:
+        xml = _without_tail(xml)
     try:
         copied = _copy(xml, "", None)
     except ValueError:  # text or an attribute XML cannot hold: the parser reports it
@@ -155,6 +158,14 @@ def to_lxml(xml: ET.Element, xmlns: str = "") -> etree._Element:
     text = tostring(xml)
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     return etree.fromstring(text.encode("utf-8"), parser)
+
+
+def _without_tail(xml: ET.Element) -> ET.Element:
+    """A shallow copy of ``xml`` (same attributes, text and children) without its tail."""
+    el = ET.Element(xml.tag, xml.attrib)
+    el.text = xml.text
+    el.extend(xml)
+    return el
 
 
 def _copy(xml: ET.Element, parent_ns: str,

@@ -3,11 +3,20 @@ answer, check outgoing stanzas against the schemas, report errors.
 
 The bottom of the plugin: it knows slixmpp and the validator, and nothing of
 the OTRv4 state.
+
+Sending serializes a stanza once, with lxml: slixmpp's own serializer escapes
+text character by character, which for the kilobytes of base64 in an
+``<otr/>`` element costs more than the rest of sending.  The stanza still goes
+through slixmpp's send queue and its outgoing filters (stream management
+counts it, other plugins may add to it); a last filter (:meth:`StanzaIO.attach`)
+writes the text lxml made, or leaves the stanza to slixmpp's serializer when an
+earlier filter changed it.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -15,6 +24,7 @@ from lxml import etree
 from slixmpp import JID
 from slixmpp.basexmpp import BaseXMPP
 from slixmpp.stanza import Iq
+from slixmpp.xmlstream import StanzaBase
 
 from ..namespaces import NS_DEVICES, NS_OTR4
 from ..validation import StanzaValidator
@@ -30,6 +40,22 @@ log = logging.getLogger(__name__)
 IQ_TIMEOUT = 20
 
 
+class _Prepared:
+    """The text lxml made for a stanza, and what the stanza looked like then."""
+
+    __slots__ = ("attrib", "children", "text")
+
+    def __init__(self, text: bytes, children: int, attrib: dict[str, str]) -> None:
+        self.text = text
+        self.children = children
+        self.attrib = attrib
+
+    def unchanged(self, xml: ET.Element) -> bool:
+        """Whether ``xml`` still has the attributes and the number of children it had
+        (the filters of slixmpp's plugins add children or attributes to the stanza)."""
+        return len(xml) == self.children and xml.attrib == self.attrib
+
+
 class StanzaIO:
     """The stream of one plugin instance (``xmpp``) and the ``validator`` its stanzas
     are checked with."""
@@ -37,6 +63,26 @@ class StanzaIO:
     def __init__(self, xmpp: BaseXMPP, validator: StanzaValidator) -> None:
         self.xmpp = xmpp
         self.validator = validator
+        self._prepared: weakref.WeakKeyDictionary[ET.Element, _Prepared] = (
+            weakref.WeakKeyDictionary())
+
+    def attach(self) -> None:
+        """Add the outgoing filter that writes the stanzas :meth:`send` serialized (the
+        last of slixmpp's filters when the plugin starts)."""
+        self.xmpp.add_filter("out_sce", self._write_prepared)
+
+    def detach(self) -> None:
+        """Remove the filter :meth:`attach` added."""
+        self.xmpp.del_filter("out_sce", self._write_prepared)
+
+    def _write_prepared(self, stanza: StanzaBase) -> StanzaBase | None:
+        """The stanza's lxml text goes out as it is, unless a filter replaced or changed
+        the stanza (its attributes or its children): then slixmpp serializes it."""
+        prepared = self._prepared.pop(stanza.xml, None)
+        if prepared is None or not prepared.unchanged(stanza.xml):
+            return stanza
+        self.xmpp.send_raw(prepared.text)
+        return None
 
     @property
     def full(self) -> str:
@@ -57,9 +103,14 @@ class StanzaIO:
         """A fresh stanza id."""
         return str(self.xmpp.new_id())
 
-    def send(self, el: etree._Element) -> None:
-        """Send a message stanza built with lxml."""
-        self.xmpp.Message(xml=ET.fromstring(etree.tostring(el))).send()
+    def send(self, el: etree._Element) -> int:
+        """Send a message stanza built with lxml; returns its size in bytes (UTF-8), as
+        lxml serialized it once for the stream (see the module's notes)."""
+        text = etree.tostring(el, encoding="utf-8")
+        msg = self.xmpp.Message(xml=ET.fromstring(text))
+        self._prepared[msg.xml] = _Prepared(text, len(msg.xml), dict(msg.xml.attrib))
+        msg.send()
+        return len(text)
 
     async def send_iq(self, el: etree._Element) -> etree._Element:
         """Send an IQ built with lxml and return its result.  Raises
