@@ -24,6 +24,9 @@ expiration times.  Deciding what is valid is the server's job
 :class:`SqliteStorage` is the default: one file, durable (WAL journal,
 ``synchronous=FULL``), safe across threads and processes; a retrieval is one
 ``BEGIN IMMEDIATE`` transaction whose deletes use ``DELETE … RETURNING``.
+SQLite has one writer at a time and each commit flushes the WAL while it
+holds the write lock, so retrievals are serial however many processes share
+the file: about one per flush of the disk.
 :class:`InMemoryStorage` is for tests and examples.  Several instances of
 the service (distinct components of one domain, see the XEP's "Several
 Instances") share one PostgreSQL database through
@@ -32,7 +35,9 @@ Instances") share one PostgreSQL database through
 a storage URL.
 
 The storage also keeps the retrieval rate limit (:meth:`Storage.admit_retrieval`),
-so that a limit holds across every instance sharing the store.
+so that a limit holds across every instance sharing the store; the server
+retrieves with :meth:`Storage.retrieve`, the admission and the retrieval in
+one step (one transaction, one commit to flush, on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations

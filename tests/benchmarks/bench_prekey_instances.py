@@ -27,16 +27,21 @@ each row is followed by the figures that say what bound it, which hold under loa
 time per retrieval of the instances (their process time) and of the database (every
 PostgreSQL process, from ``/proc``), commits per second and WAL flushes per commit
 (``pg_stat_database``, ``pg_stat_wal``), the share of time the WAL device was busy
-flushing (``wal_sync_time``), and how busy the machine's cores were (``/proc/stat``,
+flushing (``wal_sync_time``), the time one 8 kB write and ``fdatasync`` took just before
+the run (SQLite's commits take turns, one flush each: about one retrieval per flush at
+most, however many instances), and how busy the machine's cores were (``/proc/stat``,
 other users' work included).  The last word says whether the run was CPU-bound (the
-cores were saturated), flush-bound (the WAL device was flushing all the time), bound by
-the instances (each process close to one core: Python's GIL) or by latency.
+cores were saturated, mostly by the run itself), CPU-starved (saturated by other users'
+work), flush-bound (the WAL device was flushing all the time), bound by the instances
+(each process close to one core: Python's GIL) or by latency; and the line gives the
+ceiling the CPU puts on the ratio: the cores divided by those one instance kept busy.
 
 ``BENCH_PREKEY_SIZES=100000`` limits the sizes; ``BENCH_PREKEY_SECONDS`` (5) is the
 length of each run, ``BENCH_PREKEY_ROUNDS`` (3) how many times the one-instance and
 two-instance runs alternate (the best rate of each is kept and the median of the CPU
-figures: the machine is shared).  The per-operation rows (proofs, publication, one
-retrieval, the scaling figure) are in ``bench_prekey.py``.
+figures: the machine is shared); ``BENCH_PREKEY_PG_SETTINGS=commit_delay=0,…`` changes
+PostgreSQL settings (to compare with the recommended ones).  The per-operation rows
+(proofs, publication, one retrieval, the scaling figure) are in ``bench_prekey.py``.
 """
 
 from __future__ import annotations
@@ -389,10 +394,16 @@ def flush_ms(folder: Path, count: int = 40) -> float:
     return statistics.median(times) * 1000
 
 
+def cores_used(run: Run) -> float:
+    """How many cores the run's own processes (instances and database) kept busy."""
+    return run.rate * (run.instance_cpu_ms + (run.database_cpu_ms or 0.0)) / 1000
+
+
 def bound(run: Run) -> str:
     """What limited a run, from its figures (see the module docstring)."""
-    if run.machine_busy >= 0.9:
-        return "CPU-bound"
+    if run.machine_busy >= 0.9:  # no core to spare: ours, or other users' work?
+        ours = cores_used(run) / (os.cpu_count() or 1)
+        return "CPU-bound" if ours >= run.machine_busy / 2 else "CPU-starved by other load"
     if run.flush_busy is not None and run.flush_busy >= 0.8:
         return "flush-bound"
     if run.flush_busy is None and run.flush_ms is not None \
@@ -421,7 +432,7 @@ def diagnosis(one: Run, two: Run) -> str:
     parts.append(f"cores per instance {pair('.2f', one.instance_cores, two.instance_cores)}")
     parts.append(f"machine busy {pair('.0%', one.machine_busy, two.machine_busy)}")
     cores = os.cpu_count() or 1
-    used = one.rate * (one.instance_cpu_ms + (one.database_cpu_ms or 0.0)) / 1000
+    used = cores_used(one)
     parts.append(f"one instance used {used:.1f} of {cores} cores, so the CPU allows 2/1 "
                  f"up to {min(2.0, cores / max(used, 1e-9)):.2f}x here")
     if one.short or two.short:
@@ -467,7 +478,10 @@ def bench_instances(tmp: Path) -> None:
         print("PostgreSQL: not installed (apt-get install postgresql; pip install psycopg): "
               "measured on SQLite only")
     else:
-        pg = PostgresServer(pg_bin, fsync=True, settings={"track_wal_io_timing": "on"})
+        extra = dict(kv.split("=", 1) for kv in
+                     os.environ.get("BENCH_PREKEY_PG_SETTINGS", "").split(",") if kv)
+        pg = PostgresServer(pg_bin, fsync=True,
+                            settings={"track_wal_io_timing": "on", **extra})
         pg.start()
     print(f"\nretrievals through PrekeyServer.handle (query -> retrieval of "
           f"{DEVICES_PER_IDENTITY} ensembles, rate limit in the storage), {threads} worker "
