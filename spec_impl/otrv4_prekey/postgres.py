@@ -16,14 +16,23 @@ service on one database, from several processes or hosts:
   (so that two publications of one device cannot both pass the
   ``max_stored`` check); a process killed in the middle leaves nothing, the
   server rolls the transaction back when the connection drops;
-* **the rate limit is in the database** (:meth:`PostgresStorage.admit_retrieval`,
-  one call of a PL/pgSQL function under a per-requester advisory lock), so
-  it holds across instances; its table is ``UNLOGGED``: recording a retrieval
-  waits for no disk flush, and a database crash merely forgets the last
-  minute's counts;
+* **the rate limit is in the database**, so that it holds across instances:
+  one row per requester, in an ``UNLOGGED`` table (a database crash merely
+  forgets the last minute's counts), with the number of retrievals admitted
+  in each second of the window; an admission is one upsert that locks the
+  requester's row, so two instances admitting one requester decide one after
+  the other on the latest counts;
+* **a retrieval under the rate limit is one statement**
+  (:meth:`PostgresStorage.retrieve`): the admission and the take above, in
+  one transaction, one round trip and one commit; an admission is recorded
+  exactly when its retrieval is;
 * a retrieval's delete is committed durably (``synchronous_commit`` as the
   server has it, ``on`` by default) before its answer leaves: a Prekey message
-  that was served must not come back after a crash;
+  that was served must not come back after a crash.  Commits of concurrent
+  retrievals share a WAL flush (PostgreSQL's group commit); the operations
+  guide gives the server settings that help it (``commit_delay``);
+* statements are prepared on their first execution on a connection and
+  results come in binary (no hex text for the ``bytea`` values);
 * the schema is created on first use, under an advisory lock (instances that
   start together do not race on ``CREATE TABLE``).
 
@@ -77,32 +86,40 @@ CREATE TABLE IF NOT EXISTS prekey_messages (
     identity TEXT NOT NULL, tag BIGINT NOT NULL, identifier BIGINT NOT NULL, data BYTEA NOT NULL,
     PRIMARY KEY (identity, tag, seq),
     UNIQUE (identity, tag, identifier));
-CREATE UNLOGGED TABLE IF NOT EXISTS retrievals (requester TEXT NOT NULL, at BIGINT NOT NULL);
-CREATE INDEX IF NOT EXISTS retrievals_requester ON retrievals (requester, at);
-CREATE OR REPLACE FUNCTION otr4_admit_retrieval(p_requester TEXT, p_now BIGINT,
-                                                p_limit INTEGER, p_window BIGINT)
-RETURNS BOOLEAN LANGUAGE plpgsql AS $$
-DECLARE seen INTEGER;
-BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('otr4-rate:' || p_requester, 0));
-    DELETE FROM retrievals WHERE requester = p_requester AND at <= p_now - p_window;
-    SELECT count(*) INTO seen FROM retrievals WHERE requester = p_requester;
-    IF seen >= p_limit THEN
-        RETURN FALSE;
-    END IF;
-    INSERT INTO retrievals (requester, at) VALUES (p_requester, p_now);
-    RETURN TRUE;
-END $$;
+CREATE UNLOGGED TABLE IF NOT EXISTS retrieval_windows (
+    requester TEXT PRIMARY KEY, secs BIGINT[] NOT NULL, counts BIGINT[] NOT NULL);
 """
 
-# One statement: lock and delete the oldest free Prekey message of every device
-# that has both profiles unexpired, and return it with the profiles.
-_TAKE: Final = """
-WITH devices AS (
+# The rate limit, one statement: a requester's row holds how many retrievals were
+# admitted in each second of the window (at most 60 buckets); the upsert locks that row,
+# so concurrent admissions of one requester, from any instance, are decided one after
+# the other on the latest counts.  Admitted: the row is written and returned; refused:
+# no row is returned and nothing changes.
+_ADMIT: Final = """
+INSERT INTO retrieval_windows AS w (requester, secs, counts)
+SELECT %(requester)s, ARRAY[%(now)s::bigint], ARRAY[1::bigint] WHERE %(limit)s > 0
+ON CONFLICT (requester) DO UPDATE SET (secs, counts) = (
+    SELECT array_agg(s ORDER BY s), array_agg(n ORDER BY s)
+    FROM (SELECT s, sum(n)::bigint AS n
+          FROM (SELECT s, n FROM unnest(w.secs, w.counts) AS u(s, n)
+                WHERE s > %(now)s - %(window)s
+                UNION ALL SELECT %(now)s, 1) AS b
+          GROUP BY s) AS g)
+WHERE (SELECT coalesce(sum(n), 0) FROM unnest(w.secs, w.counts) AS u(s, n)
+       WHERE s > %(now)s - %(window)s) < %(limit)s
+RETURNING 1
+"""
+
+# Lock and delete the oldest free Prekey message of every device that has both
+# profiles unexpired, and return it with the profiles.  ``{gate}`` is empty for a
+# retrieval without the rate limit, or makes the devices depend on the admission.
+_TAKE_CTES: Final = """
+devices AS (
     SELECT c.tag, c.data AS cp, p.data AS pp
     FROM client_profiles AS c
     JOIN prekey_profiles AS p ON p.identity = c.identity AND p.tag = c.tag
     WHERE c.identity = %(identity)s AND c.expiration >= %(now)s AND p.expiration >= %(now)s
+    {gate}
 ), chosen AS (
     SELECT d.tag, m.seq
     FROM devices AS d
@@ -117,11 +134,26 @@ WITH devices AS (
     USING chosen
     WHERE pm.identity = %(identity)s AND pm.tag = chosen.tag AND pm.seq = chosen.seq
     RETURNING pm.tag, pm.data
-)
+)"""
+
+_TAKE: Final = ("WITH" + _TAKE_CTES.format(gate="") + """
 SELECT d.tag, d.cp, d.pp, taken.data
 FROM taken JOIN devices AS d ON d.tag = taken.tag
 ORDER BY d.tag
-"""
+""")
+
+# A retrieval under the rate limit, one statement and one transaction: the admission
+# (as in _ADMIT) and, only when it admits, the take (as in _TAKE).  The first column
+# says whether the requester was admitted; an admitted retrieval that found nothing
+# gives one row of NULLs after it.
+_RETRIEVE: Final = ("WITH admitted AS (" + _ADMIT + ")," + _TAKE_CTES.format(
+    gate="AND EXISTS (SELECT FROM admitted)") + """
+SELECT a.ok, t.tag, t.cp, t.pp, t.data
+FROM (SELECT EXISTS (SELECT FROM admitted) AS ok) AS a
+LEFT JOIN (SELECT d.tag, d.cp, d.pp, taken.data
+           FROM taken JOIN devices AS d ON d.tag = taken.tag) AS t ON true
+ORDER BY t.tag
+""")
 
 
 class PostgresStorage(Storage):
@@ -231,22 +263,37 @@ class PostgresStorage(Storage):
 
     def take_ensembles(self, identity: str, now: int) -> list[StoredEnsemble]:
         with self._connection() as conn:
-            rows = conn.execute(_TAKE, {"identity": identity, "now": now}).fetchall()
-        return [StoredEnsemble(int(tag), bytes(cp), bytes(pp), bytes(pm))  # type: ignore[call-overload]
-                for tag, cp, pp, pm in rows]
+            rows = conn.execute(_TAKE, {"identity": identity, "now": now},
+                                prepare=True, binary=True).fetchall()
+        return [StoredEnsemble(*row) for row in rows]  # type: ignore[arg-type]
+
+    def retrieve(self, requester: str, identity: str, now: int,
+                 per_minute: int) -> list[StoredEnsemble] | None:
+        """The admission and the take in one statement (one round trip, one transaction)."""
+        with self._connection() as conn:
+            rows = conn.execute(_RETRIEVE, {"requester": requester, "identity": identity,
+                                            "now": now, "limit": per_minute,
+                                            "window": RATE_WINDOW},
+                                prepare=True, binary=True).fetchall()
+        if not rows[0][0]:
+            return None
+        return [StoredEnsemble(*row[1:]) for row in rows  # type: ignore[arg-type]
+                if row[1] is not None]
 
     def delete_expired(self, now: int) -> int:
         with self._connection() as conn, conn.transaction():
             a = conn.execute("DELETE FROM client_profiles WHERE expiration < %s", (now,)).rowcount
             b = conn.execute("DELETE FROM prekey_profiles WHERE expiration < %s", (now,)).rowcount
-            conn.execute("DELETE FROM retrievals WHERE at <= %s", (now - RATE_WINDOW,))
+            conn.execute("DELETE FROM retrieval_windows WHERE "
+                         "(SELECT max(s) FROM unnest(secs) AS s) <= %s", (now - RATE_WINDOW,))
             return a + b
 
     def admit_retrieval(self, requester: str, now: int, per_minute: int) -> bool:
         with self._connection() as conn:
-            row = conn.execute("SELECT otr4_admit_retrieval(%s, %s, %s, %s)",
-                               (requester, now, per_minute, RATE_WINDOW)).fetchone()
-            return bool(row is not None and row[0])
+            row = conn.execute(_ADMIT, {"requester": requester, "now": now,
+                                        "limit": per_minute, "window": RATE_WINDOW},
+                               prepare=True).fetchone()
+            return row is not None
 
     def close(self) -> None:
         """Close every connection this storage opened (in any thread)."""

@@ -47,7 +47,7 @@ from .messages import (
     WrongPrekeyServerMessageTypeError,
     peek_type,
 )
-from .storage import Storage
+from .storage import Storage, StoredEnsemble
 
 __all__ = [
     "SUPPORTED_VERSIONS",
@@ -56,7 +56,10 @@ __all__ = [
     "NoUsableEnsembleError",
     "ProfileCache",
     "RetrievalIdentityMismatchError",
+    "answer_from_storage",
     "answer_query",
+    "asks_supported_version",
+    "check_query",
     "read_answer",
     "read_stored_prekey_message",
 ]
@@ -164,27 +167,57 @@ def answer_query(
     data: bytes | EnsembleQuery, storage: Storage, clock: Clock,
     profiles: ProfileCache | None = None,
 ) -> EnsembleRetrieval | NoPrekeyEnsembles:
-    """The server answers a Prekey Ensemble Query Retrieval message.
+    """The server answers a Prekey Ensemble Query Retrieval message (no rate limit).
 
     Raises :class:`~otrv4.instance_tag.InvalidSenderTagError` for a sender tag
     below 0x100 and the decoding errors of
     :class:`~otrv4_prekey.messages.EnsembleQuery`.  Unrecognized versions are
     ignored; when "4" is not asked for, the answer is "No Prekey Ensembles".
     Stored values that no longer decode are skipped (their Prekey message is
-    consumed all the same).
+    consumed all the same).  The server itself retrieves through
+    :meth:`~otrv4_prekey.storage.Storage.retrieve` (the rate limit in the same
+    transaction) and builds the answer with :func:`answer_from_storage`.
+    """
+    query = check_query(data)
+    if not asks_supported_version(query):
+        return NoPrekeyEnsembles(query.sender_tag, query.identity)
+    return answer_from_storage(query, storage.take_ensembles(query.identity, clock.now()),
+                               profiles)
+
+
+def check_query(data: bytes | EnsembleQuery) -> EnsembleQuery:
+    """Decode a Prekey Ensemble Query Retrieval message and check its sender tag.
+
+    Raises :class:`~otrv4.instance_tag.InvalidSenderTagError` for a sender tag
+    below 0x100 and the decoding errors of :class:`~otrv4_prekey.messages.EnsembleQuery`.
     """
     query = data if isinstance(data, EnsembleQuery) else EnsembleQuery.decode(data)
     check_sender_tag(query.sender_tag)
-    if not any(v in query.versions for v in SUPPORTED_VERSIONS):
-        return NoPrekeyEnsembles(query.sender_tag, query.identity)
+    return query
+
+
+def asks_supported_version(query: EnsembleQuery) -> bool:
+    """Whether the query asks for a version this server stores (unrecognized ones are
+    ignored); if not, the answer is "No Prekey Ensembles" and nothing is taken."""
+    return any(v in query.versions for v in SUPPORTED_VERSIONS)
+
+
+def answer_from_storage(
+    query: EnsembleQuery, stored: list[StoredEnsemble], profiles: ProfileCache | None = None,
+) -> EnsembleRetrieval | NoPrekeyEnsembles:
+    """The answer to ``query`` from the ensembles the storage handed out for it: a Prekey
+    Ensemble Retrieval message, or "No Prekey Ensembles" when none is left.
+
+    Stored values that no longer decode are skipped.  Raises nothing.
+    """
     cache = profiles if profiles is not None else ProfileCache(8)
     ensembles: list[PrekeyEnsemble] = []
-    for stored in storage.take_ensembles(query.identity, clock.now()):
+    for item in stored:
         try:
             ensembles.append(PrekeyEnsemble(
-                cache.client_profile(stored.client_profile),
-                cache.prekey_profile(stored.prekey_profile),
-                read_stored_prekey_message(stored.prekey_message),
+                cache.client_profile(item.client_profile),
+                cache.prekey_profile(item.prekey_profile),
+                read_stored_prekey_message(item.prekey_message),
             ))
         except OTRError:  # a stored value that no longer decodes is skipped
             continue

@@ -60,12 +60,13 @@ from .messages import (
     Dake1,
     Dake3,
     EnsembleQuery,
+    NoPrekeyEnsembles,
     PrekeyPublication,
     PrekeyServerMessage,
     PrekeyServerMessageType,
     peek_type,
 )
-from .retrieval import ProfileCache, answer_query
+from .retrieval import ProfileCache, answer_from_storage, asks_supported_version, check_query
 from .storage import DEFAULT_MAX_STORED_PER_DEVICE, Storage, StoredProfile
 
 __all__ = [
@@ -211,7 +212,8 @@ class PrekeyServer:
         :class:`NotInDakeError` and the errors of
         :func:`otrv4_prekey.dake.verify_dake3`; for a query:
         :class:`RateLimitedError` and the errors of
-        :func:`otrv4_prekey.retrieval.answer_query`.
+        :func:`otrv4_prekey.retrieval.check_query`.  The rate limit and the retrieval
+        are one call of :meth:`~otrv4_prekey.storage.Storage.retrieve`.
         """
         if len(data) > self.policy.max_message_bytes:
             raise MessageTooLargeError(
@@ -223,13 +225,20 @@ class PrekeyServer:
         if mtype is PrekeyServerMessageType.DAKE_3:
             return self._dake3(sender, Dake3.decode(data))
         if mtype is PrekeyServerMessageType.ENSEMBLE_QUERY:
-            query = EnsembleQuery.decode(data)
-            admitted = self.storage.admit_retrieval(sender, self.clock.now(),
-                                                    self.policy.retrievals_per_minute)
-            if not admitted:
-                raise RateLimitedError(f"{sender} asked too often")
-            return Reply(answer_query(query, self.storage, self.clock, self._profiles))
+            return self._retrieve(sender, EnsembleQuery.decode(data))
         raise UnexpectedMessageError(f"a client does not send a {mtype.spec_name} message")
+
+    def _retrieve(self, sender: str, query: EnsembleQuery) -> Reply:
+        query = check_query(query)
+        now, limit = self.clock.now(), self.policy.retrievals_per_minute
+        if not asks_supported_version(query):  # counted all the same, nothing taken
+            if not self.storage.admit_retrieval(sender, now, limit):
+                raise RateLimitedError(f"{sender} asked too often")
+            return Reply(NoPrekeyEnsembles(query.sender_tag, query.identity))
+        stored = self.storage.retrieve(sender, query.identity, now, limit)
+        if stored is None:
+            raise RateLimitedError(f"{sender} asked too often")
+        return Reply(answer_from_storage(query, stored, self._profiles))
 
     def _dake1(self, sender: str, msg: Dake1) -> Reply:
         domains = self.policy.publisher_domains

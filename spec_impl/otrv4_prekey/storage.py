@@ -24,6 +24,9 @@ expiration times.  Deciding what is valid is the server's job
 :class:`SqliteStorage` is the default: one file, durable (WAL journal,
 ``synchronous=FULL``), safe across threads and processes; a retrieval is one
 ``BEGIN IMMEDIATE`` transaction whose deletes use ``DELETE … RETURNING``.
+SQLite has one writer at a time and each commit flushes the WAL while it
+holds the write lock, so retrievals are serial however many processes share
+the file: about one per flush of the disk.
 :class:`InMemoryStorage` is for tests and examples.  Several instances of
 the service (distinct components of one domain, see the XEP's "Several
 Instances") share one PostgreSQL database through
@@ -32,7 +35,9 @@ Instances") share one PostgreSQL database through
 a storage URL.
 
 The storage also keeps the retrieval rate limit (:meth:`Storage.admit_retrieval`),
-so that a limit holds across every instance sharing the store.
+so that a limit holds across every instance sharing the store; the server
+retrieves with :meth:`Storage.retrieve`, the admission and the retrieval in
+one step (one transaction, one commit to flush, on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -40,7 +45,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +145,21 @@ class Storage(ABC):
         (``(now - 60, now]``), record one at ``now`` and return True; otherwise
         record nothing and return False.  Shared by every server using the storage."""
 
+    def retrieve(self, requester: str, identity: str, now: int,
+                 per_minute: int) -> list[StoredEnsemble] | None:
+        """One retrieval under the rate limit: :meth:`admit_retrieval` and, when it admits,
+        :meth:`take_ensembles`; ``None`` when the requester is refused (nothing taken).
+
+        What the server calls for every Prekey Ensemble Query.  This default makes the two
+        calls in turn; :class:`SqliteStorage` and
+        :class:`~otrv4_prekey.postgres.PostgresStorage` do both in one transaction (one
+        commit to flush, one round trip), so an admission is recorded exactly when its
+        retrieval is.
+        """
+        if not self.admit_retrieval(requester, now, per_minute):
+            return None
+        return self.take_ensembles(identity, now)
+
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release resources (a no-op unless the storage holds some)."""
 
@@ -165,7 +184,7 @@ class InMemoryStorage(Storage):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._data: dict[str, dict[int, _Device]] = {}
-        self._admitted: dict[str, deque[int]] = {}
+        self._admitted: dict[str, list[int]] = {}
 
     def publish(
         self,
@@ -226,21 +245,21 @@ class InMemoryStorage(Storage):
                         device.prekey_profile = None
                         deleted += 1
             for who in [k for k, v in self._admitted.items()
-                        if not v or v[-1] <= now - RATE_WINDOW]:
+                        if not v or max(v) <= now - RATE_WINDOW]:
                 del self._admitted[who]
         return deleted
 
     def admit_retrieval(self, requester: str, now: int, per_minute: int) -> bool:
         with self._lock:
-            window = self._admitted.setdefault(requester, deque())
-            while window and window[0] <= now - RATE_WINDOW:
-                window.popleft()
+            # not popleft(): times may arrive out of order (threads, instances' clocks)
+            window = [at for at in self._admitted.get(requester, ()) if at > now - RATE_WINDOW]
+            self._admitted[requester] = window
             if len(window) >= per_minute:
                 return False
             window.append(now)
             if len(self._admitted) > 100_000:  # forget idle requesters
                 for who in [k for k, v in self._admitted.items()
-                            if not v or v[-1] <= now - RATE_WINDOW]:
+                            if not v or max(v) <= now - RATE_WINDOW]:
                     del self._admitted[who]
             return True
 
@@ -347,21 +366,16 @@ class SqliteStorage(Storage):
             return int(row[0])
 
     def take_ensembles(self, identity: str, now: int) -> list[StoredEnsemble]:
-        out: list[StoredEnsemble] = []
         with self._transaction() as db:
-            rows = db.execute(
-                "SELECT c.tag, c.data, p.data FROM client_profiles AS c "
-                "JOIN prekey_profiles AS p ON p.identity = c.identity AND p.tag = c.tag "
-                "WHERE c.identity = ? AND c.expiration >= ? AND p.expiration >= ? "
-                "ORDER BY c.tag", (identity, now, now)).fetchall()
-            for tag, cp, pp in rows:
-                taken = db.execute(
-                    "DELETE FROM prekey_messages WHERE seq = (SELECT seq FROM prekey_messages "
-                    "WHERE identity = ? AND tag = ? ORDER BY seq LIMIT 1) RETURNING data",
-                    (identity, tag)).fetchone()
-                if taken is not None:
-                    out.append(StoredEnsemble(int(tag), bytes(cp), bytes(pp), bytes(taken[0])))
-        return out
+            return _take(db, identity, now)
+
+    def retrieve(self, requester: str, identity: str, now: int,
+                 per_minute: int) -> list[StoredEnsemble] | None:
+        """The admission and the take in one ``BEGIN IMMEDIATE`` transaction (one commit)."""
+        with self._transaction() as db:
+            if not _admit(db, requester, now, per_minute):
+                return None
+            return _take(db, identity, now)
 
     def delete_expired(self, now: int) -> int:
         with self._transaction() as db:
@@ -372,14 +386,7 @@ class SqliteStorage(Storage):
 
     def admit_retrieval(self, requester: str, now: int, per_minute: int) -> bool:
         with self._transaction() as db:
-            db.execute("DELETE FROM retrievals WHERE requester = ? AND at <= ?",
-                       (requester, now - RATE_WINDOW))
-            (seen,) = db.execute("SELECT count(*) FROM retrievals WHERE requester = ?",
-                                 (requester,)).fetchone()
-            if seen >= per_minute:
-                return False
-            db.execute("INSERT INTO retrievals (requester, at) VALUES (?, ?)", (requester, now))
-            return True
+            return _admit(db, requester, now, per_minute)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -389,6 +396,36 @@ class SqliteStorage(Storage):
         if self._shared is not None:
             self._shared.close()
             self._shared = None
+
+
+def _take(db: sqlite3.Connection, identity: str, now: int) -> list[StoredEnsemble]:
+    """:meth:`Storage.take_ensembles` inside a write transaction."""
+    out: list[StoredEnsemble] = []
+    rows = db.execute(
+        "SELECT c.tag, c.data, p.data FROM client_profiles AS c "
+        "JOIN prekey_profiles AS p ON p.identity = c.identity AND p.tag = c.tag "
+        "WHERE c.identity = ? AND c.expiration >= ? AND p.expiration >= ? "
+        "ORDER BY c.tag", (identity, now, now)).fetchall()
+    for tag, cp, pp in rows:
+        taken = db.execute(
+            "DELETE FROM prekey_messages WHERE seq = (SELECT seq FROM prekey_messages "
+            "WHERE identity = ? AND tag = ? ORDER BY seq LIMIT 1) RETURNING data",
+            (identity, tag)).fetchone()
+        if taken is not None:
+            out.append(StoredEnsemble(int(tag), bytes(cp), bytes(pp), bytes(taken[0])))
+    return out
+
+
+def _admit(db: sqlite3.Connection, requester: str, now: int, per_minute: int) -> bool:
+    """:meth:`Storage.admit_retrieval` inside a write transaction."""
+    db.execute("DELETE FROM retrievals WHERE requester = ? AND at <= ?",
+               (requester, now - RATE_WINDOW))
+    (seen,) = db.execute("SELECT count(*) FROM retrievals WHERE requester = ?",
+                         (requester,)).fetchone()
+    if seen >= per_minute:
+        return False
+    db.execute("INSERT INTO retrievals (requester, at) VALUES (?, ?)", (requester, now))
+    return True
 
 
 class _Transaction:

@@ -25,13 +25,20 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
 from otrv4_devtools.prosody import free_port
 
-__all__ = ["PostgresServer", "find_pg_bin", "postgres_server", "require_postgres"]
+__all__ = ["RECOMMENDED_SETTINGS", "PostgresServer", "find_pg_bin", "postgres_server",
+           "require_postgres"]
+
+#: The server settings the operations guide (docs/prekey-service.rst, "PostgreSQL server
+#: settings") recommends for the prekey service; the tests and the benchmark run with them.
+#: Group commit: the backend about to flush the WAL waits 500 microseconds when at least 3
+#: other transactions are open, so that their commits share its flush.
+RECOMMENDED_SETTINGS: Final = {"commit_delay": "500", "commit_siblings": "3"}
 
 
 def find_pg_bin() -> Path | None:
@@ -86,13 +93,15 @@ def _server_user() -> tuple[str, str] | None:
 class PostgresServer:
     """One PostgreSQL cluster in a temporary folder, on 127.0.0.1:``port``."""
 
-    def __init__(self, bin_dir: Path, *, fsync: bool = False) -> None:
+    def __init__(self, bin_dir: Path, *, fsync: bool = False,
+                 settings: dict[str, str] | None = None) -> None:
         self.bin_dir = bin_dir
         self.folder = Path(tempfile.mkdtemp(prefix="otr4pg-", dir="/tmp"))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
         self.port = free_port()
         self.fsync = fsync
+        self.settings = {**RECOMMENDED_SETTINGS, **(settings or {})}
         self.user = _server_user()
         self._databases = itertools.count(1)
         if self.user is not None:
@@ -112,9 +121,15 @@ class PostgresServer:
             self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
                       "-E", "UTF8", "--no-locale", "--no-sync")
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder} "
-                   f"-c max_connections=200 -c fsync={'on' if self.fsync else 'off'}")
+                   f"-c max_connections=200 -c fsync={'on' if self.fsync else 'off'} "
+                   + " ".join(f"-c {k}={v}" for k, v in self.settings.items()))
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
                   "-o", options, "start", timeout=90)
+
+    def server_settings_text(self) -> str:
+        """The settings this server runs with beyond PostgreSQL's defaults, for a report."""
+        return ", ".join(f"{k}={v}" for k, v in
+                         {"fsync": "on" if self.fsync else "off", **self.settings}.items())
 
     @property
     def pid(self) -> int | None:

@@ -148,6 +148,41 @@ def test_the_rate_limit_is_a_sliding_minute_per_requester(storage: Storage) -> N
     assert storage.admit_retrieval("romeo@montague.lit", NOW + 200, 3)
 
 
+def test_a_retrieval_is_admitted_and_taken_in_one_step(storage: Storage) -> None:
+    storage.publish(ID, 0x200, client_profile=CP, prekey_profile=PP,
+                    prekey_messages=_messages(0x200, 1))
+    storage.publish(ID, 0x100, client_profile=CP, prekey_profile=PP,
+                    prekey_messages=_messages(0x100, 3))
+    assert storage.retrieve("romeo@montague.lit", ID, NOW, 3) == [
+        StoredEnsemble(0x100, b"client-profile", b"prekey-profile", b"pm-100-0"),
+        StoredEnsemble(0x200, b"client-profile", b"prekey-profile", b"pm-200-0")]
+    assert storage.retrieve("romeo@montague.lit", ID, NOW + 1, 3) == [
+        StoredEnsemble(0x100, b"client-profile", b"prekey-profile", b"pm-100-1")]
+    assert storage.retrieve("romeo@montague.lit", "nobody@capulet.lit", NOW + 2, 3) == []
+    # three admitted (the last found nothing): refused, and nothing is taken
+    assert storage.retrieve("romeo@montague.lit", ID, NOW + 3, 3) is None
+    assert storage.count(ID, 0x100) == 1
+    assert not storage.admit_retrieval("romeo@montague.lit", NOW + 59, 3)  # one limit
+    assert storage.retrieve("nurse@capulet.lit", ID, NOW + 3, 3) == [
+        StoredEnsemble(0x100, b"client-profile", b"prekey-profile", b"pm-100-2")]
+    assert storage.retrieve("romeo@montague.lit", ID, NOW + 60, 3) == []  # the first left
+    assert storage.retrieve("tybalt@capulet.lit", ID, NOW, 0) is None  # a limit of 0
+
+
+def test_the_rate_limit_counts_each_second_of_the_window(storage: Storage) -> None:
+    """Several retrievals in one second, and seconds out of order (instances whose clocks
+    differ a little): the window is ``(now - 60, now]`` whatever the order."""
+    assert all(storage.admit_retrieval("romeo@montague.lit", NOW + 10, 5) for _ in range(2))
+    assert storage.admit_retrieval("romeo@montague.lit", NOW + 5, 5)
+    assert storage.admit_retrieval("romeo@montague.lit", NOW + 12, 5)
+    assert storage.admit_retrieval("romeo@montague.lit", NOW + 10, 5)
+    assert not storage.admit_retrieval("romeo@montague.lit", NOW + 12, 5)
+    assert storage.admit_retrieval("romeo@montague.lit", NOW + 65, 5)  # NOW + 5 left
+    assert not storage.admit_retrieval("romeo@montague.lit", NOW + 69, 5)
+    assert all(storage.admit_retrieval("romeo@montague.lit", NOW + 70, 5) for _ in range(3))
+    assert not storage.admit_retrieval("romeo@montague.lit", NOW + 71, 5)
+
+
 def test_sqlite_is_durable(tmp_path: Path) -> None:
     path = tmp_path / "durable.sqlite"
     s = SqliteStorage(path)
@@ -174,10 +209,14 @@ def _fill(storage: Storage) -> None:
                         prekey_messages=_messages(tag, PER_DEVICE))
 
 
-def _drain(storage: Storage, rounds: int) -> list[bytes]:
+def _drain(storage: Storage, rounds: int, requester: str | None = None) -> list[bytes]:
+    """``rounds`` retrievals: ``take_ensembles``, or ``retrieve`` by ``requester``."""
     got: list[bytes] = []
     for _ in range(rounds):
-        got.extend(e.prekey_message for e in storage.take_ensembles(ID, NOW))
+        taken = (storage.take_ensembles(ID, NOW) if requester is None
+                 else storage.retrieve(requester, ID, NOW, 10**6))
+        assert taken is not None
+        got.extend(e.prekey_message for e in taken)
     return got
 
 
@@ -188,7 +227,8 @@ def _check_served_once(results: list[list[bytes]]) -> None:
     assert set(served) == expected  # and every one was handed out
 
 
-def test_threads_never_get_the_same_prekey(shared_url: str) -> None:
+@pytest.mark.parametrize("through", ["take_ensembles", "retrieve"])
+def test_threads_never_get_the_same_prekey(shared_url: str, through: str) -> None:
     storage = open_storage(shared_url)
     _fill(storage)
     results: list[list[bytes]] = [[] for _ in range(8)]
@@ -196,7 +236,8 @@ def test_threads_never_get_the_same_prekey(shared_url: str) -> None:
 
     def worker(i: int) -> None:
         barrier.wait()
-        results[i] = _drain(storage, PER_DEVICE)  # 8 x 60 rounds for 60 prekeys per device
+        requester = None if through == "take_ensembles" else f"r{i % 2}@montague.lit"
+        results[i] = _drain(storage, PER_DEVICE, requester)  # 8 x 60 rounds for 60 per device
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     for t in threads:
@@ -224,11 +265,12 @@ def test_threads_on_the_in_memory_storage() -> None:
     _check_served_once(results)
 
 
-def _process_worker(url: str, rounds: int, start: multiprocessing.synchronize.Event,
+def _process_worker(url: str, rounds: int, requester: str | None,
+                    start: multiprocessing.synchronize.Event,
                     out: multiprocessing.Queue[list[bytes]]) -> None:
     storage = open_storage(url)
     start.wait()
-    out.put(_drain(storage, rounds))
+    out.put(_drain(storage, rounds, requester))
     storage.close()
 
 
@@ -236,19 +278,25 @@ def _process_admitter(url: str, start: multiprocessing.synchronize.Event,
                       out: multiprocessing.Queue[int]) -> None:
     storage = open_storage(url)
     start.wait()
-    out.put(sum(storage.admit_retrieval("romeo@montague.lit", NOW, 25) for _ in range(20)))
+    out.put(sum(storage.admit_retrieval("romeo@montague.lit", NOW, 25) for _ in range(10))
+            + sum(storage.retrieve("romeo@montague.lit", ID, NOW, 25) is not None
+                  for _ in range(10)))
     storage.close()
 
 
-def test_processes_never_get_the_same_prekey(shared_url: str) -> None:
-    """Several server processes (e.g. components of one domain) on one shared store."""
+@pytest.mark.parametrize("through", ["take_ensembles", "retrieve"])
+def test_processes_never_get_the_same_prekey(shared_url: str, through: str) -> None:
+    """Several server processes (e.g. components of one domain) on one shared store; with
+    ``retrieve``, all of them for one requester (its rate-limit row is shared too)."""
     storage = open_storage(shared_url)
     _fill(storage)
     storage.close()
     ctx = multiprocessing.get_context("fork")  # cheap; no connection is open here
     start = ctx.Event()
     out: multiprocessing.Queue[list[bytes]] = ctx.Queue()
-    procs = [ctx.Process(target=_process_worker, args=(shared_url, PER_DEVICE, start, out))
+    requester = None if through == "take_ensembles" else "romeo@montague.lit"
+    procs = [ctx.Process(target=_process_worker,
+                         args=(shared_url, PER_DEVICE, requester, start, out))
              for _ in range(4)]
     for p in procs:
         p.start()
@@ -261,7 +309,8 @@ def test_processes_never_get_the_same_prekey(shared_url: str) -> None:
 
 
 def test_the_rate_limit_holds_across_processes(shared_url: str) -> None:
-    """Four processes admit 20 each for one requester, limit 25: exactly 25 in all."""
+    """Four processes ask 20 times each for one requester (10 admissions alone, 10
+    retrievals), limit 25: exactly 25 admitted in all."""
     open_storage(shared_url).close()
     ctx = multiprocessing.get_context("fork")  # cheap; no connection is open here
     start = ctx.Event()
@@ -284,6 +333,7 @@ _OPS = st.lists(st.one_of(
     st.tuples(st.just("publish"), st.sampled_from([0x100, 0x200]), st.booleans(),
               st.booleans(), st.lists(st.integers(0, 6), max_size=4), st.integers(-5, 5)),
     st.tuples(st.just("take"), st.integers(-5, 5)),
+    st.tuples(st.just("retrieve"), st.integers(-5, 5)),
     st.tuples(st.just("count"), st.sampled_from([0x100, 0x200])),
     st.tuples(st.just("expire"), st.integers(-5, 5)),
 ), max_size=25)
@@ -306,6 +356,9 @@ def _apply(storage: Storage, ops: list[tuple[object, ...]]) -> list[object]:
         elif op[0] == "take":
             assert isinstance(op[1], int)
             out.append(storage.take_ensembles(ID, NOW + op[1]))
+        elif op[0] == "retrieve":
+            assert isinstance(op[1], int)
+            out.append(storage.retrieve("romeo@montague.lit", ID, NOW + op[1], 4))
         elif op[0] == "count":
             assert isinstance(op[1], int)
             out.append(storage.count(ID, op[1]))
@@ -337,7 +390,7 @@ def test_postgresql_and_memory_storage_agree(postgres_server: PostgresServer) ->
     def agree(ops: list[tuple[object, ...]]) -> None:
         with pg._connection() as conn:
             conn.execute("TRUNCATE client_profiles, prekey_profiles, prekey_messages, "
-                         "retrievals")
+                         "retrieval_windows")
         assert _apply(pg, ops) == _apply(InMemoryStorage(), ops)
 
     try:
