@@ -29,19 +29,22 @@ the encoding from the protocol version to the end of the encrypted message.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, replace
+import struct
+from dataclasses import dataclass
 
 from .decisions import Decision, register
 from .encoding import (
     MAC_BYTES,
     POINT_BYTES,
+    PROTOCOL_VERSION,
     Header,
     MessageType,
+    OutOfRangeError,
     Reader,
     Writer,
 )
 from .errors import DecodeError
-from .primitives.kdf import UsageID, hcmac
+from .primitives.kdf import UsageID, kdf_for
 
 __all__ = [
     "FLAG_IGNORE_UNREADABLE",
@@ -103,32 +106,48 @@ class DataMessage:
         """
         cached: bytes | None = self.__dict__.get("_sections")
         if cached is None:
-            w = Writer()
-            w.put_raw(Header(MessageType.DATA, self.sender_tag, self.receiver_tag).encode())
-            w.put_byte(self.flags).put_int(self.previous_chain_length)
-            w.put_int(self.ratchet_id).put_int(self.message_id)
-            w.put_raw(self.ecdh_public, POINT_BYTES)
-            w.put_mpi(self.dh_public or 0)
-            w.put_data(self.ciphertext)
-            cached = w.value()
+            cached = _encode_sections(
+                self.sender_tag, self.receiver_tag, self.flags, self.previous_chain_length,
+                self.ratchet_id, self.message_id, self.ecdh_public, self.dh_public,
+                self.ciphertext)
             object.__setattr__(self, "_sections", cached)
         return cached
 
+    @classmethod
+    def signed(
+        cls, mac_key: bytes, sender_tag: int, receiver_tag: int, flags: int,
+        previous_chain_length: int, ratchet_id: int, message_id: int, ecdh_public: bytes,
+        dh_public: int | None, ciphertext: bytes, revealed_mac_keys: bytes = b"",
+    ) -> DataMessage:
+        """A message with these fields and its authenticator computed under ``mac_key`` (spec
+        §When you send a Data Message): the sections are encoded once, for the MAC and for
+        :meth:`encode`, and the message is built once.  Raises
+        :class:`otrv4.encoding.OutOfRangeError` for fields that do not fit."""
+        sections = _encode_sections(sender_tag, receiver_tag, flags, previous_chain_length,
+                                    ratchet_id, message_id, ecdh_public, dh_public, ciphertext)
+        message = cls(sender_tag, receiver_tag, flags, previous_chain_length, ratchet_id,
+                      message_id, ecdh_public, dh_public, ciphertext,
+                      _authenticator(mac_key + sections), revealed_mac_keys)
+        object.__setattr__(message, "_sections", sections)
+        return message
+
     def with_authenticator(self, mac_key: bytes) -> DataMessage:
-        """This message with its authenticator computed under ``mac_key`` (spec §When you
-        send a Data Message), the authenticated sections encoded once for both the MAC
-        and :meth:`encode`.  Raises :class:`otrv4.encoding.OutOfRangeError`."""
-        sections = self.authenticated_sections()
-        signed = replace(self, authenticator=compute_authenticator(mac_key, sections))
-        object.__setattr__(signed, "_sections", sections)
-        return signed
+        """This message with its authenticator computed under ``mac_key`` (see :meth:`signed`).
+        Raises :class:`otrv4.encoding.OutOfRangeError`."""
+        return self.signed(mac_key, self.sender_tag, self.receiver_tag, self.flags,
+                           self.previous_chain_length, self.ratchet_id, self.message_id,
+                           self.ecdh_public, self.dh_public, self.ciphertext,
+                           self.revealed_mac_keys)
 
     def encode(self) -> bytes:
         """Serialize the whole message.  Raises :class:`otrv4.encoding.OutOfRangeError`."""
-        w = Writer().put_raw(self.authenticated_sections())
-        w.put_raw(self.authenticator, MAC_BYTES)
-        w.put_data(self.revealed_mac_keys)
-        return w.value()
+        authenticator, revealed = self.authenticator, self.revealed_mac_keys
+        if len(authenticator) != MAC_BYTES:
+            raise OutOfRangeError(f"expected {MAC_BYTES} bytes, got {len(authenticator)}")
+        if len(revealed) > _U32:
+            raise OutOfRangeError(f"INT {len(revealed)} is outside [0, {_U32}]")
+        return b"".join((self.authenticated_sections(), authenticator,
+                         _LENGTH.pack(len(revealed)), revealed))
 
     @classmethod
     def decode(cls, data: bytes) -> DataMessage:
@@ -141,6 +160,34 @@ class DataMessage:
         and :class:`RevealedMacKeysLengthError`.  The ECDH and DH keys are not
         validated here (the ratchet does it).
         """
+        data = bytes(data)
+        # One pass with fixed offsets for a well-formed message; anything the pass does not
+        # accept goes to the field-by-field reader, which names the error.
+        size = len(data)
+        if size >= _MIN_BYTES:
+            version, kind, sender, receiver, flags, pn, rid, mid = _FIXED.unpack_from(data)
+            n_dh = _LENGTH.unpack_from(data, _DH_AT)[0]
+            ct_at = _DH_AT + 4 + n_dh
+            if (version == PROTOCOL_VERSION and kind == MessageType.DATA
+                    and not flags & ~_KNOWN_FLAGS and ct_at + 4 <= size
+                    and (n_dh == 0 or data[_DH_AT + 4] != 0)):
+                mac_at = ct_at + 4 + _LENGTH.unpack_from(data, ct_at)[0]
+                if mac_at + MAC_BYTES + 4 <= size:
+                    n_revealed = _LENGTH.unpack_from(data, mac_at + MAC_BYTES)[0]
+                    if mac_at + MAC_BYTES + 4 + n_revealed == size \
+                            and not n_revealed % MAC_KEY_BYTES:
+                        message = cls(sender, receiver, flags, pn, rid, mid,
+                                      data[_FIXED.size:_DH_AT],
+                                      int.from_bytes(data[_DH_AT + 4:ct_at], "big") or None,
+                                      data[ct_at + 4:mac_at], data[mac_at:mac_at + MAC_BYTES],
+                                      data[size - n_revealed:])
+                        object.__setattr__(message, "_sections", data[:mac_at])
+                        return message
+        return cls._read(data)
+
+    @classmethod
+    def _read(cls, data: bytes) -> DataMessage:
+        """:meth:`decode`, field by field, with the error of the first field that fails."""
         r = Reader(data, "Data Message")
         header = Header.read(r, MessageType.DATA)
         flags = r.read_byte("flags")
@@ -166,12 +213,48 @@ class DataMessage:
         return message
 
 
+#: version, type, sender tag, receiver tag, flags, pn, ratchet id, message id.
+_FIXED = struct.Struct(">HBIIBIII")
+_LENGTH = struct.Struct(">I")
+_U32 = 0xFFFF_FFFF
+#: Offset of the DH key's length: the fixed fields, then the 57-byte ECDH key.
+_DH_AT = _FIXED.size + POINT_BYTES
+#: The shortest Data Message: no DH key, empty ciphertext, no revealed MAC keys.
+_MIN_BYTES = _DH_AT + 4 + 4 + MAC_BYTES + 4
+_authenticator = kdf_for(UsageID.AUTHENTICATOR, MAC_BYTES)
+
+
+def _encode_sections(sender_tag: int, receiver_tag: int, flags: int, pn: int, ratchet_id: int,
+                     message_id: int, ecdh_public: bytes, dh_public: int | None,
+                     ciphertext: bytes) -> bytes:
+    """The authenticated sections of a message with these fields (see
+    :meth:`DataMessage.authenticated_sections`).  Raises :class:`otrv4.encoding.OutOfRangeError`."""
+    dh = dh_public or 0
+    try:
+        if len(ecdh_public) != POINT_BYTES or dh < 0 or len(ciphertext) > _U32:
+            raise OverflowError
+        n_dh = (dh.bit_length() + 7) >> 3
+        return b"".join((
+            _FIXED.pack(PROTOCOL_VERSION, MessageType.DATA, sender_tag, receiver_tag, flags,
+                        pn, ratchet_id, message_id),
+            ecdh_public, _LENGTH.pack(n_dh), dh.to_bytes(n_dh, "big"),
+            _LENGTH.pack(len(ciphertext)), ciphertext))
+    except (struct.error, OverflowError):
+        pass
+    # A field does not fit: the field-by-field writer names it.
+    w = Writer()
+    w.put_raw(Header(MessageType.DATA, sender_tag, receiver_tag).encode())
+    w.put_byte(flags).put_int(pn).put_int(ratchet_id).put_int(message_id)
+    w.put_raw(ecdh_public, POINT_BYTES).put_mpi(dh).put_data(ciphertext)
+    return w.value()
+
+
 def compute_authenticator(mac_key: bytes, sections: bytes) -> bytes:
     """``HCMAC(usage_authenticator || MKmac || sections, 64)`` (spec §When you send a Data Message).
 
     Raises nothing.
     """
-    return hcmac(UsageID.AUTHENTICATOR, mac_key + sections, MAC_BYTES)
+    return _authenticator(mac_key + sections)
 
 
 def verify_authenticator(mac_key: bytes, message: DataMessage) -> bool:

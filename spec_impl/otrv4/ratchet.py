@@ -59,7 +59,7 @@ from .primitives import cipher
 from .primitives.dh3072 import DHKeyPair, dh_shared_secret, generate_dh, k_dh_bytes
 from .primitives.ecdh import ECDHKeyPair, ecdh, generate_ecdh
 from .primitives.ed448 import Point
-from .primitives.kdf import UsageID, kdf
+from .primitives.kdf import UsageID, kdf, kdf_for
 from .primitives.rng import Rng
 from .tlv import Payload, TLVType
 
@@ -187,25 +187,32 @@ def derive_ratchet_keys(prev_root_key: bytes, shared_secret: bytes) -> tuple[byt
             kdf(UsageID.CHAIN_KEY, material, CHAIN_KEY_BYTES))
 
 
+# The four derivations every message makes, their usage IDs and sizes bound once.
+_next_chain_key = kdf_for(UsageID.NEXT_CHAIN_KEY, CHAIN_KEY_BYTES)
+_message_key = kdf_for(UsageID.MESSAGE_KEY, 64)
+_mac_key = kdf_for(UsageID.MAC_KEY, 64)
+_extra_symmetric_key = kdf_for(UsageID.EXTRA_SYMM_KEY, 64, tail=b"\xff")
+
+
 def next_chain_key(chain_key: bytes) -> bytes:
     """``KDF(usage_next_chain_key || chain_key, 64)``."""
-    return kdf(UsageID.NEXT_CHAIN_KEY, chain_key, CHAIN_KEY_BYTES)
+    return _next_chain_key(chain_key)
 
 
 def message_keys(chain_key: bytes) -> tuple[bytes, bytes]:
     """``derive_enc_mac_keys``: ``(MKenc, MKmac)`` (spec §Calculating Encryption and MAC Keys)."""
-    mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
-    return mk_enc, kdf(UsageID.MAC_KEY, mk_enc, 64)
+    mk_enc = _message_key(chain_key)
+    return mk_enc, _mac_key(mk_enc)
 
 
 def mac_key_of(mk_enc: bytes) -> bytes:
     """``MKmac = KDF(usage_MAC_key || MKenc, 64)``."""
-    return kdf(UsageID.MAC_KEY, mk_enc, 64)
+    return _mac_key(mk_enc)
 
 
 def extra_symmetric_key(chain_key: bytes) -> bytes:
     """``KDF(usage_extra_symm_key || 0xFF || chain_key, 64)`` (spec §Extra Symmetric Key)."""
-    return kdf(UsageID.EXTRA_SYMM_KEY, b"\xff" + chain_key, 64)
+    return _extra_symmetric_key(chain_key)
 
 
 def derive_extra_keys(extra_key: bytes, payload: Payload) -> list[tuple[bytes, bytes]]:
@@ -565,19 +572,17 @@ class DoubleRatchet:
         assert self.send_chain_key is not None and self.send_id is not None  # by construction
         assert self.our_ecdh is not None
         chain_key = self.send_chain_key
-        mk_enc, mk_mac = message_keys(chain_key)
-        extra = extra_symmetric_key(chain_key)
-        unsigned = DataMessage(
-            self.our_tag, self.their_tag, flags, self.pn, self.send_id, self.j,
+        mk_enc = _message_key(chain_key)
+        message = DataMessage.signed(
+            _mac_key(mk_enc), self.our_tag, self.their_tag, flags, self.pn, self.send_id, self.j,
             self.our_ecdh.public.encode(), self._our_dh_public_in_chain,
-            cipher.encrypt_data_message(mk_enc, plaintext),
-            revealed_mac_keys=b"".join(self._reveal_now),
+            cipher.encrypt_data_message(mk_enc, plaintext), b"".join(self._reveal_now),
         )
-        message = unsigned.with_authenticator(mk_mac)
-        self._reveal_now = []
-        self.send_chain_key = next_chain_key(chain_key)
+        if self._reveal_now:
+            self._reveal_now = []
+        self.send_chain_key = _next_chain_key(chain_key)
         self.j += 1
-        return Encrypted(message, extra)
+        return Encrypted(message, _extra_symmetric_key(chain_key))
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -585,9 +590,9 @@ class DoubleRatchet:
               ecdh_public: bytes, into: dict[tuple[int, int], _Skipped]) -> bytes:
         """Store keys for message ids ``start..stop-1``; return the chain key of ``stop``."""
         for n in range(start, stop):
-            mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
-            into[(ratchet_id, n)] = _Skipped(mk_enc, extra_symmetric_key(chain_key), ecdh_public)
-            chain_key = next_chain_key(chain_key)
+            into[(ratchet_id, n)] = _Skipped(_message_key(chain_key),
+                                             _extra_symmetric_key(chain_key), ecdh_public)
+            chain_key = _next_chain_key(chain_key)
         return chain_key
 
     def _check_room(self, adding: int) -> None:
@@ -628,7 +633,7 @@ class DoubleRatchet:
         return self._decrypt_new_chain(message)
 
     def _verify_and_open(self, message: DataMessage, mk_enc: bytes) -> tuple[bytes, bytes]:
-        mk_mac = mac_key_of(mk_enc)
+        mk_mac = _mac_key(mk_enc)
         expected = compute_authenticator(mk_mac, message.authenticated_sections())
         if not hmac.compare_digest(expected, message.authenticator):
             raise AuthenticatorMismatch(
@@ -666,17 +671,20 @@ class DoubleRatchet:
         if mid - self.k > self.limits.max_skip:
             raise TooManySkippedMessages(f"{mid - self.k} skipped keys exceed max_skip")
         self._check_room(mid - self.k)
-        new: dict[tuple[int, int], _Skipped] = {}
-        chain_key = self._skip(self.recv_chain_key, self.k, mid, message.ratchet_id,
-                               self.their_ecdh, new)
-        mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
-        plaintext, mk_mac = self._verify_and_open(message, mk_enc)
+        new: dict[tuple[int, int], _Skipped] | None = None
+        chain_key = self.recv_chain_key
+        if mid > self.k:
+            new = {}
+            chain_key = self._skip(chain_key, self.k, mid, message.ratchet_id, self.their_ecdh,
+                                   new)
+        plaintext, mk_mac = self._verify_and_open(message, _message_key(chain_key))
         # commit
-        self.skipped.update(new)
-        self.recv_chain_key = next_chain_key(chain_key)
+        if new:
+            self.skipped.update(new)
+        self.recv_chain_key = _next_chain_key(chain_key)
         self.k = mid + 1
         self.mac_keys_to_reveal.append(mk_mac)
-        return Decrypted(plaintext, extra_symmetric_key(chain_key), message.ratchet_id, mid,
+        return Decrypted(plaintext, _extra_symmetric_key(chain_key), message.ratchet_id, mid,
                          mk_mac)
 
     def _decrypt_new_chain(self, message: DataMessage) -> Decrypted:
@@ -714,8 +722,7 @@ class DoubleRatchet:
             self._skip(self.recv_chain_key, self.k, message.previous_chain_length,
                        self.recv_id, self.their_ecdh, new)
         chain_key = self._skip(chain_key, 0, mid, rid, message.ecdh_public, new)
-        mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
-        plaintext, mk_mac = self._verify_and_open(message, mk_enc)
+        plaintext, mk_mac = self._verify_and_open(message, _message_key(chain_key))
         # commit
         for key in aged:
             self.mac_keys_to_reveal.append(mac_key_of(self.skipped.pop(key).mk_enc))
