@@ -125,10 +125,33 @@ class DataMessage:
         :class:`otrv4.encoding.OutOfRangeError` for fields that do not fit."""
         sections = _encode_sections(sender_tag, receiver_tag, flags, previous_chain_length,
                                     ratchet_id, message_id, ecdh_public, dh_public, ciphertext)
-        message = cls(sender_tag, receiver_tag, flags, previous_chain_length, ratchet_id,
-                      message_id, ecdh_public, dh_public, ciphertext,
-                      _authenticator(mac_key + sections), revealed_mac_keys)
-        object.__setattr__(message, "_sections", sections)
+        return cls._make(sender_tag, receiver_tag, flags, previous_chain_length, ratchet_id,
+                         message_id, ecdh_public, dh_public, ciphertext,
+                         _authenticator(mac_key + sections), revealed_mac_keys, sections)
+
+    @classmethod
+    def _make(
+        cls, sender_tag: int, receiver_tag: int, flags: int, previous_chain_length: int,
+        ratchet_id: int, message_id: int, ecdh_public: bytes, dh_public: int | None,
+        ciphertext: bytes, authenticator: bytes, revealed_mac_keys: bytes, sections: bytes,
+    ) -> DataMessage:
+        """The message with these fields and its known ``sections``, for :meth:`signed` and
+        :meth:`decode`: one update of the instance dictionary instead of the frozen
+        ``__init__``'s eleven ``object.__setattr__`` calls (a test holds the two equal)."""
+        message = object.__new__(cls)
+        fields = message.__dict__
+        fields["sender_tag"] = sender_tag
+        fields["receiver_tag"] = receiver_tag
+        fields["flags"] = flags
+        fields["previous_chain_length"] = previous_chain_length
+        fields["ratchet_id"] = ratchet_id
+        fields["message_id"] = message_id
+        fields["ecdh_public"] = ecdh_public
+        fields["dh_public"] = dh_public
+        fields["ciphertext"] = ciphertext
+        fields["authenticator"] = authenticator
+        fields["revealed_mac_keys"] = revealed_mac_keys
+        fields["_sections"] = sections
         return message
 
     def with_authenticator(self, mac_key: bytes) -> DataMessage:
@@ -164,25 +187,22 @@ class DataMessage:
         # One pass with fixed offsets for a well-formed message; anything the pass does not
         # accept goes to the field-by-field reader, which names the error.
         size = len(data)
-        if size >= _MIN_BYTES:
-            version, kind, sender, receiver, flags, pn, rid, mid = _FIXED.unpack_from(data)
-            n_dh = _LENGTH.unpack_from(data, _DH_AT)[0]
-            ct_at = _DH_AT + 4 + n_dh
-            if (version == PROTOCOL_VERSION and kind == MessageType.DATA
-                    and not flags & ~_KNOWN_FLAGS and ct_at + 4 <= size
-                    and (n_dh == 0 or data[_DH_AT + 4] != 0)):
+        if size >= _MIN_BYTES and data[:3] == _VERSION_AND_TYPE:
+            sender, receiver, flags, pn, rid, mid, n_dh = _FIXED_AND_DH_LENGTH.unpack_from(data)
+            ct_at = _DH_AT + n_dh
+            if (not flags & ~_KNOWN_FLAGS and ct_at + 4 <= size
+                    and (n_dh == 0 or data[_DH_AT] != 0)):
                 mac_at = ct_at + 4 + _LENGTH.unpack_from(data, ct_at)[0]
-                if mac_at + MAC_BYTES + 4 <= size:
-                    n_revealed = _LENGTH.unpack_from(data, mac_at + MAC_BYTES)[0]
-                    if mac_at + MAC_BYTES + 4 + n_revealed == size \
-                            and not n_revealed % MAC_KEY_BYTES:
-                        message = cls(sender, receiver, flags, pn, rid, mid,
-                                      data[_FIXED.size:_DH_AT],
-                                      int.from_bytes(data[_DH_AT + 4:ct_at], "big") or None,
-                                      data[ct_at + 4:mac_at], data[mac_at:mac_at + MAC_BYTES],
-                                      data[size - n_revealed:])
-                        object.__setattr__(message, "_sections", data[:mac_at])
-                        return message
+                revealed_at = mac_at + MAC_BYTES + 4
+                if revealed_at <= size:
+                    n_revealed = size - revealed_at
+                    if (_LENGTH.unpack_from(data, revealed_at - 4)[0] == n_revealed
+                            and not n_revealed % MAC_KEY_BYTES):
+                        return cls._make(
+                            sender, receiver, flags, pn, rid, mid, data[_ECDH_AT:_ECDH_END],
+                            int.from_bytes(data[_DH_AT:ct_at], "big") or None,
+                            data[ct_at + 4:mac_at], data[mac_at:mac_at + MAC_BYTES],
+                            data[revealed_at:], data[:mac_at])
         return cls._read(data)
 
     @classmethod
@@ -215,12 +235,18 @@ class DataMessage:
 
 #: version, type, sender tag, receiver tag, flags, pn, ratchet id, message id.
 _FIXED = struct.Struct(">HBIIBIII")
+#: After the version and type: the tags, flags, pn, ids, (the ECDH key,) the DH key's length.
+_FIXED_AND_DH_LENGTH = struct.Struct(f">3xIIBIII{POINT_BYTES}xI")
+_VERSION_AND_TYPE = PROTOCOL_VERSION.to_bytes(2, "big") + bytes((MessageType.DATA,))
+_DATA_TYPE = int(MessageType.DATA)
 _LENGTH = struct.Struct(">I")
 _U32 = 0xFFFF_FFFF
-#: Offset of the DH key's length: the fixed fields, then the 57-byte ECDH key.
-_DH_AT = _FIXED.size + POINT_BYTES
+_ECDH_AT = _FIXED.size
+_ECDH_END = _ECDH_AT + POINT_BYTES
+#: Offset of the DH key's magnitude (after its 4-byte length).
+_DH_AT = _FIXED_AND_DH_LENGTH.size
 #: The shortest Data Message: no DH key, empty ciphertext, no revealed MAC keys.
-_MIN_BYTES = _DH_AT + 4 + 4 + MAC_BYTES + 4
+_MIN_BYTES = _DH_AT + 4 + MAC_BYTES + 4
 _authenticator = kdf_for(UsageID.AUTHENTICATOR, MAC_BYTES)
 
 
@@ -235,7 +261,7 @@ def _encode_sections(sender_tag: int, receiver_tag: int, flags: int, pn: int, ra
             raise OverflowError
         n_dh = (dh.bit_length() + 7) >> 3
         return b"".join((
-            _FIXED.pack(PROTOCOL_VERSION, MessageType.DATA, sender_tag, receiver_tag, flags,
+            _FIXED.pack(PROTOCOL_VERSION, _DATA_TYPE, sender_tag, receiver_tag, flags,
                         pn, ratchet_id, message_id),
             ecdh_public, _LENGTH.pack(n_dh), dh.to_bytes(n_dh, "big"),
             _LENGTH.pack(len(ciphertext)), ciphertext))

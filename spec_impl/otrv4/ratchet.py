@@ -349,6 +349,14 @@ class Encrypted:
     message: DataMessage
     extra_key: bytes = field(repr=False)
 
+    @classmethod
+    def _make(cls, message: DataMessage, extra_key: bytes) -> Encrypted:
+        """The value, without the frozen ``__init__``'s per-field ``object.__setattr__``
+        (every message makes one; a test holds the two equal)."""
+        made = object.__new__(cls)
+        made.__dict__.update(message=message, extra_key=extra_key)
+        return made
+
 
 @dataclass(frozen=True)
 class Decrypted:
@@ -360,6 +368,16 @@ class Decrypted:
     message_id: int
     mac_key: bytes = field(repr=False)
     from_skipped: bool = False
+
+    @classmethod
+    def _make(cls, plaintext: bytes, extra_key: bytes, ratchet_id: int, message_id: int,
+              mac_key: bytes, from_skipped: bool = False) -> Decrypted:
+        """The value, without the frozen ``__init__``'s per-field ``object.__setattr__``
+        (every message makes one; a test holds the two equal)."""
+        made = object.__new__(cls)
+        made.__dict__.update(plaintext=plaintext, extra_key=extra_key, ratchet_id=ratchet_id,
+                             message_id=message_id, mac_key=mac_key, from_skipped=from_skipped)
+        return made
 
 
 @dataclass(frozen=True)
@@ -582,7 +600,7 @@ class DoubleRatchet:
             self._reveal_now = []
         self.send_chain_key = _next_chain_key(chain_key)
         self.j += 1
-        return Encrypted(message, _extra_symmetric_key(chain_key))
+        return Encrypted._make(message, _extra_symmetric_key(chain_key))
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -648,8 +666,8 @@ class DoubleRatchet:
         plaintext, mk_mac = self._verify_and_open(message, stored.mk_enc)
         del self.skipped[(message.ratchet_id, message.message_id)]
         self.mac_keys_to_reveal.append(mk_mac)
-        return Decrypted(plaintext, stored.extra_key, message.ratchet_id, message.message_id,
-                         mk_mac, from_skipped=True)
+        return Decrypted._make(plaintext, stored.extra_key, message.ratchet_id,
+                               message.message_id, mk_mac, from_skipped=True)
 
     def _check_dh_presence(self, message: DataMessage) -> None:
         wants = message.ratchet_id != 0 and chain_uses_dh(message.ratchet_id)
@@ -684,8 +702,8 @@ class DoubleRatchet:
         self.recv_chain_key = _next_chain_key(chain_key)
         self.k = mid + 1
         self.mac_keys_to_reveal.append(mk_mac)
-        return Decrypted(plaintext, _extra_symmetric_key(chain_key), message.ratchet_id, mid,
-                         mk_mac)
+        return Decrypted._make(plaintext, _extra_symmetric_key(chain_key), message.ratchet_id,
+                               mid, mk_mac)
 
     def _decrypt_new_chain(self, message: DataMessage) -> Decrypted:
         rid, mid = message.ratchet_id, message.message_id
@@ -739,7 +757,7 @@ class DoubleRatchet:
             self.our_dh = None  # consumed by the peer's DH chain
         self.our_ecdh = None  # the peer ratcheted past it; a new one comes with our next chain
         self.mac_keys_to_reveal.append(mk_mac)
-        return Decrypted(plaintext, extra_symmetric_key(chain_key), rid, mid, mk_mac)
+        return Decrypted._make(plaintext, extra_symmetric_key(chain_key), rid, mid, mk_mac)
 
     def unrevealed_mac_keys(self) -> bytes:
         """Every MAC key not yet revealed (received messages and stored skipped keys).

@@ -155,6 +155,16 @@ def test_sections_are_encoded_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> 
                               revealed_mac_keys=SAMPLE.revealed_mac_keys) == signed
 
 
+def test_the_fast_constructor_sets_exactly_the_fields() -> None:
+    from dataclasses import fields
+
+    made = DataMessage._make(*[getattr(SAMPLE, f) for f in _FIELDS], b"sections")
+    assert made == SAMPLE and repr(made) == repr(SAMPLE) and hash(made) == hash(SAMPLE)
+    assert tuple(f.name for f in fields(DataMessage)) == _FIELDS
+    assert set(vars(made)) == {*_FIELDS, "_sections"}
+    assert made.authenticated_sections() == b"sections"
+
+
 _FIELDS = ("sender_tag", "receiver_tag", "flags", "previous_chain_length", "ratchet_id",
            "message_id", "ecdh_public", "dh_public", "ciphertext", "authenticator",
            "revealed_mac_keys")
