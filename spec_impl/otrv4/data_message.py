@@ -200,7 +200,7 @@ class DataMessage:
                             and not n_revealed % MAC_KEY_BYTES):
                         return cls._make(
                             sender, receiver, flags, pn, rid, mid, data[_ECDH_AT:_ECDH_END],
-                            int.from_bytes(data[_DH_AT:ct_at], "big") or None,
+                            int.from_bytes(data[_DH_AT:ct_at], "big") if n_dh else None,
                             data[ct_at + 4:mac_at], data[mac_at:mac_at + MAC_BYTES],
                             data[revealed_at:], data[:mac_at])
         return cls._read(data)
@@ -241,6 +241,8 @@ _VERSION_AND_TYPE = PROTOCOL_VERSION.to_bytes(2, "big") + bytes((MessageType.DAT
 _DATA_TYPE = int(MessageType.DATA)
 _LENGTH = struct.Struct(">I")
 _U32 = 0xFFFF_FFFF
+#: The MPI of an absent DH key: length 0.
+_NO_DH = bytes(4)
 _ECDH_AT = _FIXED.size
 _ECDH_END = _ECDH_AT + POINT_BYTES
 #: Offset of the DH key's magnitude (after its 4-byte length).
@@ -255,23 +257,25 @@ def _encode_sections(sender_tag: int, receiver_tag: int, flags: int, pn: int, ra
                      ciphertext: bytes) -> bytes:
     """The authenticated sections of a message with these fields (see
     :meth:`DataMessage.authenticated_sections`).  Raises :class:`otrv4.encoding.OutOfRangeError`."""
-    dh = dh_public or 0
     try:
-        if len(ecdh_public) != POINT_BYTES or dh < 0 or len(ciphertext) > _U32:
+        if len(ecdh_public) != POINT_BYTES:
             raise OverflowError
-        n_dh = (dh.bit_length() + 7) >> 3
+        if dh_public:  # a negative value or an over-long field fails the packing below
+            n_dh = (dh_public.bit_length() + 7) >> 3
+            dh_field = _LENGTH.pack(n_dh) + dh_public.to_bytes(n_dh, "big")
+        else:
+            dh_field = _NO_DH
         return b"".join((
             _FIXED.pack(PROTOCOL_VERSION, _DATA_TYPE, sender_tag, receiver_tag, flags,
                         pn, ratchet_id, message_id),
-            ecdh_public, _LENGTH.pack(n_dh), dh.to_bytes(n_dh, "big"),
-            _LENGTH.pack(len(ciphertext)), ciphertext))
+            ecdh_public, dh_field, _LENGTH.pack(len(ciphertext)), ciphertext))
     except (struct.error, OverflowError):
         pass
     # A field does not fit: the field-by-field writer names it.
     w = Writer()
     w.put_raw(Header(MessageType.DATA, sender_tag, receiver_tag).encode())
     w.put_byte(flags).put_int(pn).put_int(ratchet_id).put_int(message_id)
-    w.put_raw(ecdh_public, POINT_BYTES).put_mpi(dh).put_data(ciphertext)
+    w.put_raw(ecdh_public, POINT_BYTES).put_mpi(dh_public or 0).put_data(ciphertext)
     return w.value()
 
 

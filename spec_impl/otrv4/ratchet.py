@@ -585,16 +585,18 @@ class DoubleRatchet:
         """
         if self.expired:
             raise SessionExpired("the ratchet was wiped")
-        if self.needs_new_sending_chain():
-            self._start_sending_chain(rng)
-        assert self.send_chain_key is not None and self.send_id is not None  # by construction
-        assert self.our_ecdh is not None
-        chain_key = self.send_chain_key
+        send_id = self.send_id
+        if send_id is None or (self.recv_id is not None and self.recv_id > send_id):
+            self._start_sending_chain(rng)  # needs_new_sending_chain(), inline
+            send_id = self.send_id
+        chain_key, our_ecdh = self.send_chain_key, self.our_ecdh
+        assert chain_key is not None and send_id is not None and our_ecdh is not None
         mk_enc = _message_key(chain_key)
         message = DataMessage.signed(
-            _mac_key(mk_enc), self.our_tag, self.their_tag, flags, self.pn, self.send_id, self.j,
-            self.our_ecdh.public.encode(), self._our_dh_public_in_chain,
-            cipher.encrypt_data_message(mk_enc, plaintext), b"".join(self._reveal_now),
+            _mac_key(mk_enc), self.our_tag, self.their_tag, flags, self.pn, send_id, self.j,
+            our_ecdh.public.encode(), self._our_dh_public_in_chain,
+            cipher.encrypt_data_message(mk_enc, plaintext),
+            b"".join(self._reveal_now) if self._reveal_now else b"",
         )
         if self._reveal_now:
             self._reveal_now = []
@@ -641,7 +643,7 @@ class DoubleRatchet:
                 f"conversation {self.their_tag:08x}->{self.our_tag:08x}"
             )
         rid, mid = message.ratchet_id, message.message_id
-        stored = self.skipped.get((rid, mid))
+        stored = self.skipped.get((rid, mid)) if self.skipped else None
         if stored is not None:
             return self._decrypt_stored(message, stored)
         if self.recv_id is not None and rid == self.recv_id:
@@ -677,24 +679,23 @@ class DoubleRatchet:
             )
 
     def _decrypt_same_chain(self, message: DataMessage) -> Decrypted:
-        assert self.recv_chain_key is not None
-        mid = message.message_id
+        chain_key = self.recv_chain_key
+        assert chain_key is not None
+        mid, k = message.message_id, self.k
         if message.ecdh_public != self.their_ecdh:
             raise ECDHKeyMismatch("the ECDH key is not the current receiving chain's")
         self._check_dh_presence(message)
         if message.dh_public is not None and message.dh_public != self.their_dh:
             raise DHKeyPresenceError("the DH key is not the current receiving chain's")
-        if mid < self.k:
+        if mid < k:
             raise DuplicateMessage(f"message {mid} of chain {message.ratchet_id} already received")
-        if mid - self.k > self.limits.max_skip:
-            raise TooManySkippedMessages(f"{mid - self.k} skipped keys exceed max_skip")
-        self._check_room(mid - self.k)
         new: dict[tuple[int, int], _Skipped] | None = None
-        chain_key = self.recv_chain_key
-        if mid > self.k:
+        if mid > k or self.skipped:
+            if mid - k > self.limits.max_skip:
+                raise TooManySkippedMessages(f"{mid - k} skipped keys exceed max_skip")
+            self._check_room(mid - k)
             new = {}
-            chain_key = self._skip(chain_key, self.k, mid, message.ratchet_id, self.their_ecdh,
-                                   new)
+            chain_key = self._skip(chain_key, k, mid, message.ratchet_id, self.their_ecdh, new)
         plaintext, mk_mac = self._verify_and_open(message, _message_key(chain_key))
         # commit
         if new:
