@@ -59,7 +59,7 @@ from .primitives import cipher
 from .primitives.dh3072 import DHKeyPair, dh_shared_secret, generate_dh, k_dh_bytes
 from .primitives.ecdh import ECDHKeyPair, ecdh, generate_ecdh
 from .primitives.ed448 import Point
-from .primitives.kdf import UsageID, kdf
+from .primitives.kdf import UsageID, kdf, kdf_for
 from .primitives.rng import Rng
 from .tlv import Payload, TLVType
 
@@ -187,25 +187,32 @@ def derive_ratchet_keys(prev_root_key: bytes, shared_secret: bytes) -> tuple[byt
             kdf(UsageID.CHAIN_KEY, material, CHAIN_KEY_BYTES))
 
 
+# The four derivations every message makes, their usage IDs and sizes bound once.
+_next_chain_key = kdf_for(UsageID.NEXT_CHAIN_KEY, CHAIN_KEY_BYTES)
+_message_key = kdf_for(UsageID.MESSAGE_KEY, 64)
+_mac_key = kdf_for(UsageID.MAC_KEY, 64)
+_extra_symmetric_key = kdf_for(UsageID.EXTRA_SYMM_KEY, 64, tail=b"\xff")
+
+
 def next_chain_key(chain_key: bytes) -> bytes:
     """``KDF(usage_next_chain_key || chain_key, 64)``."""
-    return kdf(UsageID.NEXT_CHAIN_KEY, chain_key, CHAIN_KEY_BYTES)
+    return _next_chain_key(chain_key)
 
 
 def message_keys(chain_key: bytes) -> tuple[bytes, bytes]:
     """``derive_enc_mac_keys``: ``(MKenc, MKmac)`` (spec §Calculating Encryption and MAC Keys)."""
-    mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
-    return mk_enc, kdf(UsageID.MAC_KEY, mk_enc, 64)
+    mk_enc = _message_key(chain_key)
+    return mk_enc, _mac_key(mk_enc)
 
 
 def mac_key_of(mk_enc: bytes) -> bytes:
     """``MKmac = KDF(usage_MAC_key || MKenc, 64)``."""
-    return kdf(UsageID.MAC_KEY, mk_enc, 64)
+    return _mac_key(mk_enc)
 
 
 def extra_symmetric_key(chain_key: bytes) -> bytes:
     """``KDF(usage_extra_symm_key || 0xFF || chain_key, 64)`` (spec §Extra Symmetric Key)."""
-    return kdf(UsageID.EXTRA_SYMM_KEY, b"\xff" + chain_key, 64)
+    return _extra_symmetric_key(chain_key)
 
 
 def derive_extra_keys(extra_key: bytes, payload: Payload) -> list[tuple[bytes, bytes]]:
@@ -342,6 +349,14 @@ class Encrypted:
     message: DataMessage
     extra_key: bytes = field(repr=False)
 
+    @classmethod
+    def _make(cls, message: DataMessage, extra_key: bytes) -> Encrypted:
+        """The value, without the frozen ``__init__``'s per-field ``object.__setattr__``
+        (every message makes one; a test holds the two equal)."""
+        made = object.__new__(cls)
+        made.__dict__.update(message=message, extra_key=extra_key)
+        return made
+
 
 @dataclass(frozen=True)
 class Decrypted:
@@ -353,6 +368,16 @@ class Decrypted:
     message_id: int
     mac_key: bytes = field(repr=False)
     from_skipped: bool = False
+
+    @classmethod
+    def _make(cls, plaintext: bytes, extra_key: bytes, ratchet_id: int, message_id: int,
+              mac_key: bytes, from_skipped: bool = False) -> Decrypted:
+        """The value, without the frozen ``__init__``'s per-field ``object.__setattr__``
+        (every message makes one; a test holds the two equal)."""
+        made = object.__new__(cls)
+        made.__dict__.update(plaintext=plaintext, extra_key=extra_key, ratchet_id=ratchet_id,
+                             message_id=message_id, mac_key=mac_key, from_skipped=from_skipped)
+        return made
 
 
 @dataclass(frozen=True)
@@ -560,24 +585,24 @@ class DoubleRatchet:
         """
         if self.expired:
             raise SessionExpired("the ratchet was wiped")
-        if self.needs_new_sending_chain():
-            self._start_sending_chain(rng)
-        assert self.send_chain_key is not None and self.send_id is not None  # by construction
-        assert self.our_ecdh is not None
-        chain_key = self.send_chain_key
-        mk_enc, mk_mac = message_keys(chain_key)
-        extra = extra_symmetric_key(chain_key)
-        unsigned = DataMessage(
-            self.our_tag, self.their_tag, flags, self.pn, self.send_id, self.j,
-            self.our_ecdh.public.encode(), self._our_dh_public_in_chain,
+        send_id = self.send_id
+        if send_id is None or (self.recv_id is not None and self.recv_id > send_id):
+            self._start_sending_chain(rng)  # needs_new_sending_chain(), inline
+            send_id = self.send_id
+        chain_key, our_ecdh = self.send_chain_key, self.our_ecdh
+        assert chain_key is not None and send_id is not None and our_ecdh is not None
+        mk_enc = _message_key(chain_key)
+        message = DataMessage.signed(
+            _mac_key(mk_enc), self.our_tag, self.their_tag, flags, self.pn, send_id, self.j,
+            our_ecdh.public.encode(), self._our_dh_public_in_chain,
             cipher.encrypt_data_message(mk_enc, plaintext),
-            revealed_mac_keys=b"".join(self._reveal_now),
+            b"".join(self._reveal_now) if self._reveal_now else b"",
         )
-        message = unsigned.with_authenticator(mk_mac)
-        self._reveal_now = []
-        self.send_chain_key = next_chain_key(chain_key)
+        if self._reveal_now:
+            self._reveal_now = []
+        self.send_chain_key = _next_chain_key(chain_key)
         self.j += 1
-        return Encrypted(message, extra)
+        return Encrypted._make(message, _extra_symmetric_key(chain_key))
 
     # -- receiving ----------------------------------------------------------------------------
 
@@ -585,9 +610,9 @@ class DoubleRatchet:
               ecdh_public: bytes, into: dict[tuple[int, int], _Skipped]) -> bytes:
         """Store keys for message ids ``start..stop-1``; return the chain key of ``stop``."""
         for n in range(start, stop):
-            mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
-            into[(ratchet_id, n)] = _Skipped(mk_enc, extra_symmetric_key(chain_key), ecdh_public)
-            chain_key = next_chain_key(chain_key)
+            into[(ratchet_id, n)] = _Skipped(_message_key(chain_key),
+                                             _extra_symmetric_key(chain_key), ecdh_public)
+            chain_key = _next_chain_key(chain_key)
         return chain_key
 
     def _check_room(self, adding: int) -> None:
@@ -618,7 +643,7 @@ class DoubleRatchet:
                 f"conversation {self.their_tag:08x}->{self.our_tag:08x}"
             )
         rid, mid = message.ratchet_id, message.message_id
-        stored = self.skipped.get((rid, mid))
+        stored = self.skipped.get((rid, mid)) if self.skipped else None
         if stored is not None:
             return self._decrypt_stored(message, stored)
         if self.recv_id is not None and rid == self.recv_id:
@@ -628,7 +653,7 @@ class DoubleRatchet:
         return self._decrypt_new_chain(message)
 
     def _verify_and_open(self, message: DataMessage, mk_enc: bytes) -> tuple[bytes, bytes]:
-        mk_mac = mac_key_of(mk_enc)
+        mk_mac = _mac_key(mk_enc)
         expected = compute_authenticator(mk_mac, message.authenticated_sections())
         if not hmac.compare_digest(expected, message.authenticator):
             raise AuthenticatorMismatch(
@@ -643,8 +668,8 @@ class DoubleRatchet:
         plaintext, mk_mac = self._verify_and_open(message, stored.mk_enc)
         del self.skipped[(message.ratchet_id, message.message_id)]
         self.mac_keys_to_reveal.append(mk_mac)
-        return Decrypted(plaintext, stored.extra_key, message.ratchet_id, message.message_id,
-                         mk_mac, from_skipped=True)
+        return Decrypted._make(plaintext, stored.extra_key, message.ratchet_id,
+                               message.message_id, mk_mac, from_skipped=True)
 
     def _check_dh_presence(self, message: DataMessage) -> None:
         wants = message.ratchet_id != 0 and chain_uses_dh(message.ratchet_id)
@@ -654,30 +679,32 @@ class DoubleRatchet:
             )
 
     def _decrypt_same_chain(self, message: DataMessage) -> Decrypted:
-        assert self.recv_chain_key is not None
-        mid = message.message_id
+        chain_key = self.recv_chain_key
+        assert chain_key is not None
+        mid, k = message.message_id, self.k
         if message.ecdh_public != self.their_ecdh:
             raise ECDHKeyMismatch("the ECDH key is not the current receiving chain's")
         self._check_dh_presence(message)
         if message.dh_public is not None and message.dh_public != self.their_dh:
             raise DHKeyPresenceError("the DH key is not the current receiving chain's")
-        if mid < self.k:
+        if mid < k:
             raise DuplicateMessage(f"message {mid} of chain {message.ratchet_id} already received")
-        if mid - self.k > self.limits.max_skip:
-            raise TooManySkippedMessages(f"{mid - self.k} skipped keys exceed max_skip")
-        self._check_room(mid - self.k)
-        new: dict[tuple[int, int], _Skipped] = {}
-        chain_key = self._skip(self.recv_chain_key, self.k, mid, message.ratchet_id,
-                               self.their_ecdh, new)
-        mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
-        plaintext, mk_mac = self._verify_and_open(message, mk_enc)
+        new: dict[tuple[int, int], _Skipped] | None = None
+        if mid > k or self.skipped:
+            if mid - k > self.limits.max_skip:
+                raise TooManySkippedMessages(f"{mid - k} skipped keys exceed max_skip")
+            self._check_room(mid - k)
+            new = {}
+            chain_key = self._skip(chain_key, k, mid, message.ratchet_id, self.their_ecdh, new)
+        plaintext, mk_mac = self._verify_and_open(message, _message_key(chain_key))
         # commit
-        self.skipped.update(new)
-        self.recv_chain_key = next_chain_key(chain_key)
+        if new:
+            self.skipped.update(new)
+        self.recv_chain_key = _next_chain_key(chain_key)
         self.k = mid + 1
         self.mac_keys_to_reveal.append(mk_mac)
-        return Decrypted(plaintext, extra_symmetric_key(chain_key), message.ratchet_id, mid,
-                         mk_mac)
+        return Decrypted._make(plaintext, _extra_symmetric_key(chain_key), message.ratchet_id,
+                               mid, mk_mac)
 
     def _decrypt_new_chain(self, message: DataMessage) -> Decrypted:
         rid, mid = message.ratchet_id, message.message_id
@@ -714,8 +741,7 @@ class DoubleRatchet:
             self._skip(self.recv_chain_key, self.k, message.previous_chain_length,
                        self.recv_id, self.their_ecdh, new)
         chain_key = self._skip(chain_key, 0, mid, rid, message.ecdh_public, new)
-        mk_enc = kdf(UsageID.MESSAGE_KEY, chain_key, 64)
-        plaintext, mk_mac = self._verify_and_open(message, mk_enc)
+        plaintext, mk_mac = self._verify_and_open(message, _message_key(chain_key))
         # commit
         for key in aged:
             self.mac_keys_to_reveal.append(mac_key_of(self.skipped.pop(key).mk_enc))
@@ -732,7 +758,7 @@ class DoubleRatchet:
             self.our_dh = None  # consumed by the peer's DH chain
         self.our_ecdh = None  # the peer ratcheted past it; a new one comes with our next chain
         self.mac_keys_to_reveal.append(mk_mac)
-        return Decrypted(plaintext, extra_symmetric_key(chain_key), rid, mid, mk_mac)
+        return Decrypted._make(plaintext, extra_symmetric_key(chain_key), rid, mid, mk_mac)
 
     def unrevealed_mac_keys(self) -> bytes:
         """Every MAC key not yet revealed (received messages and stored skipped keys).

@@ -131,26 +131,85 @@ def _fresh_sections(m: DataMessage) -> bytes:
 def test_sections_are_encoded_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     import otrv4.data_message as dm
 
-    writers = 0
-    real_writer = dm.Writer
+    encodings = 0
+    real_encode = dm._encode_sections
 
-    def counting_writer() -> Any:
-        nonlocal writers
-        writers += 1
-        return real_writer()
+    def counting_encode(*fields: Any) -> bytes:
+        nonlocal encodings
+        encodings += 1
+        return real_encode(*fields)
 
-    monkeypatch.setattr(dm, "Writer", counting_writer)
+    monkeypatch.setattr(dm, "_encode_sections", counting_encode)
     unsigned = replace(SAMPLE, authenticator=bytes(64))
     signed = unsigned.with_authenticator(b"k" * 64)
     wire = signed.encode()
-    assert writers == 2  # the sections once, the whole message once
+    assert encodings == 1  # for the MAC; encode() reuses them
     assert signed.authenticator == compute_authenticator(b"k" * 64, _fresh_sections(signed))
     decoded = DataMessage.decode(wire)
-    writers = 0
+    encodings = 0
     assert verify_authenticator(b"k" * 64, decoded)
     sections = decoded.authenticated_sections()
-    assert writers == 0  # a decoded message keeps the slice it came in
+    assert encodings == 0  # a decoded message keeps the slice it came in
     assert sections == _fresh_sections(signed)
+    assert DataMessage.signed(b"k" * 64, *[getattr(SAMPLE, f) for f in _FIELDS[:9]],
+                              revealed_mac_keys=SAMPLE.revealed_mac_keys) == signed
+
+
+def test_the_fast_constructor_sets_exactly_the_fields() -> None:
+    from dataclasses import fields
+
+    made = DataMessage._make(*[getattr(SAMPLE, f) for f in _FIELDS], b"sections")
+    assert made == SAMPLE and repr(made) == repr(SAMPLE) and hash(made) == hash(SAMPLE)
+    assert tuple(f.name for f in fields(DataMessage)) == _FIELDS
+    assert set(vars(made)) == {*_FIELDS, "_sections"}
+    assert made.authenticated_sections() == b"sections"
+
+
+_FIELDS = ("sender_tag", "receiver_tag", "flags", "previous_chain_length", "ratchet_id",
+           "message_id", "ecdh_public", "dh_public", "ciphertext", "authenticator",
+           "revealed_mac_keys")
+
+
+def _outcome(decode: Any, data: bytes) -> tuple[Any, ...]:
+    try:
+        m = decode(data)
+    except OTRError as exc:
+        return (type(exc), str(exc))
+    return (m, m.authenticated_sections())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_one_pass_decoding_agrees_with_the_field_reader(data: st.DataObject) -> None:
+    """The fixed-offset pass of ``decode`` accepts exactly what the field-by-field reader
+    accepts, with the same fields and sections, and leaves every error to the reader."""
+    dh = data.draw(st.one_of(st.none(), st.integers(1, 2**80)))
+    m = DataMessage(data.draw(st.integers(0, 2**32 - 1)), 0x100,
+                    data.draw(st.sampled_from([0, 1])), 3, 4, 5, bytes(range(57)), dh,
+                    data.draw(st.binary(max_size=80)), b"\x0a" * 64,
+                    b"\x0b" * 64 * data.draw(st.integers(0, 2)))
+    wire = bytearray(m.encode())
+    for _ in range(data.draw(st.integers(0, 3))):
+        at = data.draw(st.integers(0, len(wire) - 1))
+        wire[at] = data.draw(st.sampled_from([0, 1, 2, 0x40, 0xFF, wire[at] ^ 1]))
+    cut = data.draw(st.sampled_from([len(wire), len(wire) - 1, len(wire) + 1, 160, 100]))
+    mutated = bytes(wire[:cut]) + (b"\x00" if cut > len(wire) else b"")
+    assert _outcome(DataMessage.decode, mutated) == _outcome(DataMessage._read, mutated)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"sender_tag": 2**32}, "INT 4294967296 is outside"), ({"flags": 256}, "BYTE 256"),
+     ({"message_id": -1}, "INT -1 is outside"), ({"ecdh_public": b"x" * 56}, "expected 57"),
+     ({"dh_public": -5}, "an MPI is unsigned")],
+)
+def test_fields_that_do_not_fit_name_themselves(change: dict[str, Any], message: str) -> None:
+    from otrv4.encoding import OutOfRangeError
+
+    with pytest.raises(OutOfRangeError, match=message):
+        replace(SAMPLE, **change).authenticated_sections()
+    with pytest.raises(OutOfRangeError, match="expected 64 bytes, got 3"):
+        replace(SAMPLE, authenticator=b"abc").encode()
 
 
 def test_a_changed_copy_does_not_keep_old_sections() -> None:

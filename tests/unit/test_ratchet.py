@@ -582,3 +582,20 @@ def test_copy_is_independent() -> None:
     # the original still does all of it, with the same result
     assert bob.encrypt(b"reply", DeterministicRng("c4")) == reply
     assert bob.decrypt(lost).plaintext == b"lost"
+
+
+def test_the_per_message_values_equal_their_dataclass_construction() -> None:
+    """``Encrypted._make`` and ``Decrypted._make`` (the per-message constructors that skip
+    the frozen ``__init__``) make exactly what the dataclass constructor makes."""
+    from dataclasses import fields
+
+    from otrv4.ratchet import Decrypted, Encrypted
+
+    alice, bob = make_pair("ratchet-make")
+    sent = alice.encrypt(b"hello", DeterministicRng("m1"))
+    made = Encrypted(sent.message, sent.extra_key)
+    assert sent == made and vars(sent) == vars(made) and type(sent) is Encrypted
+    got = bob.decrypt(sent.message)
+    args = [getattr(got, f.name) for f in fields(Decrypted)]
+    assert vars(got) == vars(Decrypted(*args)) and got == Decrypted(*args)
+    assert vars(Decrypted._make(*args)) == vars(Decrypted(*args))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Callable
 
 from ..decisions import Decision, register
 
@@ -44,6 +45,7 @@ __all__ = [
     "hcmac",
     "hwc",
     "kdf",
+    "kdf_for",
     "prekey_server_kdf",
     "shake256",
 ]
@@ -317,6 +319,31 @@ def kdf(usage_id: int, values: bytes, size: int) -> bytes:
     if size <= 0:
         raise ValueError(f"output size must be positive, not {size}")
     return _shake_256(_OTRV4_PREFIXES[usage_id] + values).digest(size)
+
+
+def kdf_for(usage_id: int, size: int, *, tail: bytes = b"") -> Callable[[bytes], bytes]:
+    """OTRv4 ``KDF(usage_ID || tail || values, size)`` as a function of ``values`` alone.
+
+    For the per-message derivations of the double ratchet and the data
+    message's authenticator: the usage ID, any fixed bytes that follow it
+    (``tail``, e.g. the ``0xFF`` of the extra symmetric key) and the size are
+    checked and joined once, so each call is one SHAKE-256 over
+    ``"OTRv4" || usage_ID || tail || values``, the same bytes as
+    ``kdf(usage_id, tail + values, size)``.  Raises :class:`ValueError` like
+    :func:`kdf` when it is made; the returned function raises nothing.
+    """
+    if not 0 <= usage_id <= 0xFF:
+        raise ValueError(f"a usage ID is one byte, not {usage_id}")
+    if size <= 0:
+        raise ValueError(f"output size must be positive, not {size}")
+    prefix = _OTRV4_PREFIXES[usage_id] + tail
+    shake = _shake_256
+
+    def bound(values: bytes) -> bytes:
+        return shake(prefix + values).digest(size)
+
+    bound.__name__ = bound.__qualname__ = f"kdf_{usage_id:#04x}_{size}"
+    return bound
 
 
 def hwc(usage_id: int, values: bytes, size: int) -> bytes:

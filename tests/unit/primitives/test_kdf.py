@@ -20,6 +20,7 @@ from otrv4.primitives.kdf import (
     hcmac,
     hwc,
     kdf,
+    kdf_for,
     prekey_server_kdf,
     shake256,
 )
@@ -220,3 +221,20 @@ def test_vectors_reproduce(vectors: Vectors) -> None:
             assert pycryptodome_shake(
                 domain.value + bytes([inputs["usageId"]]) + data, 57
             ).hex() == test["intermediates"]["hash"]
+
+
+@pytest.mark.parametrize(("usage", "size", "tail"), [(0x15, 64, b""), (0x17, 64, b"\xff"),
+                                                     (0x02, 32, b""), (0xFF, 1, b"ab")])
+def test_kdf_for_is_kdf_with_the_usage_tail_and_size_bound(usage: int, size: int,
+                                                           tail: bytes) -> None:
+    bound = kdf_for(usage, size, tail=tail)
+    for values in (b"", b"x", bytes(range(200))):
+        assert bound(values) == kdf(usage, tail + values, size)
+        assert bound(values) == hashlib.shake_256(
+            b"OTRv4" + bytes([usage]) + tail + values).digest(size)
+
+
+@pytest.mark.parametrize(("usage", "size"), [(-1, 64), (256, 64), (1, 0)])
+def test_kdf_for_refuses_misuse_when_made(usage: int, size: int) -> None:
+    with pytest.raises(ValueError):
+        kdf_for(usage, size)
