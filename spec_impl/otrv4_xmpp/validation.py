@@ -166,13 +166,14 @@ class ValidationReport:
     """False when part of the document could not be checked: no XSF stanza schemas,
     or an element of a namespace whose schema is known but not found here."""
     verdict: bool | None = field(default=None, compare=False)
+    ok: bool = field(init=False, compare=False, repr=False)
+    """Whether the document is valid (no violation): ``verdict`` when given, else whether
+    ``violations`` is empty (an attribute, not a property: a receiving client reads it
+    for every stanza)."""
 
-    @property
-    def ok(self) -> bool:
-        """Whether the document is valid (no violation)."""
-        if self.verdict is not None:
-            return self.verdict
-        return not self.violations
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ok", self.verdict if self.verdict is not None
+                           else not self.violations)
 
 
 def _invalid_stanza_report(source: str, complete: bool,
@@ -182,7 +183,7 @@ def _invalid_stanza_report(source: str, complete: bool,
     cost more than the rest of the fast path's bookkeeping for an invalid stanza."""
     report = object.__new__(ValidationReport)
     report.__dict__.update(source=source, stanzas=1, violations=violations,
-                           complete=complete, verdict=False)
+                           complete=complete, verdict=False, ok=False)
     return report
 
 
@@ -333,29 +334,6 @@ _CLIENT_XMLNS = f" xmlns='{NS_CLIENT}'".encode()
 #: Every namespace declaration's value (a prefix is an NCName: no colon, so the scan
 #: stays linear; ``xmlns:`` repeated 8,000 times took 11 s with ``[^\s=]+``).
 _XMLNS_BYTES = re.compile(rb"""xmlns(?::[^\s=:]++)?\s*+=\s*+["']([^"']*+)""")
-
-
-def _parse_one(data: bytes) -> etree._Element | None:
-    """``data`` (UTF-8) parsed as a document of one stanza, ``jabber:client`` being its
-    default namespace as in a client stream; ``None`` if it is not that (several stanzas,
-    malformed), and :func:`split_stanzas` then parses it with its diagnostics.
-
-    The declaration is added to the first start tag (unless it declares a default
-    namespace itself), on its line, so no line number moves; the stanza is the
-    document's root, which libxml2 validates without building a fake document.
-    The bytes are parsed as they are: no decoding, no copy unless the declaration
-    is added.  Raises nothing.
-    """
-    m = _FIRST_START_TAG.match(data)
-    if m is None:
-        return None
-    # (integer tests: ``b":" in name`` would raise and catch a TypeError on every call)
-    if m.start(2) < 0 and m.start(3) < 0:
-        data = data[:m.end(1)] + _CLIENT_XMLNS + data[m.end(1):]
-    try:
-        return etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError:
-        return None
 
 
 def _syntax_violation(text: str, source: str, exc: etree.XMLSyntaxError) -> Violation:
@@ -576,7 +554,7 @@ class StanzaValidator:
         """The violations, and the namespaces the stanzas use (of those that matter).
 
         ``known_only``: the source text declares no namespace without a loaded schema
-        (:meth:`_declares_known_only`), so the per-element namespace scan is skipped.
+        (see :meth:`_validate_utf8`), so the per-element namespace scan is skipped.
         """
         out, used = self._namespace_violations(stanzas, source, known_only)
         for stanza in stanzas:
@@ -605,14 +583,6 @@ class StanzaValidator:
             if present - self.namespaces - self.missing - {""}:  # rare: locate them
                 out.extend(self._unknown_namespaces(stanza, source, 0))
         return out, used
-
-    def _declares_known_only(self, data: bytes) -> bool:
-        """Whether the UTF-8 text ``data`` declares only namespaces whose schemas are loaded
-        (``xmlns=''`` included), ``jabber:client`` among them: then no element can be of
-        another namespace and the per-element scan can be skipped.  A declaration-like
-        string in character data only makes this answer ``False`` (the scan then runs)."""
-        known = self._known_declarations
-        return known is not None and known.issuperset(_XMLNS_BYTES.findall(data))
 
     def _validate_deferred(self, stanzas: Sequence[etree._Element], source: str,
                            known_only: bool) -> tuple[Sequence[Violation], bool, set[str]]:
@@ -729,12 +699,37 @@ class StanzaValidator:
     def _validate_utf8(self, data: bytes, text: str | None, source: str,
                        engine: Engine) -> ValidationReport:
         """Validate the UTF-8 document ``data`` (``text``: the same document decoded, or
-        ``None`` to decode it only if needed).  Raises nothing."""
-        one = _parse_one(data)
-        known_only = self._declares_known_only(data)
+        ``None`` to decode it only if needed).  Raises nothing.
+
+        A document of one stanza is parsed as it is, ``jabber:client`` being its
+        default namespace as in a client stream: the declaration is added to the
+        first start tag (unless it declares a default namespace itself), on its line,
+        so no line number moves, and the stanza is the document's root, which libxml2
+        validates without building a fake document.  Anything else (several stanzas,
+        malformed XML) goes to :func:`split_stanzas` and its diagnostics.
+
+        The namespaces the text declares are a superset of those its elements use
+        (every one but the implicit ``jabber:client`` is declared): when all of them
+        have a loaded schema, the per-element namespace scan is skipped.  A
+        declaration-like string in character data only makes the scan run.
+        """
+        # The two scans of the bytes run back to back, before libxml2 takes the caches;
+        # the common case is written inline (this runs once per stanza received).
+        known = self._known_declarations
+        known_only = known is not None and known.issuperset(_XMLNS_BYTES.findall(data))
+        one: etree._Element | None = None
+        m = _FIRST_START_TAG.match(data)
+        if m is not None:
+            doc = data
+            if m.start(2) < 0 and m.start(3) < 0:  # (``b":" in`` raises and catches)
+                doc = data[:m.end(1)] + _CLIENT_XMLNS + data[m.end(1):]
+            try:
+                one = etree.fromstring(doc, getattr(_parsers, "parser", None) or _parser())
+            except etree.XMLSyntaxError:
+                one = None
         if one is not None and known_only and engine == "lxml":
-            # The common case, kept lean: one stanza, every namespace known and loaded;
-            # messages are formatted only if the report of an invalid stanza is read.
+            # One stanza, every namespace known and loaded; messages are formatted only
+            # if the report of an invalid stanza is read.
             schema = self._lxml or self._lxml_schema()
             if schema.validate(one):
                 valid = self._valid_reports.get(source)
