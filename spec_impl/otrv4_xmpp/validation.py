@@ -22,6 +22,7 @@ namespaces it does have (each as a root), and says so in the report.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import re
@@ -165,13 +166,25 @@ class ValidationReport:
     """False when part of the document could not be checked: no XSF stanza schemas,
     or an element of a namespace whose schema is known but not found here."""
     verdict: bool | None = field(default=None, compare=False)
+    ok: bool = field(init=False, compare=False, repr=False)
+    """Whether the document is valid (no violation): ``verdict`` when given, else whether
+    ``violations`` is empty (an attribute, not a property: a receiving client reads it
+    for every stanza)."""
 
-    @property
-    def ok(self) -> bool:
-        """Whether the document is valid (no violation)."""
-        if self.verdict is not None:
-            return self.verdict
-        return not self.violations
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ok", self.verdict if self.verdict is not None
+                           else not self.violations)
+
+
+def _invalid_stanza_report(source: str, complete: bool,
+                           violations: Sequence[Violation]) -> ValidationReport:
+    """``ValidationReport(source, 1, violations, complete, verdict=False)``, the same object
+    built without the generated ``__init__``, whose ``object.__setattr__`` call per field
+    cost more than the rest of the fast path's bookkeeping for an invalid stanza."""
+    report = object.__new__(ValidationReport)
+    report.__dict__.update(source=source, stanzas=1, violations=violations,
+                           complete=complete, verdict=False, ok=False)
+    return report
 
 
 class _DeferredViolations(Sequence[Violation]):
@@ -179,8 +192,8 @@ class _DeferredViolations(Sequence[Violation]):
 
     __slots__ = ("_done", "_pending")
 
-    def __init__(self, ready: list[Violation],
-                 pending: list[Callable[[], Iterable[Violation]]]) -> None:
+    def __init__(self, ready: Sequence[Violation],
+                 pending: Sequence[Callable[[], Iterable[Violation]]]) -> None:
         self._done: tuple[Violation, ...] | None = None if pending else tuple(ready)
         self._pending = (ready, pending)
 
@@ -264,7 +277,6 @@ _WRAP_OPEN = f"<wrap xmlns='{NS_CLIENT}'>"
 _WRAP_TAG = f"{{{NS_CLIENT}}}wrap"
 _parsers = threading.local()
 _LXML_HEAD = re.compile(r"^Element '[^']*'(?:, attribute '([^']*)')?: ")
-_XMLNS = re.compile(r"""xmlns(?::[^\s=]+)?\s*=\s*["']([^"']*)""")
 
 
 def _parser() -> etree.XMLParser:
@@ -310,31 +322,18 @@ def split_stanzas(text: str) -> tuple[etree._Element, list[etree._Element]]:
     return root, [c for c in root if isinstance(c.tag, str)]
 
 
+#: The first start tag of a document: (1) its name or prefix, (2) the colon of a prefixed
+#: name, (3) a default namespace declaration.  Possessive and atomic, so no input makes
+#: it backtrack more than linearly (``<`` and 20,000 letters took 2 s with plain
+#: quantifiers).
 _FIRST_START_TAG = re.compile(
-    r"\A\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--(?:[^-]|-[^-])*-->\s*)*<([A-Za-z_][^\s/>]*)([^>]*)>",
+    rb"\A\s*+(?><\?xml[^>]*\?>\s*+)?(?><!--(?:[^-]|-[^-])*+-->\s*+)*+"
+    rb"<([A-Za-z_][^\s/>:]*+)(:)?[^\s/>]*+(?>[^>]*?(\sxmlns\s*+=))?[^>]*+>",
 )
-_CLIENT_XMLNS = f" xmlns='{NS_CLIENT}'"
-_DEFAULT_XMLNS = re.compile(r"\sxmlns\s*=")
-
-
-def _parse_one(text: str) -> etree._Element | None:
-    """``text`` parsed as a document of one stanza, ``jabber:client`` being its default
-    namespace as in a client stream; ``None`` if it is not that (several stanzas,
-    malformed), and :func:`split_stanzas` then parses it with its diagnostics.
-
-    The declaration is added to the first start tag (unless it declares a default
-    namespace itself), on its line, so no line number moves; the stanza is the
-    document's root, which libxml2 validates without building a fake document.
-    """
-    m = _FIRST_START_TAG.match(text)
-    if m is None:
-        return None
-    if ":" not in m.group(1) and not _DEFAULT_XMLNS.search(m.group(2)):
-        text = text[:m.end(1)] + _CLIENT_XMLNS + text[m.end(1):]
-    try:
-        return etree.fromstring(text.encode("utf-8"), _parser())
-    except (etree.XMLSyntaxError, UnicodeEncodeError):
-        return None
+_CLIENT_XMLNS = f" xmlns='{NS_CLIENT}'".encode()
+#: Every namespace declaration's value (a prefix is an NCName: no colon, so the scan
+#: stays linear; ``xmlns:`` repeated 8,000 times took 11 s with ``[^\s=]+``).
+_XMLNS_BYTES = re.compile(rb"""xmlns(?::[^\s=:]++)?\s*+=\s*+["']([^"']*+)""")
 
 
 def _syntax_violation(text: str, source: str, exc: etree.XMLSyntaxError) -> Violation:
@@ -368,7 +367,12 @@ def _shorten_values(rule: str) -> str:
             return m.group(0)
         return f"{m.group(1)}'{value[:24]}...{value[-8:]}' ({len(value)} characters)"
 
-    return re.sub(r"(The value |attribute \S+=)'([^']*)'", cut, rule)
+    return _QUOTED_VALUE.sub(cut, rule)
+
+
+_QUOTED_VALUE = re.compile(r"(The value |attribute \S+=)'([^']*)'")
+_THE_PATTERN = re.compile(r"(the pattern )'(.*)'(?=\.$)")
+_ANY_PATTERN = re.compile(r"(any pattern )of \['(.*)'\]$")
 
 
 class StanzaValidator:
@@ -433,7 +437,13 @@ class StanzaValidator:
         self._driver = self._driver_text()
         self._patterns = _named_patterns(own)
         self._own_namespaces = frozenset(ns for ns, _ in self._imports)
-        self._quick_sets: set[frozenset[str]] = set()
+        #: The namespace declarations that let a text skip the per-element namespace scan
+        #: (``None``: none does, the stanza schema itself being missing).
+        self._known_declarations: frozenset[bytes] | None = (
+            None if NS_CLIENT in self.missing
+            else frozenset(ns.encode() for ns in self.namespaces) | {b""})
+        #: The report of a valid stanza, by source (reports are immutable).
+        self._valid_reports: dict[str, ValidationReport] = {}
         self._lxml: etree.XMLSchema | None = None
         self._xmlschema: xmlschema.XMLSchema10 | None = None
 
@@ -540,12 +550,13 @@ class StanzaValidator:
         return self._validate(stanzas, source, engine)[0]
 
     def _validate(self, stanzas: Sequence[etree._Element], source: str, engine: Engine,
-                  declared: frozenset[str] | None = None) -> tuple[list[Violation], set[str]]:
+                  known_only: bool = False) -> tuple[list[Violation], set[str]]:
         """The violations, and the namespaces the stanzas use (of those that matter).
 
-        ``declared``: the namespaces the source text declares, when known.
+        ``known_only``: the source text declares no namespace without a loaded schema
+        (see :meth:`_validate_utf8`), so the per-element namespace scan is skipped.
         """
-        out, used = self._namespace_violations(stanzas, source, declared)
+        out, used = self._namespace_violations(stanzas, source, known_only)
         for stanza in stanzas:
             for root in self._roots(stanza):
                 if engine == "lxml":
@@ -555,16 +566,16 @@ class StanzaValidator:
         return out, used
 
     def _namespace_violations(self, stanzas: Sequence[etree._Element], source: str,
-                              declared: frozenset[str] | None) -> tuple[list[Violation], set[str]]:
+                              known_only: bool) -> tuple[list[Violation], set[str]]:
         """Elements of namespaces without a loaded schema, and the namespaces used.
 
         The namespaces declared in the text are a superset of those its elements use
         (every namespace but the implicit ``jabber:client`` is declared); when all of
-        them are known and loaded, the per-element scan is skipped.
+        them are loaded (``known_only``), the per-element scan is skipped.
         """
         out: list[Violation] = []
         used: set[str] = set()
-        if declared is not None and self._quick(declared):
+        if known_only:
             return out, used
         for stanza in stanzas:
             present = {_ns_of(el.tag) for el in stanza.iter(etree.Element)}
@@ -573,22 +584,11 @@ class StanzaValidator:
                 out.extend(self._unknown_namespaces(stanza, source, 0))
         return out, used
 
-    def _quick(self, declared: frozenset[str]) -> bool:
-        """Whether text declaring ``declared`` can skip the per-element namespace scan."""
-        known = self._quick_sets
-        if declared in known:
-            return True
-        ok = not (declared - self.namespaces - {""} or declared & self.missing) and (
-            NS_CLIENT not in self.missing)
-        if ok and len(known) < 256:
-            known.add(declared)
-        return ok
-
     def _validate_deferred(self, stanzas: Sequence[etree._Element], source: str,
-                           declared: frozenset[str]) -> tuple[Sequence[Violation], bool, set[str]]:
+                           known_only: bool) -> tuple[Sequence[Violation], bool, set[str]]:
         """The lxml engine, one validation per stanza: the violations (formatted from the
         error log when first read), the verdict, and the namespaces that matter."""
-        ready, used = self._namespace_violations(stanzas, source, declared)
+        ready, used = self._namespace_violations(stanzas, source, known_only)
         schema = self._lxml_schema()
         pending: list[Callable[[], Iterable[Violation]]] = []
         for stanza in stanzas:
@@ -612,13 +612,14 @@ class StanzaValidator:
         so they are resolved below it; the element path runs from the stanza.
         """
         seen: set[tuple[int | None, str, str]] = set()
+        children: Children = {}
         for entry in log:
             message = entry.message
             if entry.level_name == "WARNING" or "No precomputed value" in message:
                 continue  # libxml2's note after a failed facet, not a rule of its own
             head = _LXML_HEAD.match(message)
             rule = message[head.end():] if head else message
-            path = _lxml_path(root, entry.path)
+            path = _lxml_path(root, entry.path, children)
             if head and head.group(1):
                 path += f"/@{head.group(1)}"
             if "'" in rule:
@@ -642,9 +643,9 @@ class StanzaValidator:
             return (f"{m.group(1)}of type '{type_name}'" if type_name
                     else f"{m.group(1)}'{pattern[:_LONG_PATTERN]}...'")
 
-        rule = re.sub(r"(the pattern )'(.*)'(?=\.$)", name, rule)
-        return re.sub(r"(any pattern )of \['(.*)'\]$",
-                      lambda m: name(m).replace("any pattern of", "the pattern of"), rule)
+        rule = _THE_PATTERN.sub(name, rule)
+        return _ANY_PATTERN.sub(
+            lambda m: name(m).replace("any pattern of", "the pattern of"), rule)
 
     def _check_xmlschema(self, root: etree._Element, source: str) -> Iterator[Violation]:
         schema = self._xmlschema_schema()
@@ -670,47 +671,92 @@ class StanzaValidator:
         for any ``str``.
         """
         try:
-            one = _parse_one(text)
-            stanzas = [one] if one is not None else split_stanzas(text)[1]
-        except etree.XMLSyntaxError as exc:
-            return ValidationReport(source, 0, (_syntax_violation(text, source, exc),), False)
+            data = text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            start = max(0, exc.start - len(_WRAP_OPEN))  # the offset in the wrapped text
-            before = text[:start]
+            before = text[:exc.start]
             line = before.count("\n") + 1
-            column = start - (before.rfind("\n") + 1) + 1
+            column = exc.start - (before.rfind("\n") + 1) + 1
             return ValidationReport(source, 0, (Violation(
                 source, line, column, "",
                 "not UTF-8 text: the input holds a character that has no UTF-8 encoding "
-                f"(U+{ord(text[start]):04X}, an undecodable byte)"),), False)
-        if not stanzas:
-            return ValidationReport(source, 0, (Violation(source, None, None, "",
-                                                          "no stanza found"),), self.complete)
-        declared = frozenset(_XMLNS.findall(text))
-        if engine == "lxml" and one is not None and self._quick(declared):
-            # The common case, kept lean: one stanza, every namespace known and loaded.
-            schema = self._lxml or self._lxml_schema()
-            if schema.validate(one):
-                return ValidationReport(source, 1, (), self.complete, True)
-            return ValidationReport(source, 1, _DeferredViolations([], [partial(
-                self._lxml_violations, one, schema.error_log, source)]), self.complete, False)
-        if engine == "lxml":
-            deferred, verdict, used = self._validate_deferred(stanzas, source, declared)
-            return ValidationReport(source, len(stanzas), deferred,
-                                    self.complete and not used & self.missing, verdict)
-        violations, used = self._validate(stanzas, source, engine, declared)
-        return ValidationReport(source, len(stanzas), tuple(violations),
-                                self.complete and not used & self.missing)
+                f"(U+{ord(text[exc.start]):04X}, an undecodable byte)"),), False)
+        return self._validate_utf8(data, text, source, engine)
 
     def validate_bytes(self, data: bytes, source: str = "-",
                        engine: Engine = "lxml") -> ValidationReport:
         """:meth:`validate_text` for raw bytes (a file, standard input): bytes that are not
         UTF-8 give one violation naming the line, column and byte.  Never raises."""
+        if data.isascii():  # the common case: no decoding needed, the bytes are parsed as is
+            return self._validate_utf8(data, None, source, engine)
         text, why = decode_utf8(data)
         if text is None:
             return ValidationReport(source, 0, (Violation(source, None, None, "",
                                                           f"not UTF-8: {why}"),), False)
-        return self.validate_text(text, source, engine)
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]  # now data == text.encode("utf-8")
+        return self._validate_utf8(data, text, source, engine)
+
+    def _validate_utf8(self, data: bytes, text: str | None, source: str,
+                       engine: Engine) -> ValidationReport:
+        """Validate the UTF-8 document ``data`` (``text``: the same document decoded, or
+        ``None`` to decode it only if needed).  Raises nothing.
+
+        A document of one stanza is parsed as it is, ``jabber:client`` being its
+        default namespace as in a client stream: the declaration is added to the
+        first start tag (unless it declares a default namespace itself), on its line,
+        so no line number moves, and the stanza is the document's root, which libxml2
+        validates without building a fake document.  Anything else (several stanzas,
+        malformed XML) goes to :func:`split_stanzas` and its diagnostics.
+
+        The namespaces the text declares are a superset of those its elements use
+        (every one but the implicit ``jabber:client`` is declared): when all of them
+        have a loaded schema, the per-element namespace scan is skipped.  A
+        declaration-like string in character data only makes the scan run.
+        """
+        # The two scans of the bytes run back to back, before libxml2 takes the caches;
+        # the common case is written inline (this runs once per stanza received).
+        known = self._known_declarations
+        known_only = known is not None and known.issuperset(_XMLNS_BYTES.findall(data))
+        one: etree._Element | None = None
+        m = _FIRST_START_TAG.match(data)
+        if m is not None:
+            doc = data
+            if m.start(2) < 0 and m.start(3) < 0:  # (``b":" in`` raises and catches)
+                doc = data[:m.end(1)] + _CLIENT_XMLNS + data[m.end(1):]
+            try:
+                one = etree.fromstring(doc, getattr(_parsers, "parser", None) or _parser())
+            except etree.XMLSyntaxError:
+                one = None
+        if one is not None and known_only and engine == "lxml":
+            # One stanza, every namespace known and loaded; messages are formatted only
+            # if the report of an invalid stanza is read.
+            schema = self._lxml or self._lxml_schema()
+            if schema.validate(one):
+                valid = self._valid_reports.get(source)
+                if valid is None:
+                    if len(self._valid_reports) >= 256:
+                        self._valid_reports.clear()
+                    valid = ValidationReport(source, 1, (), self.complete, True)
+                    self._valid_reports[source] = valid
+                return valid
+            return _invalid_stanza_report(source, self.complete, _DeferredViolations((), (partial(
+                self._lxml_violations, one, schema.error_log, source),)))
+        if text is None:
+            text = data.decode("utf-8")
+        try:
+            stanzas = [one] if one is not None else split_stanzas(text)[1]
+        except etree.XMLSyntaxError as exc:
+            return ValidationReport(source, 0, (_syntax_violation(text, source, exc),), False)
+        if not stanzas:
+            return ValidationReport(source, 0, (Violation(source, None, None, "",
+                                                          "no stanza found"),), self.complete)
+        if engine == "lxml":
+            deferred, verdict, used = self._validate_deferred(stanzas, source, known_only)
+            return ValidationReport(source, len(stanzas), deferred,
+                                    self.complete and not used & self.missing, verdict)
+        violations, used = self._validate(stanzas, source, engine, known_only)
+        return ValidationReport(source, len(stanzas), tuple(violations),
+                                self.complete and not used & self.missing)
 
     def iter_files(self, paths: Iterable[Path]) -> Iterator[Path]:
         """Expand folders into the ``*.xml`` files below them, sorted."""
@@ -722,39 +768,56 @@ class StanzaValidator:
 
 
 _XPATHS: dict[str, etree.XPath] = {}
+_ROOT_STEP = re.compile(r"/[^/\[]+(?:\[1\])?")
+#: libxml2's path steps below the root (``xmlGetNodePath``): ``*`` for an element of a
+#: namespace declared without prefix, ``prefix:name`` or ``name`` otherwise; ``[k]`` when
+#: it has siblings it is counted among (every element sibling for ``*``, those of the same
+#: name and prefix otherwise).
+_PATH_STEPS = re.compile(r"(?:/(?:\*|[^/\[\]*:]+(?::[^/\[\]*:]+)?)(?:\[[1-9][0-9]*\])?)+")
+_PATH_STEP = re.compile(r"/(?:(\*)|(?:([^/\[\]*:]+):)?([^/\[\]*:]+))(?:\[([0-9]+)\])?")
+
+#: The element children of an element, by element, for the paths of one report.
+Children = dict[etree._Element, list[etree._Element]]
 
 
-def _lxml_path(root: etree._Element, libxml_path: str | None) -> str:
+def _lxml_path(root: etree._Element, libxml_path: str | None,
+               children: Children | None = None) -> str:
     """Turn libxml2's XPath into our namespaced element path.
 
     lxml validates ``root`` as the root of a document of its own, so libxml2's
-    path starts at ``root``; it is resolved below ``root`` in the parsed input and
-    the element path runs from the stanza (never the internal wrapper).
+    path starts at ``root``; it is resolved below ``root`` in the parsed input,
+    walking element children step by step (``children`` caches each element's
+    element children across the entries of one log), and the element path runs
+    from the stanza (never the internal wrapper).  A path it cannot resolve is
+    returned as it is.
     """
     if not libxml_path:
         return _element_path(root)
-    first = re.match(r"^/[^/\[]+(\[1\])?", libxml_path)
+    first = _ROOT_STEP.match(libxml_path)
     if first is None:
         return libxml_path
     rest = libxml_path[first.end():]
     if not rest:
         return _element_path(root)
-    xpath = _XPATHS.get(rest)
-    if xpath is None:
-        try:
-            xpath = etree.XPath("." + rest)
-        except etree.XPathError:
-            return libxml_path
-        if len(_XPATHS) > 512:
-            _XPATHS.clear()
-        _XPATHS[rest] = xpath
-    try:
-        found = xpath(root)
-    except etree.XPathError:
+    if not _PATH_STEPS.fullmatch(rest):
         return libxml_path
-    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
-        return _element_path(found[0])
-    return libxml_path
+    if children is None:
+        children = {}
+    node = root
+    for generic, prefix, name, index in _PATH_STEP.findall(rest):
+        kids = children.get(node)
+        if kids is None:
+            kids = children[node] = [c for c in node if isinstance(c.tag, str)]
+        if prefix:  # counted among the siblings of the same name and prefix
+            kids = [c for c in kids
+                    if c.prefix == prefix and str(c.tag).rpartition("}")[2] == name]
+        elif not generic:  # a name in no namespace: counted among its namesakes
+            kids = [c for c in kids if c.tag == name]
+        k = int(index) - 1 if index else 0  # no index: the only one counted
+        if k >= len(kids):
+            return libxml_path
+        node = kids[k]
+    return _element_path(node)
 
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
