@@ -30,10 +30,12 @@ import sys
 import time
 import tracemalloc
 from array import array
+from collections.abc import Callable
 
 import harness
 import peers
 
+from otrv4.primitives import cipher
 from otrv4.primitives.dh3072 import generate_dh
 from otrv4.primitives.ecdh import generate_ecdh
 from otrv4.primitives.rng import DeterministicRng, SystemRng
@@ -127,6 +129,7 @@ def main() -> int:
               "pip install -e '.[bench]'): UNMEASURED")
         return 1
     report = harness.Report("ratchet")
+    print(f"ChaCha20 backend: {cipher.get_backend()}; rounds: {harness.ROUNDS}")
     a, b = pair()
     rng = SystemRng()
 
@@ -147,6 +150,23 @@ def main() -> int:
                                target=WITHIN_CHAIN_TARGET))
     report.add(harness.compare("message encrypt+decrypt within a chain", ours, bare_ratchet,
                                "python-omemo bare Double Ratchet (its floor)", rounds=7))
+    if "libsodium" in cipher.available_backends():
+        def on(name: cipher.CipherBackend) -> Callable[[], None]:
+            def run() -> None:
+                previous = cipher.set_backend(name)
+                try:
+                    ours()
+                finally:
+                    cipher.set_backend(previous)
+            return run
+
+        report.add(harness.compare(
+            "message encrypt+decrypt, ChaCha20 on libsodium", on("libsodium"),
+            on("cryptography"), "the same on cryptography's ChaCha20", rounds=7,
+            note="the project against itself: what the optional libsodium backend saves"))
+    else:
+        print("INFO    ChaCha20 on cryptography: libsodium is not installed "
+              "(apt-get install libsodium23)")
     direction = direction_changes(rounds=harness.ROUNDS, per_round=9)
     report.comparisons.extend(direction.comparisons)
 

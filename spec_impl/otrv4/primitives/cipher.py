@@ -3,7 +3,9 @@
 Implements the encryption step of otrv4.md §"When you send a Data Message"
 (``encrypted_message = Chacha20_Enc(MKenc, nonce, m)`` with "only the first 32
 bytes of ``MKenc``" and ``nonce`` set to 0) and its inverse in §"When you
-receive a Data Message", on top of ``cryptography``'s RFC 8439 ChaCha20.
+receive a Data Message", on top of RFC 8439 ChaCha20 from libsodium where it is
+installed (:mod:`.chacha20_sodium`) or ``cryptography`` (always); both give the
+same bytes, :func:`get_backend` says which is in use.
 
 ChaCha20 here is the bare stream cipher of RFC 8439 §2.4 (32-byte key, 96-bit
 nonce, 32-bit block counter): the data message carries its own MAC (HCMAC with
@@ -20,18 +22,27 @@ data being well formed.
 
 from __future__ import annotations
 
+from typing import Final, Literal
+
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
 from ..decisions import Decision, register
+from . import chacha20_sodium
+from .chacha20_sodium import KeystreamXor
 
 __all__ = [
     "CHACHA20_KEY_BYTES",
     "CHACHA20_NONCE_BYTES",
     "DATA_MESSAGE_INITIAL_COUNTER",
     "DATA_MESSAGE_NONCE",
+    "DEFAULT_BACKEND",
+    "CipherBackend",
+    "available_backends",
     "chacha20_xor",
     "decrypt_data_message",
     "encrypt_data_message",
+    "get_backend",
+    "set_backend",
 ]
 
 CHACHA20_KEY_BYTES = 32
@@ -45,9 +56,8 @@ DATA_MESSAGE_INITIAL_COUNTER = 0
 def chacha20_xor(key: bytes, nonce: bytes, counter: int, data: bytes) -> bytes:
     """RFC 8439 §2.4 ChaCha20: ``data`` XOR the keystream from block ``counter``.
 
-    Encryption and decryption are the same operation.  ``cryptography`` takes a
-    16-byte "nonce" that is the 4-byte little-endian counter followed by the
-    12-byte nonce; this function builds it.  Raises :class:`ValueError` for a
+    Encryption and decryption are the same operation, computed by the backend
+    in use (:func:`get_backend`).  Raises :class:`ValueError` for a
     key that is not 32 bytes, a nonce that is not 12 bytes, a counter outside
     ``[0, 2^32)``, or data that would run the counter past ``2^32 - 1``.
     """
@@ -60,31 +70,78 @@ def chacha20_xor(key: bytes, nonce: bytes, counter: int, data: bytes) -> bytes:
     blocks = (len(data) + 63) // 64
     if counter + blocks > 2**32:
         raise ValueError("data too long for the ChaCha20 block counter")
-    return _keystream_xor(key, counter.to_bytes(4, "little") + nonce, data)
+    return _keystream_xor(key, counter, nonce, data)
 
 
-def _keystream_xor(key: bytes, counter_and_nonce: bytes, data: bytes) -> bytes:
-    """``data`` XOR ChaCha20's keystream; ``counter_and_nonce`` is ``cryptography``'s 16 bytes.
+def _cryptography_xor(key: bytes, counter: int, nonce: bytes, data: bytes) -> bytes:
+    """``data`` XOR ChaCha20's keystream, by ``cryptography`` (the backend that is always there).
 
-    ChaCha20 is a stream cipher: both of ``cryptography``'s contexts compute the
-    same XOR, and ``update`` returns every byte at once (``finalize`` returns
-    nothing).  The decryption context is taken because ``Cipher.encryptor``
-    first checks for an AEAD mode, which ChaCha20 has none of; together that
-    saves about a third of each call, a data message's largest fixed cost after
-    SHAKE-256.  The length check keeps the result whole should a context ever
-    hold bytes back.
+    ``cryptography`` takes a 16-byte "nonce" that is the 4-byte little-endian
+    counter followed by the 12-byte nonce.  ChaCha20 is a stream cipher: both
+    of ``cryptography``'s contexts compute the same XOR, and ``update`` returns
+    every byte at once (``finalize`` returns nothing).  The decryption context
+    is taken because ``Cipher.encryptor`` first checks for an AEAD mode, which
+    ChaCha20 has none of.  The length check keeps the result whole should a
+    context ever hold bytes back.  Reads the first 32 bytes of ``key``.
     """
-    context = Cipher(algorithms.ChaCha20(key, counter_and_nonce), None).decryptor()
+    counter_and_nonce = counter.to_bytes(4, "little") + nonce
+    context = Cipher(algorithms.ChaCha20(key[:CHACHA20_KEY_BYTES], counter_and_nonce),
+                     None).decryptor()
     out = context.update(data)
     if len(out) != len(data):  # never for ChaCha20; kept so no byte can go missing
         out += context.finalize()
     return out
 
 
-#: ``cryptography``'s 16-byte ChaCha20 "nonce" for a data message: the initial block counter
-#: (4 bytes, little-endian) then :data:`DATA_MESSAGE_NONCE`, built once.
-_DATA_MESSAGE_COUNTER_AND_NONCE = (
-    DATA_MESSAGE_INITIAL_COUNTER.to_bytes(4, "little") + DATA_MESSAGE_NONCE)
+CipherBackend = Literal["libsodium", "cryptography"]
+_XOR: dict[CipherBackend, KeystreamXor] = {"cryptography": _cryptography_xor}
+
+
+def _probe(candidate: KeystreamXor) -> bool:
+    """Whether ``candidate`` computes what ``cryptography`` does: across a block boundary, at the
+    data message's counter, at the last counter, and on nothing."""
+    key, nonce, data = bytes(range(7, 71)), bytes(range(12)), bytes(range(256)) * 2
+    cases = ((0, data[:130]), (1, data[:64]), (2**32 - 2, data[:128]), (5, b""))
+    return all(candidate(key, c, nonce, d) == _cryptography_xor(key, c, nonce, d)
+               for c, d in cases)
+
+
+_sodium = chacha20_sodium.load()
+if _sodium is not None and _probe(_sodium):
+    _XOR["libsodium"] = _sodium
+#: The backend used unless :func:`set_backend` says otherwise: libsodium where it is installed.
+DEFAULT_BACKEND: Final[CipherBackend] = "libsodium" if "libsodium" in _XOR else "cryptography"
+_keystream_xor: KeystreamXor = _XOR[DEFAULT_BACKEND]
+_backend: CipherBackend = DEFAULT_BACKEND
+
+
+def available_backends() -> tuple[CipherBackend, ...]:
+    """The ChaCha20 backends usable here: ``"cryptography"`` always, ``"libsodium"`` when
+    ``libsodium.so.23`` loaded and passed the probe (:mod:`.chacha20_sodium`)."""
+    return tuple(_XOR)
+
+
+def get_backend() -> CipherBackend:
+    """The name of the ChaCha20 backend in use."""
+    return _backend
+
+
+def set_backend(name: CipherBackend) -> CipherBackend:
+    """Compute ChaCha20 with ``name`` from now on; returns the previous backend's name.
+
+    Both give the same bytes (the tests hold them against each other and
+    RFC 8439's vectors).  Raises :class:`ValueError` for a name that is not in
+    :func:`available_backends`.
+    """
+    global _keystream_xor, _backend
+    if name not in _XOR:
+        raise ValueError(f"ChaCha20 backend {name!r} is not available here; "
+                         f"choose from {sorted(_XOR)}")
+    previous = _backend
+    _backend, _keystream_xor = name, _XOR[name]
+    return previous
+
+
 #: The most bytes one data message can encrypt before the 32-bit block counter runs out.
 _DATA_MESSAGE_MAX_BYTES = (2**32 - DATA_MESSAGE_INITIAL_COUNTER) * 64
 
@@ -100,8 +157,9 @@ def encrypt_data_message(mk_enc: bytes, plaintext: bytes) -> bytes:
         raise ValueError("MKenc must have at least 32 bytes")
     if len(plaintext) > _DATA_MESSAGE_MAX_BYTES:
         raise ValueError("data too long for the ChaCha20 block counter")
-    # chacha20_xor's other checks hold by construction (fixed nonce and counter).
-    return _keystream_xor(mk_enc[:CHACHA20_KEY_BYTES], _DATA_MESSAGE_COUNTER_AND_NONCE, plaintext)
+    # chacha20_xor's other checks hold by construction (fixed nonce and counter); both
+    # backends read the first 32 bytes of the key, so MKenc is passed whole.
+    return _keystream_xor(mk_enc, DATA_MESSAGE_INITIAL_COUNTER, DATA_MESSAGE_NONCE, plaintext)
 
 
 def decrypt_data_message(mk_enc: bytes, ciphertext: bytes) -> bytes:

@@ -1,12 +1,19 @@
-"""ChaCha20 for data messages (otrv4.md §When you send a Data Message; RFC 8439)."""
+"""ChaCha20 for data messages (otrv4.md §When you send a Data Message; RFC 8439).
+
+Every test runs on each ChaCha20 backend (``cryptography``, and libsodium where
+``libsodium.so.23`` is installed: skipped without it, failed in CI).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otrv4.decisions import DECISIONS
+from otrv4.primitives import cipher
 from otrv4.primitives.cipher import (
     DATA_MESSAGE_INITIAL_COUNTER,
     DATA_MESSAGE_NONCE,
@@ -15,9 +22,24 @@ from otrv4.primitives.cipher import (
     encrypt_data_message,
 )
 
+from ...conftest import require
 from ...helpers.vectors import Case, cases_of, vector_cases
 
 Vectors = list[Case]
+BACKENDS = ("libsodium", "cryptography")
+
+
+@pytest.fixture(autouse=True, params=BACKENDS)
+def chacha20_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test with the named backend in use, and put the default back after."""
+    name = request.param
+    require(name in cipher.available_backends(),
+            f"ChaCha20 backend {name} is not available (apt-get install libsodium23)")
+    previous = cipher.set_backend(name)
+    try:
+        yield name
+    finally:
+        cipher.set_backend(previous)
 
 #: RFC 8439's ChaCha20 test vectors, as the committed chacha20 vector file lists them.
 RFC8439 = [(t["comment"], bytes.fromhex(t["inputs"]["key"]), bytes.fromhex(t["inputs"]["nonce"]),
@@ -139,3 +161,4 @@ def test_vectors_reproduce(vectors: Vectors) -> None:
                                inputs["counter"], bytes.fromhex(inputs["plaintext"]))
             assert got.hex() == outputs["ciphertext"]
     assert kinds["DataMessageEncryption"] >= 5 and kinds["ChaCha20"] == len(RFC8439) == 8
+
