@@ -91,6 +91,11 @@ FALLBACK_BODY = ("This message is encrypted with OTRv4 (OTRv4 over XMPP), "
                  "which your client does not support.")
 
 _TAG_TEXT = re.compile(r"[0-9a-f]{8}")
+_OTR = f"{{{NS_OTR4}}}otr"
+_PAYLOAD = f"{{{NS_OTR4}}}payload"
+#: White space in XML (the schema allows only these between elements; ``str.strip()``
+#: alone would also take other Unicode spaces).
+_XML_SPACE = " \t\r\n"
 
 #: An element as lxml or the standard library (slixmpp) parsed it: the readers of this
 #: module take either, so a client reads a received stanza without copying it first.
@@ -276,12 +281,14 @@ class OtrElement:
         return DELIVERY_OF[self.payloads[0].message_type]
 
     def check(self) -> None:
-        """Every rule of the Message Carriage section the schema does not state.
+        """Every rule of the Message Carriage section the schema does not state, and those
+        of the schema's rules that bytes can break (payload count and size, one payload
+        per receiver).
 
         Raises :class:`PayloadCountError`, :class:`DuplicateReceiverError`,
-        :class:`UnsupportedPayloadError`, :class:`PayloadSenderMismatchError`,
-        :class:`PayloadReceiverMismatchError`, :class:`ZeroReceiverError`,
-        :class:`MixedDeliveryError`, :class:`InvalidTagTextError` (a sender tag below 0x100).
+        :class:`PayloadTooLargeError`, :class:`UnsupportedPayloadError`,
+        :class:`PayloadSenderMismatchError`, :class:`PayloadReceiverMismatchError`,
+        :class:`ZeroReceiverError`, :class:`MixedDeliveryError`, :class:`InvalidTagTextError` (a sender tag below 0x100).
         """
         if not is_valid_instance_tag(self.sender):
             raise InvalidTagTextError(f"sender tag {self.sender:#010x} is below 0x100")
@@ -292,6 +299,9 @@ class OtrElement:
             raise DuplicateReceiverError("two payloads for one receiver")
         classes = set()
         for p in self.payloads:
+            if (len(p.data) + 2) // 3 * 4 > MAX_PAYLOAD_CHARS:
+                raise PayloadTooLargeError(f"payload of {len(p.data)} bytes; its base64 is "
+                                           f"over {MAX_PAYLOAD_CHARS} characters")
             classes.add(DELIVERY_OF[p.message_type])
             if p.receiver == UNKNOWN_RECEIVER and p.message_type is not MessageType.IDENTITY:
                 raise ZeroReceiverError(
@@ -323,27 +333,38 @@ class OtrElement:
     def from_element(cls, otr: AnyElement) -> OtrElement:
         """Read and check an ``<otr/>`` element.
 
+        The structural checks are every rule of the ``<otr/>`` element in
+        ``schemas/otr4.xsd`` (attributes, children, the patterns of instance tags
+        and of base64, the length limits, one payload per receiver, only XML
+        white space between elements), so a tree without comments or processing
+        instructions (as slixmpp parses a stanza) passes them exactly when it is
+        valid by the schema; ``tests/binding/test_carriage_schema.py`` holds the two
+        to that.  A comment or processing instruction among the children is
+        refused (the schema would allow it).
+
         Raises :class:`MalformedOtrElementError`, :class:`InvalidTagTextError`,
         :class:`InvalidPayloadBase64Error`, :class:`PayloadTooLargeError` and what
         :meth:`check` raises.
         """
-        if otr.tag != f"{{{NS_OTR4}}}otr":
+        if otr.tag != _OTR:
             raise MalformedOtrElementError(f"expected <otr/>, found {otr.tag}")
         extra = set(otr.attrib) - {"sender"}
         if extra:
             raise MalformedOtrElementError(f"unknown attribute on <otr/>: {sorted(extra)}")
         sender = parse_tag(otr.get("sender"))
-        if (otr.text or "").strip():
+        if (otr.text or "").strip(_XML_SPACE):
             raise MalformedOtrElementError("<otr/> holds text")
         payloads: list[OtrPayload] = []
         if len(otr) > MAX_PAYLOADS:
             raise PayloadCountError(f"{len(otr)} payloads; at most {MAX_PAYLOADS} allowed")
         for child in otr:
-            if child.tag != f"{{{NS_OTR4}}}payload":
+            if child.tag != _PAYLOAD:
                 raise MalformedOtrElementError(f"unexpected element {child.tag} in <otr/>")
-            if set(child.attrib) != {"receiver"} or len(child):
+            if len(child.attrib) != 1 or "receiver" not in child.attrib or len(child):
                 raise MalformedOtrElementError(
                     "<payload/> takes one attribute, 'receiver', and text only")
+            if (child.tail or "").strip(_XML_SPACE):
+                raise MalformedOtrElementError("<otr/> holds text")
             receiver = parse_tag(child.get("receiver"), allow_zero=True)
             text = child.text or ""
             if len(text) > MAX_PAYLOAD_CHARS:
