@@ -288,7 +288,8 @@ class OtrElement:
         Raises :class:`PayloadCountError`, :class:`DuplicateReceiverError`,
         :class:`PayloadTooLargeError`, :class:`UnsupportedPayloadError`,
         :class:`PayloadSenderMismatchError`, :class:`PayloadReceiverMismatchError`,
-        :class:`ZeroReceiverError`, :class:`MixedDeliveryError`, :class:`InvalidTagTextError` (a sender tag below 0x100).
+        :class:`ZeroReceiverError`, :class:`MixedDeliveryError`,
+        :class:`InvalidTagTextError` (a sender tag below 0x100).
         """
         if not is_valid_instance_tag(self.sender):
             raise InvalidTagTextError(f"sender tag {self.sender:#010x} is below 0x100")
