@@ -435,8 +435,11 @@ class ReceivedOtr:
         return self.otr.delivery
 
 
-def parse_message(stanza: AnyElement) -> ReceivedOtr:
-    """Read a message stanza carrying ``<otr/>`` (Message Carriage section).
+def parse_message(stanza: AnyElement, *, sender_jid: str | None = None,
+                  to: str | None = None) -> ReceivedOtr:
+    """Read a message stanza carrying ``<otr/>`` (Message Carriage section);
+    ``sender_jid`` and ``to``: the addresses as the client's stream read them
+    (default: the stanza's ``from`` and ``to`` attributes).
 
     Raises :class:`NotAnOtrStanzaError` (not a message, or zero or several
     ``<otr/>``) and what :meth:`OtrElement.from_element` raises.  Addressing and
@@ -450,7 +453,8 @@ def parse_message(stanza: AnyElement) -> ReceivedOtr:
         raise NotAnOtrStanzaError(f"{len(found)} <otr/> elements; exactly one expected")
     hints = frozenset(local for ns, local in map(_split_tag, stanza)
                       if ns in (NS_HINTS, NS_CARBONS))
-    return ReceivedOtr(stanza.get("from", ""), stanza.get("to", ""), stanza.get("id"),
+    return ReceivedOtr(stanza.get("from", "") if sender_jid is None else sender_jid,
+                       stanza.get("to", "") if to is None else to, stanza.get("id"),
                        OtrElement.from_element(found[0]), hints)
 
 

@@ -16,7 +16,6 @@ message with a ``<body/>`` reaches :meth:`Inbound.on_body`).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -189,11 +188,10 @@ class Inbound:
             # read where slixmpp parsed it: parse_message checks <otr/> by every rule of
             # its schema (OtrElement.from_element) and by the carriage rules, so the
             # kilobytes of base64 are not copied to lxml and matched a second time
-            received = carriage.parse_message(msg.xml)
+            received = carriage.parse_message(msg.xml, sender_jid=sender, to=str(msg["to"]))
         except OTRError as exc:
             self.io.error(sender, f"invalid OTRv4 stanza dropped: {exc}", exc)
             return
-        received = dataclasses.replace(received, sender_jid=sender, to=str(msg["to"]))
         verdict = admit_payload(
             received, path, own_full=self.io.full, own_tag=self.device.instance_tag,
             mode=devices.DeviceMode.of(self.device.identity.mode), seen=self._seen)
