@@ -28,7 +28,6 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TypeAlias
 from xml.etree import ElementTree as ET
 
@@ -185,6 +184,10 @@ DELIVERY_OF: dict[MessageType, Delivery] = {
     MessageType.AUTH_I: Delivery.LIVE,
 }
 
+#: The message types that travel in ``<otr/>``, by their type byte.
+_CARRIED: dict[int, MessageType] = {int(kind): kind for kind in DELIVERY_OF}
+_VERSION = PROTOCOL_VERSION.to_bytes(2, "big")
+
 _HINTS: dict[Delivery, tuple[tuple[str, str], ...]] = {
     Delivery.STORED: ((NS_HINTS, "store"),),
     Delivery.LIVE: ((NS_HINTS, "no-store"), (NS_HINTS, "no-copy"), (NS_CARBONS, "private")),
@@ -230,28 +233,35 @@ class OtrPayload:
     receiver: int
     data: bytes
 
-    @cached_property
+    @property
     def message_type(self) -> MessageType:
-        """The OTRv4 message type in the payload's header (read once).
+        """The OTRv4 message type in the payload's header.
 
         Raises :class:`UnsupportedPayloadError` when the header is not version 4
         or the type is not one of :data:`DELIVERY_OF`.
         """
-        if len(self.data) < 3 or int.from_bytes(self.data[:2], "big") != PROTOCOL_VERSION:
+        data = self.data
+        kind = _CARRIED.get(data[2]) if len(data) >= 3 and data[:2] == _VERSION else None
+        if kind is not None:
+            return kind
+        if len(data) < 3 or int.from_bytes(data[:2], "big") != PROTOCOL_VERSION:
             raise UnsupportedPayloadError("payload is not an OTR version 4 message")
         try:
-            kind = MessageType(self.data[2])
+            other = MessageType(data[2])
         except ValueError:
             raise UnsupportedPayloadError(
-                f"payload message type {self.data[2]:#04x} is unknown") from None
-        if kind not in DELIVERY_OF:
-            raise UnsupportedPayloadError(f"a {kind.spec_name} does not travel in <otr/>")
-        return kind
+                f"payload message type {data[2]:#04x} is unknown") from None
+        raise UnsupportedPayloadError(f"a {other.spec_name} does not travel in <otr/>")
 
     def header_tags(self) -> tuple[int, int]:
         """``(sender, receiver)`` instance tags from the message header (spec §Message
         header).  Raises :class:`UnsupportedPayloadError` for a short or foreign payload."""
         self.message_type  # noqa: B018  (validates version and type)
+        return self._tags()
+
+    def _tags(self) -> tuple[int, int]:
+        """The header's tags, the type being one that travels here.  Raises
+        :class:`UnsupportedPayloadError` for a payload shorter than a header."""
         try:
             return read_instance_tags(self.data)
         except DecodeError:
@@ -303,12 +313,13 @@ class OtrElement:
             if (len(p.data) + 2) // 3 * 4 > MAX_PAYLOAD_CHARS:
                 raise PayloadTooLargeError(f"payload of {len(p.data)} bytes; its base64 is "
                                            f"over {MAX_PAYLOAD_CHARS} characters")
-            classes.add(DELIVERY_OF[p.message_type])
-            if p.receiver == UNKNOWN_RECEIVER and p.message_type is not MessageType.IDENTITY:
+            kind = p.message_type
+            classes.add(DELIVERY_OF[kind])
+            if p.receiver == UNKNOWN_RECEIVER and kind is not MessageType.IDENTITY:
                 raise ZeroReceiverError(
-                    f"receiver 00000000 on a {p.message_type.spec_name}; only an Identity "
+                    f"receiver 00000000 on a {kind.spec_name}; only an Identity "
                     "message may be sent before the receiver's tag is known")
-            sender, receiver = p.header_tags()
+            sender, receiver = p._tags()
             if sender != self.sender:
                 raise PayloadSenderMismatchError(
                     f"payload sent by {tag_text(sender)} inside <otr sender="

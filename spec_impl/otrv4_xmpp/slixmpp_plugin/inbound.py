@@ -94,7 +94,7 @@ class Inbound:
     def _groupchat(self, msg: Message) -> bool:
         """Binding §Group Chat: tell the user an encrypted message went to a room; never
         process or answer it."""
-        dropped = admit_stanza_type(str(msg["type"]))
+        dropped = admit_stanza_type(msg.xml.get("type", "normal"))  # as msg["type"] reads it
         if dropped is None:
             return False
         self.io.error(str(msg["from"]), f"an OTRv4 message in a group chat was ignored "
@@ -182,13 +182,13 @@ class Inbound:
         the schema and of the carriage (:func:`otrv4_xmpp.carriage.parse_message`), admit,
         and hand the payload for this device to the engine.  Every failure is reported
         (``otr4_error``) or logged; nothing is raised."""
-        sender = str(msg["from"])
+        sender, to = str(msg["from"]), str(msg["to"])
         self._note_archive_id(msg)
         try:
             # read where slixmpp parsed it: parse_message checks <otr/> by every rule of
             # its schema (OtrElement.from_element) and by the carriage rules, so the
             # kilobytes of base64 are not copied to lxml and matched a second time
-            received = carriage.parse_message(msg.xml, sender_jid=sender, to=str(msg["to"]))
+            received = carriage.parse_message(msg.xml, sender_jid=sender, to=to)
         except OTRError as exc:
             self.io.error(sender, f"invalid OTRv4 stanza dropped: {exc}", exc)
             return
@@ -207,7 +207,7 @@ class Inbound:
                           + (" (the sender is online: it should start a new DAKE)"
                              if reaction.send_otr_error else ""), exc, cause_of(exc))
             return
-        self.delivery.deliver(out, path, stanza=msg)
+        self.delivery.deliver(out, path, stanza=msg, sender=sender, to=to)
         self._processed += 1
         if path is not Path.MAM and self._processed % POSITION_EVERY == 0 \
                 and self.archive_position is not None:
