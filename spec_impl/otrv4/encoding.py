@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import struct
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -587,8 +588,18 @@ def read_instance_tags(message: bytes) -> tuple[int, int]:
     :class:`UnknownMessageTypeError` and :class:`WrongMessageTypeError` (a Prekey
     message, whose header has no receiver tag).
     """
+    if (len(message) >= HEADER_BYTES and message[0] == 0 and message[1] == PROTOCOL_VERSION
+            and message[2] in _TAGGED_TYPES):  # the common case, without a Reader
+        sender, receiver = _TAG_PAIR.unpack_from(message)
+        return sender, receiver
     header = Header.read(Reader(message[:HEADER_BYTES], "message header"))
     return header.sender_tag, header.receiver_tag
+
+
+#: The type bytes of the messages whose header has both instance tags.
+_TAGGED_TYPES = frozenset(int(t) for t in MessageType if t.has_receiver_tag)
+#: version and type (skipped), then the sender and receiver tags (big-endian INTs).
+_TAG_PAIR = struct.Struct(">3xII")
 
 
 def expect_type(reader: Reader, expected: MessageType) -> None:

@@ -28,7 +28,6 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TypeAlias
 from xml.etree import ElementTree as ET
 
@@ -91,6 +90,11 @@ FALLBACK_BODY = ("This message is encrypted with OTRv4 (OTRv4 over XMPP), "
                  "which your client does not support.")
 
 _TAG_TEXT = re.compile(r"[0-9a-f]{8}")
+_OTR = f"{{{NS_OTR4}}}otr"
+_PAYLOAD = f"{{{NS_OTR4}}}payload"
+#: White space in XML (the schema allows only these between elements; ``str.strip()``
+#: alone would also take other Unicode spaces).
+_XML_SPACE = " \t\r\n"
 
 #: An element as lxml or the standard library (slixmpp) parsed it: the readers of this
 #: module take either, so a client reads a received stanza without copying it first.
@@ -180,6 +184,10 @@ DELIVERY_OF: dict[MessageType, Delivery] = {
     MessageType.AUTH_I: Delivery.LIVE,
 }
 
+#: The message types that travel in ``<otr/>``, by their type byte.
+_CARRIED: dict[int, MessageType] = {int(kind): kind for kind in DELIVERY_OF}
+_VERSION = PROTOCOL_VERSION.to_bytes(2, "big")
+
 _HINTS: dict[Delivery, tuple[tuple[str, str], ...]] = {
     Delivery.STORED: ((NS_HINTS, "store"),),
     Delivery.LIVE: ((NS_HINTS, "no-store"), (NS_HINTS, "no-copy"), (NS_CARBONS, "private")),
@@ -225,28 +233,35 @@ class OtrPayload:
     receiver: int
     data: bytes
 
-    @cached_property
+    @property
     def message_type(self) -> MessageType:
-        """The OTRv4 message type in the payload's header (read once).
+        """The OTRv4 message type in the payload's header.
 
         Raises :class:`UnsupportedPayloadError` when the header is not version 4
         or the type is not one of :data:`DELIVERY_OF`.
         """
-        if len(self.data) < 3 or int.from_bytes(self.data[:2], "big") != PROTOCOL_VERSION:
+        data = self.data
+        kind = _CARRIED.get(data[2]) if len(data) >= 3 and data[:2] == _VERSION else None
+        if kind is not None:
+            return kind
+        if len(data) < 3 or int.from_bytes(data[:2], "big") != PROTOCOL_VERSION:
             raise UnsupportedPayloadError("payload is not an OTR version 4 message")
         try:
-            kind = MessageType(self.data[2])
+            other = MessageType(data[2])
         except ValueError:
             raise UnsupportedPayloadError(
-                f"payload message type {self.data[2]:#04x} is unknown") from None
-        if kind not in DELIVERY_OF:
-            raise UnsupportedPayloadError(f"a {kind.spec_name} does not travel in <otr/>")
-        return kind
+                f"payload message type {data[2]:#04x} is unknown") from None
+        raise UnsupportedPayloadError(f"a {other.spec_name} does not travel in <otr/>")
 
     def header_tags(self) -> tuple[int, int]:
         """``(sender, receiver)`` instance tags from the message header (spec §Message
         header).  Raises :class:`UnsupportedPayloadError` for a short or foreign payload."""
         self.message_type  # noqa: B018  (validates version and type)
+        return self._tags()
+
+    def _tags(self) -> tuple[int, int]:
+        """The header's tags, the type being one that travels here.  Raises
+        :class:`UnsupportedPayloadError` for a payload shorter than a header."""
         try:
             return read_instance_tags(self.data)
         except DecodeError:
@@ -276,12 +291,15 @@ class OtrElement:
         return DELIVERY_OF[self.payloads[0].message_type]
 
     def check(self) -> None:
-        """Every rule of the Message Carriage section the schema does not state.
+        """Every rule of the Message Carriage section the schema does not state, and those
+        of the schema's rules that bytes can break (payload count and size, one payload
+        per receiver).
 
         Raises :class:`PayloadCountError`, :class:`DuplicateReceiverError`,
-        :class:`UnsupportedPayloadError`, :class:`PayloadSenderMismatchError`,
-        :class:`PayloadReceiverMismatchError`, :class:`ZeroReceiverError`,
-        :class:`MixedDeliveryError`, :class:`InvalidTagTextError` (a sender tag below 0x100).
+        :class:`PayloadTooLargeError`, :class:`UnsupportedPayloadError`,
+        :class:`PayloadSenderMismatchError`, :class:`PayloadReceiverMismatchError`,
+        :class:`ZeroReceiverError`, :class:`MixedDeliveryError`,
+        :class:`InvalidTagTextError` (a sender tag below 0x100).
         """
         if not is_valid_instance_tag(self.sender):
             raise InvalidTagTextError(f"sender tag {self.sender:#010x} is below 0x100")
@@ -292,12 +310,16 @@ class OtrElement:
             raise DuplicateReceiverError("two payloads for one receiver")
         classes = set()
         for p in self.payloads:
-            classes.add(DELIVERY_OF[p.message_type])
-            if p.receiver == UNKNOWN_RECEIVER and p.message_type is not MessageType.IDENTITY:
+            if (len(p.data) + 2) // 3 * 4 > MAX_PAYLOAD_CHARS:
+                raise PayloadTooLargeError(f"payload of {len(p.data)} bytes; its base64 is "
+                                           f"over {MAX_PAYLOAD_CHARS} characters")
+            kind = p.message_type
+            classes.add(DELIVERY_OF[kind])
+            if p.receiver == UNKNOWN_RECEIVER and kind is not MessageType.IDENTITY:
                 raise ZeroReceiverError(
-                    f"receiver 00000000 on a {p.message_type.spec_name}; only an Identity "
+                    f"receiver 00000000 on a {kind.spec_name}; only an Identity "
                     "message may be sent before the receiver's tag is known")
-            sender, receiver = p.header_tags()
+            sender, receiver = p._tags()
             if sender != self.sender:
                 raise PayloadSenderMismatchError(
                     f"payload sent by {tag_text(sender)} inside <otr sender="
@@ -323,27 +345,38 @@ class OtrElement:
     def from_element(cls, otr: AnyElement) -> OtrElement:
         """Read and check an ``<otr/>`` element.
 
+        The structural checks are every rule of the ``<otr/>`` element in
+        ``schemas/otr4.xsd`` (attributes, children, the patterns of instance tags
+        and of base64, the length limits, one payload per receiver, only XML
+        white space between elements), so a tree without comments or processing
+        instructions (as slixmpp parses a stanza) passes them exactly when it is
+        valid by the schema; ``tests/binding/test_carriage_schema.py`` holds the two
+        to that.  A comment or processing instruction among the children is
+        refused (the schema would allow it).
+
         Raises :class:`MalformedOtrElementError`, :class:`InvalidTagTextError`,
         :class:`InvalidPayloadBase64Error`, :class:`PayloadTooLargeError` and what
         :meth:`check` raises.
         """
-        if otr.tag != f"{{{NS_OTR4}}}otr":
+        if otr.tag != _OTR:
             raise MalformedOtrElementError(f"expected <otr/>, found {otr.tag}")
         extra = set(otr.attrib) - {"sender"}
         if extra:
             raise MalformedOtrElementError(f"unknown attribute on <otr/>: {sorted(extra)}")
         sender = parse_tag(otr.get("sender"))
-        if (otr.text or "").strip():
+        if (otr.text or "").strip(_XML_SPACE):
             raise MalformedOtrElementError("<otr/> holds text")
         payloads: list[OtrPayload] = []
         if len(otr) > MAX_PAYLOADS:
             raise PayloadCountError(f"{len(otr)} payloads; at most {MAX_PAYLOADS} allowed")
         for child in otr:
-            if child.tag != f"{{{NS_OTR4}}}payload":
+            if child.tag != _PAYLOAD:
                 raise MalformedOtrElementError(f"unexpected element {child.tag} in <otr/>")
-            if set(child.attrib) != {"receiver"} or len(child):
+            if len(child.attrib) != 1 or "receiver" not in child.attrib or len(child):
                 raise MalformedOtrElementError(
                     "<payload/> takes one attribute, 'receiver', and text only")
+            if (child.tail or "").strip(_XML_SPACE):
+                raise MalformedOtrElementError("<otr/> holds text")
             receiver = parse_tag(child.get("receiver"), allow_zero=True)
             text = child.text or ""
             if len(text) > MAX_PAYLOAD_CHARS:
@@ -413,8 +446,11 @@ class ReceivedOtr:
         return self.otr.delivery
 
 
-def parse_message(stanza: AnyElement) -> ReceivedOtr:
-    """Read a message stanza carrying ``<otr/>`` (Message Carriage section).
+def parse_message(stanza: AnyElement, *, sender_jid: str | None = None,
+                  to: str | None = None) -> ReceivedOtr:
+    """Read a message stanza carrying ``<otr/>`` (Message Carriage section);
+    ``sender_jid`` and ``to``: the addresses as the client's stream read them
+    (default: the stanza's ``from`` and ``to`` attributes).
 
     Raises :class:`NotAnOtrStanzaError` (not a message, or zero or several
     ``<otr/>``) and what :meth:`OtrElement.from_element` raises.  Addressing and
@@ -428,7 +464,8 @@ def parse_message(stanza: AnyElement) -> ReceivedOtr:
         raise NotAnOtrStanzaError(f"{len(found)} <otr/> elements; exactly one expected")
     hints = frozenset(local for ns, local in map(_split_tag, stanza)
                       if ns in (NS_HINTS, NS_CARBONS))
-    return ReceivedOtr(stanza.get("from", ""), stanza.get("to", ""), stanza.get("id"),
+    return ReceivedOtr(stanza.get("from", "") if sender_jid is None else sender_jid,
+                       stanza.get("to", "") if to is None else to, stanza.get("id"),
                        OtrElement.from_element(found[0]), hints)
 
 

@@ -278,9 +278,10 @@ class Trust:
             new = TrustRecord(fp, TrustLevel.UNDECIDED, now, now)
             self.store.put(account, tag, new)
             return new
-        new = replace(old, last_seen=max(old.last_seen, now))
-        if new != old:
-            self.store.put(account, tag, new, sync=False)
+        if now <= old.last_seen:
+            return old
+        new = replace(old, last_seen=now)
+        self.store.put(account, tag, new, sync=False)
         return new
 
     def level(self, account: str, tag: int, fp: str | None = None) -> TrustLevel:

@@ -16,7 +16,6 @@ message with a ``<body/>`` reaches :meth:`Inbound.on_body`).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -95,7 +94,7 @@ class Inbound:
     def _groupchat(self, msg: Message) -> bool:
         """Binding §Group Chat: tell the user an encrypted message went to a room; never
         process or answer it."""
-        dropped = admit_stanza_type(str(msg["type"]))
+        dropped = admit_stanza_type(msg.xml.get("type", "normal"))  # as msg["type"] reads it
         if dropped is None:
             return False
         self.io.error(str(msg["from"]), f"an OTRv4 message in a group chat was ignored "
@@ -179,23 +178,20 @@ class Inbound:
     # -- receiving ----------------------------------------------------------------------------
 
     def process(self, msg: Message, path: Path) -> None:
-        """One stanza with ``<otr/>`` that arrived by ``path``: parse, check against the
-        schemas, admit, and hand the payload for this device to the engine.  Every
-        failure is reported (``otr4_error``) or logged; nothing is raised."""
-        sender = str(msg["from"])
+        """One stanza with ``<otr/>`` that arrived by ``path``: parse, check by the rules of
+        the schema and of the carriage (:func:`otrv4_xmpp.carriage.parse_message`), admit,
+        and hand the payload for this device to the engine.  Every failure is reported
+        (``otr4_error``) or logged; nothing is raised."""
+        sender, to = str(msg["from"]), str(msg["to"])
         self._note_archive_id(msg)
         try:
-            # read where slixmpp parsed it; only <otr/> is copied, for the schema check
-            received = carriage.parse_message(msg.xml)
-            otr_el = msg.xml.find(f"{{{NS_OTR4}}}otr")  # exactly one: parse_message checked
-            wrong = (self.io.violations(to_lxml(otr_el, subtree=True), sender)
-                     if otr_el is not None else None)
-            if wrong:
-                raise carriage.MalformedOtrElementError(wrong)
-        except (OTRError, etree.LxmlError) as exc:
+            # read where slixmpp parsed it: parse_message checks <otr/> by every rule of
+            # its schema (OtrElement.from_element) and by the carriage rules, so the
+            # kilobytes of base64 are not copied to lxml and matched a second time
+            received = carriage.parse_message(msg.xml, sender_jid=sender, to=to)
+        except OTRError as exc:
             self.io.error(sender, f"invalid OTRv4 stanza dropped: {exc}", exc)
             return
-        received = dataclasses.replace(received, sender_jid=sender, to=str(msg["to"]))
         verdict = admit_payload(
             received, path, own_full=self.io.full, own_tag=self.device.instance_tag,
             mode=devices.DeviceMode.of(self.device.identity.mode), seen=self._seen)
@@ -211,7 +207,7 @@ class Inbound:
                           + (" (the sender is online: it should start a new DAKE)"
                              if reaction.send_otr_error else ""), exc, cause_of(exc))
             return
-        self.delivery.deliver(out, path, stanza=msg)
+        self.delivery.deliver(out, path, stanza=msg, sender=sender, to=to)
         self._processed += 1
         if path is not Path.MAM and self._processed % POSITION_EVERY == 0 \
                 and self.archive_position is not None:

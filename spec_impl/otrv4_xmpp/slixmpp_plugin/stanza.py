@@ -89,12 +89,22 @@ class Otr4Payload(ElementBase):
 
 
 class Otr4(ElementBase):
-    """``<otr xmlns='urn:xmpp:otr4:0' sender='TAG'>``: the carriage element."""
+    """``<otr xmlns='urn:xmpp:otr4:0' sender='TAG'>``: the carriage element.
+
+    ``otr['payloads']`` lists its :class:`Otr4Payload` children, made when asked for:
+    the payload class is not registered as an iterable plugin, so slixmpp does not
+    build an object for each device's payload of every message it parses.
+    """
 
     name = "otr"
     namespace = NS_OTR4
     plugin_attrib = "otr4"
-    interfaces: ClassVar[set[str]] = {"sender"}
+    interfaces: ClassVar[set[str]] = {"sender", "payloads"}
+
+    def get_payloads(self) -> list[Otr4Payload]:
+        """The ``<payload/>`` children, in document order."""
+        return [Otr4Payload(xml=child, parent=self)
+                for child in self.xml.iterfind(f"{{{NS_OTR4}}}payload")]
 
     @property
     def sender_tag(self) -> int | None:
@@ -213,7 +223,6 @@ def register_stanzas() -> None:
     from slixmpp.stanza import Message
 
     _register(Message, Otr4)
-    _register(Otr4, Otr4Payload, iterable=True)
     _register(Devices, Device, iterable=True)
     _register(Item, Devices)
     _register(EventItem, Devices)
