@@ -92,15 +92,12 @@ class Delivery:
 
     def send_otr(self, payloads: Sequence[tuple[int, bytes]], to: str) -> tuple[str, int]:
         """One stanza with ``<otr/>`` holding ``(receiver tag, message)`` pairs, to ``to``;
-        its id and size.  Raises the errors of :func:`otrv4_xmpp.carriage.build_message`
-        (whose checks are every rule of the ``<otr/>`` schema: the stanza is not
-        validated again)."""
+        its id and size.  Raises :class:`~.errors.OutgoingStanzaInvalidError` and the
+        errors of :func:`otrv4_xmpp.carriage.build_message`."""
         stanza_id = self.io.new_id()
-        # valid by construction: OtrElement.check holds the payloads to every rule of the
-        # <otr/> schema and the carriage, and build_message writes the rest of the stanza
-        # (tests/binding/test_carriage_schema.py validates what it builds)
         el = carriage.build_message(carriage.OtrElement.of(self.device.instance_tag, payloads),
                                     sender=self.io.full, to=to, stanza_id=stanza_id)
+        self.io.check_outgoing(el)
         return stanza_id, self.io.send(el)
 
     def send_compat(self, full_jid: str, data: bytes) -> None:

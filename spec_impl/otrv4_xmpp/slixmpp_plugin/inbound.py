@@ -178,18 +178,22 @@ class Inbound:
     # -- receiving ----------------------------------------------------------------------------
 
     def process(self, msg: Message, path: Path) -> None:
-        """One stanza with ``<otr/>`` that arrived by ``path``: parse, check by the rules of
-        the schema and of the carriage (:func:`otrv4_xmpp.carriage.parse_message`), admit,
-        and hand the payload for this device to the engine.  Every failure is reported
-        (``otr4_error``) or logged; nothing is raised."""
+        """One stanza with ``<otr/>`` that arrived by ``path``: parse, check against the
+        schemas, admit, and hand the payload for this device to the engine.  Every
+        failure is reported (``otr4_error``) or logged; nothing is raised."""
         sender, to = str(msg["from"]), str(msg["to"])
         self._note_archive_id(msg)
         try:
-            # read where slixmpp parsed it: parse_message checks <otr/> by every rule of
-            # its schema (OtrElement.from_element) and by the carriage rules, so the
-            # kilobytes of base64 are not copied to lxml and matched a second time
+            # read where slixmpp parsed it (parse_message holds <otr/> to the rules of its
+            # schema and of the carriage); only <otr/> is copied, for the schema check that
+            # the design requires of everything received (design.md §Validation)
             received = carriage.parse_message(msg.xml, sender_jid=sender, to=to)
-        except OTRError as exc:
+            otr_el = msg.xml.find(f"{{{NS_OTR4}}}otr")  # exactly one: parse_message checked
+            wrong = (self.io.violations(to_lxml(otr_el, subtree=True), sender)
+                     if otr_el is not None else None)
+            if wrong:
+                raise carriage.MalformedOtrElementError(wrong)
+        except (OTRError, etree.LxmlError) as exc:
             self.io.error(sender, f"invalid OTRv4 stanza dropped: {exc}", exc)
             return
         verdict = admit_payload(

@@ -13,8 +13,7 @@ Device and randomness
     kept across restarts). ``session_config``: a :class:`otrv4.session.SessionConfig`.
 Validation
     ``validator``: a :class:`~otrv4_xmpp.validation.StanzaValidator` (default: this
-    binding's schemas, and the XSF's when found), for device lists; ``<otr/>`` is read
-    by :mod:`otrv4_xmpp.carriage`, which holds it to every rule of its schema.
+    binding's schemas, and the XSF's when found).
 Sending
     ``policy``: the :class:`~otrv4_xmpp.policy.InstanceTagPolicy` (default SYNCHRONIZE).
     ``offline_start``: start non-interactive DAKEs when sending (default on).

@@ -1,5 +1,5 @@
 """Stanza I/O for the plugin's parts: send a stanza, send an IQ and wait for the
-answer, check device lists against the schemas, report errors.
+answer, check outgoing stanzas against the schemas, report errors.
 
 The bottom of the plugin: it knows slixmpp and the validator, and nothing of
 the OTRv4 state.
