@@ -22,9 +22,10 @@ in this module raises.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
+
+from .native import open_library
 
 __all__ = ["LIBRARY_NAME", "load"]
 
@@ -33,20 +34,6 @@ LIBRARY_NAME: Final = "libsodium.so.23"
 
 #: ``(key, counter, nonce, data) -> data XOR keystream``; the key is read up to its 32nd byte.
 KeystreamXor = Callable[[bytes, int, bytes, bytes], bytes]
-
-
-def _open_library() -> Any:
-    """``libsodium.so.23``, else what ``ctypes.util.find_library("sodium")`` finds, else None."""
-    names = [LIBRARY_NAME]
-    found = ctypes.util.find_library("sodium")
-    if found and found != LIBRARY_NAME:
-        names.append(found)
-    for name in names:
-        try:
-            return ctypes.CDLL(name)
-        except OSError:
-            continue
-    return None
 
 
 def load() -> KeystreamXor | None:
@@ -58,7 +45,7 @@ def load() -> KeystreamXor | None:
     12-byte nonce and data that does not run the counter past ``2^32 - 1``, and
     returns ``data`` XOR the keystream.  The caller checks all of that.
     """
-    lib = _open_library()
+    lib = open_library(LIBRARY_NAME, "sodium")
     if lib is None:
         return None
     try:

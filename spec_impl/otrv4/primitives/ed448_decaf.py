@@ -60,11 +60,11 @@ on bad input; the rules live in :mod:`otrv4.primitives.ed448`.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from typing import Any, Final
 
 from . import ed448_ref
 from .ed448_fast import HAVE_GMPY2, FastBackend, in_prime_order_subgroup
+from .native import open_library
 
 __all__ = [
     "LIBRARY_NAME",
@@ -91,20 +91,6 @@ _EncodedBuffer = ctypes.c_uint8 * _ENCODED
 
 _G_ENCODED: Final = (ed448_ref.GY | (ed448_ref.GX & 1) << _SIGN_BIT).to_bytes(57, "little")
 _IDENTITY_ENCODED: Final = (1).to_bytes(57, "little")
-
-
-def _open_library() -> Any:
-    """``libdecaf.so.0``, else whatever ``ctypes.util.find_library("decaf")`` finds, else None."""
-    names = [LIBRARY_NAME]
-    found = ctypes.util.find_library("decaf")
-    if found and found != LIBRARY_NAME:
-        names.append(found)
-    for name in names:
-        try:
-            return ctypes.CDLL(name)
-        except OSError:
-            continue
-    return None
 
 
 class DecafPoint:
@@ -310,7 +296,7 @@ def load() -> DecafBackend | None:
     RFC 8032's ``B`` and of ``5 B`` by a different path) as the reference
     backend does.
     """
-    lib = _open_library()
+    lib = open_library(LIBRARY_NAME, "decaf")
     if lib is None:
         return None
     try:

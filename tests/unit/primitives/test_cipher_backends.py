@@ -59,14 +59,14 @@ def test_set_backend_returns_the_previous_and_refuses_unknown_names() -> None:
 
 
 def test_without_libsodium_load_says_none(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(chacha20_sodium, "_open_library", lambda: None)
+    monkeypatch.setattr(chacha20_sodium, "open_library", lambda *names: None)
     assert chacha20_sodium.load() is None
 
 
 def test_a_library_without_the_function_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
     class Foreign:  # e.g. a libsodium older than the IETF ChaCha20 with a counter
         pass
-    monkeypatch.setattr(chacha20_sodium, "_open_library", Foreign)
+    monkeypatch.setattr(chacha20_sodium, "open_library", lambda *names: Foreign())
     assert chacha20_sodium.load() is None
 
 
