@@ -153,11 +153,8 @@ def main() -> int:
     if "libsodium" in cipher.available_backends():
         def on(name: cipher.CipherBackend) -> Callable[[], None]:
             def run() -> None:
-                previous = cipher.set_backend(name)
-                try:
+                with cipher.using_backend(name):
                     ours()
-                finally:
-                    cipher.set_backend(previous)
             return run
 
         report.add(harness.compare(

@@ -22,6 +22,8 @@ data being well formed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final, Literal
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
@@ -43,6 +45,7 @@ __all__ = [
     "encrypt_data_message",
     "get_backend",
     "set_backend",
+    "using_backend",
 ]
 
 CHACHA20_KEY_BYTES = 32
@@ -140,6 +143,17 @@ def set_backend(name: CipherBackend) -> CipherBackend:
     previous = _backend
     _backend, _keystream_xor = name, _XOR[name]
     return previous
+
+
+@contextmanager
+def using_backend(name: CipherBackend) -> Iterator[None]:
+    """Run a ``with`` block on ChaCha20 backend ``name``, then restore the previous one.
+    Raises :class:`ValueError` like :func:`set_backend`."""
+    previous = set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
 
 
 #: The most bytes one data message can encrypt before the 32-bit block counter runs out.

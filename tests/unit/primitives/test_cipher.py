@@ -35,11 +35,8 @@ def chacha20_backend(request: pytest.FixtureRequest) -> Iterator[str]:
     name = request.param
     require(name in cipher.available_backends(),
             f"ChaCha20 backend {name} is not available (apt-get install libsodium23)")
-    previous = cipher.set_backend(name)
-    try:
+    with cipher.using_backend(name):
         yield name
-    finally:
-        cipher.set_backend(previous)
 
 #: RFC 8439's ChaCha20 test vectors, as the committed chacha20 vector file lists them.
 RFC8439 = [(t["comment"], bytes.fromhex(t["inputs"]["key"]), bytes.fromhex(t["inputs"]["nonce"]),

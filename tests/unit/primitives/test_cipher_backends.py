@@ -36,14 +36,23 @@ def test_the_backends_agree(key: bytes, nonce: bytes, counter: int, data: bytes)
     counter = min(counter, 2**32 - (len(data) + 63) // 64)  # the largest the data allows
     results = []
     for name in BACKENDS:
-        previous = cipher.set_backend(name)
-        try:
+        with cipher.using_backend(name):
             results.append((chacha20_xor(key[:32], nonce, counter, data),
                             encrypt_data_message(key, data)))
-        finally:
-            cipher.set_backend(previous)
     assert results[0] == results[1]
     assert len(results[0][0]) == len(data)
+
+
+def test_using_backend_restores_the_previous_one_even_after_an_error() -> None:
+    before = cipher.get_backend()
+    with pytest.raises(RuntimeError), cipher.using_backend("cryptography"):
+        assert cipher.get_backend() == "cryptography"
+        raise RuntimeError
+    assert cipher.get_backend() == before
+    with pytest.raises(ValueError, match="not available"), \
+            cipher.using_backend("openssl"):  # type: ignore[arg-type]
+        pass
+    assert cipher.get_backend() == before
 
 
 def test_set_backend_returns_the_previous_and_refuses_unknown_names() -> None:
